@@ -1,0 +1,100 @@
+"""Command line of `qamera-desktop`. Parses arguments without importing Qt, so --help is instant."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from qamera_desktop import __version__
+
+API_KEY_ENV = "QAMERA_API_KEY"
+API_URL_ENV = "QAMERA_API_URL"
+DEFAULT_API_URL = "https://app.qamera.ai"
+
+
+@dataclass(frozen=True)
+class LaunchOptions:
+    """What the command line asked for. The API key is read from the environment, never argv."""
+
+    demo: bool
+    api_url: str | None
+    data_dir: Path | None
+    self_test: bool
+    screenshot: Path | None
+    sandbox_fast: bool
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qamera-desktop",
+        description=(
+            "Qamera Desktop: review and run Qamera AI product photo shoots. With no API key "
+            f"configured (${API_KEY_ENV} or Settings) it runs on the built-in demo sandbox."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="run on the embedded demo sandbox (no account, no network), even if a key is set",
+    )
+    parser.add_argument(
+        "--api-url",
+        metavar="URL",
+        default=os.environ.get(API_URL_ENV),
+        help=f"Qamera API base URL (default {DEFAULT_API_URL}; env ${API_URL_ENV}); "
+        f"the key comes from ${API_KEY_ENV} or the keyring, never from the command line",
+    )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        type=Path,
+        help="where the local database, thumbnail cache and demo sandbox live "
+        "(default: the platform's app data folder)",
+    )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="run the whole flow headless against a fresh sandbox, print a summary, exit 0 if good",
+    )
+    parser.add_argument(
+        "--screenshot",
+        metavar="PNG",
+        type=Path,
+        help="with --self-test: save a screenshot of the main window to this file",
+    )
+    parser.add_argument(
+        "--sandbox-fast",
+        action="store_true",
+        help="demo sandbox processes shoots almost instantly (for demos and tests)",
+    )
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None = None) -> LaunchOptions:
+    parser = build_parser()
+    ns = parser.parse_args(argv)
+    if ns.screenshot is not None and not ns.self_test:
+        parser.error("--screenshot goes with --self-test")
+    return LaunchOptions(
+        demo=ns.demo,
+        api_url=ns.api_url,
+        data_dir=ns.data_dir,
+        self_test=ns.self_test,
+        screenshot=ns.screenshot,
+        sandbox_fast=ns.sandbox_fast,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_args(argv)
+    if sys.version_info < (3, 12):  # pragma: no cover - refused by requires-python too
+        print("Qamera Desktop needs Python 3.12 or newer.", file=sys.stderr)
+        return 2
+    from qamera_desktop.app import run_app  # Qt is imported only past argument parsing
+
+    return run_app(options)

@@ -1,0 +1,51 @@
+"""Session-wide test set-up: offscreen Qt, one qasync loop for the whole run, an `arun` helper.
+
+Order matters: the environment is set before anything imports Qt, and PySide6 is imported before
+qasync (DESIGN.md, testing habits).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Coroutine, Iterator
+from typing import Any, Protocol, TypeVar
+
+os.environ["QT_QPA_PLATFORM"] = os.environ.get("QAMERA_TEST_QPA", "offscreen")
+os.environ["QT_API"] = "pyside6"
+os.environ.setdefault("QAMERA_NO_KEYRING", "1")  # tests never touch the developer's keyring
+
+import PySide6.QtWidgets  # noqa: E402, F401  (before qasync)
+import pytest  # noqa: E402
+import qasync  # noqa: E402
+
+T = TypeVar("T")
+
+
+class AsyncRunner(Protocol):
+    def __call__(self, coro: Coroutine[Any, Any, T], timeout: float = ...) -> T: ...
+
+
+@pytest.fixture(scope="session")
+def qt_loop(qapp: PySide6.QtWidgets.QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    """The one qasync loop of the session. Never stopped: stop() would quit the QApplication."""
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+
+
+@pytest.fixture
+def arun(qt_loop: asyncio.AbstractEventLoop, qtbot: Any) -> Iterator[AsyncRunner]:
+    """Run a coroutine on the session loop while Qt processes events; return its result."""
+
+    def run(coro: Coroutine[Any, Any, T], timeout: float = 20.0) -> T:
+        task = qt_loop.create_task(coro)
+        qtbot.waitUntil(task.done, timeout=int(timeout * 1000))
+        return task.result()
+
+    yield run
+    leftovers = [t for t in asyncio.all_tasks(qt_loop) if not t.done()]
+    for task in leftovers:
+        task.cancel()
+    if leftovers:
+        qtbot.waitUntil(lambda: all(t.done() for t in leftovers), timeout=5000)
