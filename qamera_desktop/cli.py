@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,9 +91,6 @@ def parse_args(argv: Sequence[str] | None = None) -> LaunchOptions:
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(argv)
-    if sys.version_info < (3, 12):  # pragma: no cover - refused by requires-python too
-        print("Qamera Desktop needs Python 3.12 or newer.", file=sys.stderr)
-        return 2
     from qamera_desktop.app import run_app  # Qt is imported only past argument parsing
 
     return run_app(options)

@@ -15,9 +15,9 @@ os.environ["QT_QPA_PLATFORM"] = os.environ.get("QAMERA_TEST_QPA", "offscreen")
 os.environ["QT_API"] = "pyside6"
 os.environ.setdefault("QAMERA_NO_KEYRING", "1")  # tests never touch the developer's keyring
 
-import PySide6.QtWidgets  # noqa: E402, F401  (before qasync)
-import pytest  # noqa: E402
-import qasync  # noqa: E402
+import PySide6.QtWidgets
+import pytest
+import qasync
 
 T = TypeVar("T")
 
@@ -31,7 +31,7 @@ def qt_loop(qapp: PySide6.QtWidgets.QApplication) -> Iterator[asyncio.AbstractEv
     """The one qasync loop of the session. Never stopped: stop() would quit the QApplication."""
     loop = qasync.QEventLoop(qapp, already_running=True)
     asyncio.set_event_loop(loop)
-    yield loop
+    return loop
 
 
 @pytest.fixture
