@@ -1,9 +1,72 @@
-"""Composition root: QApplication + qasync loop, services, main window. (Being built in issue 4.)"""
+"""Composition root: QApplication + qasync loop, the services, the main window.
+
+The window is shown first; everything slow (sandbox start, keyring, first listing) happens after
+the first paint, on the event loop.
+"""
 
 from __future__ import annotations
 
-from qamera_desktop.cli import LaunchOptions
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qamera_desktop.cli import DEFAULT_API_URL, LaunchOptions
+
+if TYPE_CHECKING:
+    from qamera_desktop.sandbox import SandboxHandle as DemoServerHandle
+
+
+def _prepare_platform(options: LaunchOptions) -> None:
+    if options.self_test and sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def _start_demo(data_dir: Path, fast: bool) -> DemoServerHandle:
+    from qamera_desktop.sandbox import SandboxConfig, start_sandbox
+
+    return start_sandbox(data_dir, SandboxConfig(fast=fast))
 
 
 def run_app(options: LaunchOptions) -> int:
-    raise SystemExit("The main window is not built yet.")
+    _prepare_platform(options)
+    logging.basicConfig(
+        level=os.environ.get("QAMERA_LOG_LEVEL", "WARNING").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    import qasync  # after PySide6
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from qamera_desktop import __version__
+    from qamera_desktop.resources import resource_path
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Qamera Desktop")
+    app.setOrganizationName("Qamera")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("qamera-desktop")
+    app.setWindowIcon(QIcon(str(resource_path("icons", "app.svg"))))
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    from qamera_desktop.ui.app_controller import AppController
+
+    temp: tempfile.TemporaryDirectory[str] | None = None
+    data_dir = options.data_dir
+    if options.self_test and data_dir is None:
+        temp = tempfile.TemporaryDirectory(prefix="qamera-selftest-")
+        data_dir = Path(temp.name)
+    controller = AppController(
+        options, data_dir=data_dir, default_api_url=DEFAULT_API_URL, start_demo=_start_demo
+    )
+    try:
+        with loop:
+            return loop.run_until_complete(controller.run())
+    finally:
+        if temp is not None:
+            temp.cleanup()

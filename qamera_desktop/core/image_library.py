@@ -1,0 +1,210 @@
+"""The images of the active filter, kept in one list and merged by id on every refresh.
+
+The library is the single owner of that list. Listeners (the grid model) receive either a reset
+(the query changed) or a minimal `ListPatch` (a refresh or a background update), so that the
+selection, the current item and the scroll position survive updates.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from qamera_desktop.api.errors import ApiError
+from qamera_desktop.api.records import Image
+from qamera_desktop.core.image_query import ServerFilter, SortOrder, StatusFilter, arrange
+from qamera_desktop.core.list_diff import ListPatch, diff_lists
+
+log = logging.getLogger(__name__)
+
+
+class ImageSource(Protocol):
+    async def list_images(
+        self, status_filter: str = "all", product_id: str | None = None
+    ) -> list[Image]: ...
+
+
+class LoadState(StrEnum):
+    IDLE = "idle"  # nothing asked yet
+    LOADING = "loading"  # first load of this filter in flight
+    READY = "ready"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryState:
+    load: LoadState
+    error: str | None = None
+    refreshing: bool = False
+
+
+class LibraryListener(Protocol):
+    def library_reset(self, images: Sequence[Image]) -> None: ...
+    def library_patched(self, patch: ListPatch[Image], images: Sequence[Image]) -> None: ...
+    def library_state_changed(self, state: LibraryState) -> None: ...
+
+
+def _image_id(image: Image) -> str:
+    return image.id
+
+
+class ImageLibrary:
+    def __init__(self, source: ImageSource | None = None) -> None:
+        self._source = source
+        self._filter = ServerFilter()
+        self._search = ""
+        self._sort = SortOrder.NEWEST
+        self._by_id: dict[str, Image] = {}
+        self._view: list[Image] = []
+        self._listeners: list[LibraryListener] = []
+        self._state = LibraryState(LoadState.IDLE)
+        self._generation = 0  # bumps whenever the server filter changes
+
+    # -- reading -----------------------------------------------------------------------------
+    @property
+    def images(self) -> Sequence[Image]:
+        """The images shown, searched and sorted."""
+        return self._view
+
+    @property
+    def all_images(self) -> Iterable[Image]:
+        return self._by_id.values()
+
+    @property
+    def server_filter(self) -> ServerFilter:
+        return self._filter
+
+    @property
+    def search(self) -> str:
+        return self._search
+
+    @property
+    def sort(self) -> SortOrder:
+        return self._sort
+
+    @property
+    def state(self) -> LibraryState:
+        return self._state
+
+    @property
+    def has_unfinished(self) -> bool:
+        return any(not i.is_finished for i in self._by_id.values())
+
+    def get(self, image_id: str) -> Image | None:
+        return self._by_id.get(image_id)
+
+    def add_listener(self, listener: LibraryListener) -> None:
+        self._listeners.append(listener)
+
+    def set_source(self, source: ImageSource | None) -> None:
+        """Switch account: forget everything from the old one."""
+        self._source = source
+        self._by_id.clear()
+        self._generation += 1
+        self._rearrange(reset=True)
+        self._set_state(LibraryState(LoadState.IDLE))
+
+    # -- changing the query ------------------------------------------------------------------
+    def set_filter(self, server_filter: ServerFilter) -> bool:
+        """Change the server filter. Returns True when it changed (a refresh is then needed)."""
+        if server_filter == self._filter:
+            return False
+        self._filter = server_filter
+        self._generation += 1
+        self._by_id.clear()
+        self._rearrange(reset=True)
+        self._set_state(LibraryState(LoadState.IDLE))
+        return True
+
+    def set_search(self, text: str) -> None:
+        if text != self._search:
+            self._search = text
+            self._rearrange(reset=False)
+
+    def set_sort(self, order: SortOrder) -> None:
+        if order != self._sort:
+            self._sort = order
+            self._rearrange(reset=True)
+
+    # -- data in -----------------------------------------------------------------------------
+    async def refresh(self) -> None:
+        """Fetch the listing of the active filter and merge it. Errors become the ERROR state
+        (or stay beside the images already shown); nothing escapes."""
+        if self._source is None:
+            return
+        generation = self._generation
+        wanted = self._filter
+        first_load = self._state.load in (LoadState.IDLE, LoadState.ERROR) and not self._by_id
+        self._set_state(
+            LibraryState(LoadState.LOADING)
+            if first_load
+            else LibraryState(self._state.load, self._state.error, refreshing=True)
+        )
+        try:
+            images = await self._source.list_images(
+                status_filter=wanted.status.value, product_id=wanted.product_id
+            )
+        except ApiError as exc:
+            if generation == self._generation:
+                self._set_state(LibraryState(LoadState.ERROR, str(exc)))
+            return
+        if generation != self._generation:
+            return  # the filter changed while this request was in flight
+        self.replace_listing(wanted, images)
+
+    def replace_listing(self, server_filter: ServerFilter, images: Iterable[Image]) -> None:
+        """A complete listing for `server_filter` arrived: it becomes the truth."""
+        if server_filter != self._filter:
+            return
+        self._by_id = {i.id: i for i in images}
+        self._rearrange(reset=False)
+        self._set_state(LibraryState(LoadState.READY))
+
+    def upsert(self, images: Iterable[Image]) -> None:
+        """Merge records learned elsewhere (shoot tracking, a receipt) that match the filter."""
+        changed = False
+        for image in images:
+            if self._matches_filter(image) and self._by_id.get(image.id) != image:
+                self._by_id[image.id] = image
+                changed = True
+        if changed:
+            self._rearrange(reset=False)
+
+    def upsert_for_product(self, product_id: str, images: Iterable[Image]) -> None:
+        """Merge a product's listing (from shoot tracking) when the filter shows that product."""
+        if self._filter.product_id in (None, product_id):
+            self.upsert(images)
+
+    def _matches_filter(self, image: Image) -> bool:
+        return self._filter.status is StatusFilter.ALL or image.is_approved
+
+    # -- internals ---------------------------------------------------------------------------
+    def _rearrange(self, *, reset: bool) -> None:
+        new_view = arrange(self._by_id.values(), self._search, self._sort)
+        if reset:
+            self._view = new_view
+            for listener in self._listeners:
+                self._notify(lambda lst: lst.library_reset(new_view), listener)
+            return
+        patch = diff_lists(self._view, new_view, _image_id)
+        self._view = new_view
+        if patch.is_empty:
+            return
+        for listener in self._listeners:
+            self._notify(lambda lst: lst.library_patched(patch, new_view), listener)
+
+    def _set_state(self, state: LibraryState) -> None:
+        if state != self._state:
+            self._state = state
+            for listener in self._listeners:
+                self._notify(lambda lst: lst.library_state_changed(state), listener)
+
+    @staticmethod
+    def _notify(call: Callable[[LibraryListener], None], listener: LibraryListener) -> None:
+        try:
+            call(listener)
+        except Exception:  # a listener bug must not break the library
+            log.exception("library listener failed")

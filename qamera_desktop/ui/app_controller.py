@@ -1,0 +1,155 @@
+"""Builds the services and the main window, connects to an account (or the demo sandbox), and runs
+until the window closes, or runs the headless self-test."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+from PySide6.QtWidgets import QApplication
+
+from qamera_desktop.api import QameraClient
+from qamera_desktop.api.errors import ApiError
+from qamera_desktop.cli import LaunchOptions
+from qamera_desktop.core.app_paths import AppPaths
+from qamera_desktop.core.image_library import ImageLibrary, LoadState
+from qamera_desktop.core.secret_store import load_api_key
+from qamera_desktop.core.settings import SettingsStore
+from qamera_desktop.ui.main_window import MainWindow
+from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+log = logging.getLogger(__name__)
+
+SELF_TEST_TIMEOUT_S = 45.0
+
+
+class DemoServer(Protocol):
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def demo_key(self) -> str: ...
+    def stop(self) -> None: ...
+
+
+DemoStarter = Callable[[Path, bool], DemoServer]
+
+
+class SelfTestFailed(Exception):
+    pass
+
+
+class AppController:
+    def __init__(
+        self,
+        options: LaunchOptions,
+        *,
+        data_dir: Path | None,
+        default_api_url: str,
+        start_demo: DemoStarter,
+    ) -> None:
+        self.options = options
+        self.paths = AppPaths.resolve(data_dir)
+        self.default_api_url = default_api_url
+        self._start_demo = start_demo
+        self.window: MainWindow | None = None
+        self.client: QameraClient | None = None
+        self.demo: DemoServer | None = None
+        self.loader: ThumbnailLoader | None = None
+
+    async def run(self) -> int:
+        started = time.perf_counter()
+        self.paths.ensure()
+        settings_store = SettingsStore(self.paths.settings_file)
+        library = ImageLibrary()
+        self.loader = ThumbnailLoader(self.paths.thumbnail_cache_dir)
+        window = self.window = MainWindow(library, self.loader, settings_store)
+        window.show()
+        app = QApplication.instance()
+        closed = asyncio.Event()
+        if isinstance(app, QApplication):
+            app.lastWindowClosed.connect(closed.set)
+        await asyncio.sleep(0)  # let the first paint happen before anything slow
+        try:
+            await self._connect(window, settings_store)
+            if self.options.self_test:
+                return await self._self_test(window, started)
+            await closed.wait()
+            return 0
+        finally:
+            await self._shutdown()
+
+    async def _connect(self, window: MainWindow, settings_store: SettingsStore) -> None:
+        use_demo = self.options.demo or self.options.self_test
+        api_url = self.options.api_url or window.settings.api_url or self.default_api_url
+        key = None if use_demo else await asyncio.to_thread(load_api_key, api_url)
+        if key is None:
+            window.grid.show_message("Starting the demo sandbox…")
+            fast = self.options.sandbox_fast or self.options.self_test
+            self.demo = await asyncio.to_thread(self._start_demo, self.paths.sandbox_dir, fast)
+            api_url, key, description = self.demo.base_url, self.demo.demo_key, "Demo sandbox"
+        else:
+            description = f"Connected to {api_url}"
+        try:
+            client = QameraClient(api_url, key)
+        except ValueError as exc:
+            window.grid.show_message(f"Cannot connect: {exc}")
+            window.connection_label.setText("Not connected")
+            return
+        self.client = await client.__aenter__()
+        window.attach(self.client, description, demo=self.demo is not None)
+
+    async def _self_test(self, window: MainWindow, started: float) -> int:
+        try:
+            summary = await asyncio.wait_for(
+                self._self_test_steps(window, started), SELF_TEST_TIMEOUT_S
+            )
+        except (SelfTestFailed, ApiError) as exc:
+            print(f"self-test FAILED: {exc}", flush=True)
+            return 1
+        except TimeoutError:
+            print(
+                f"self-test FAILED: not finished within {SELF_TEST_TIMEOUT_S:.0f} s "
+                f"(library {window.library.state.load}, {window.model.rowCount()} rows)",
+                flush=True,
+            )
+            return 1
+        print(f"self-test ok: {summary}", flush=True)
+        return 0
+
+    async def _self_test_steps(self, window: MainWindow, started: float) -> str:
+        if self.client is None:
+            raise SelfTestFailed("could not connect to the sandbox")
+        while window.library.state.load is not LoadState.READY or window.model.rowCount() == 0:
+            if window.library.state.load is LoadState.ERROR:
+                raise SelfTestFailed(f"listing failed: {window.library.state.error}")
+            await asyncio.sleep(0.05)
+        listed = time.perf_counter() - started
+        while not window.grid.first_screen_ready():
+            await asyncio.sleep(0.05)
+        window.grid.viewport().repaint()
+        painted = time.perf_counter() - started
+        visible = len(window.grid.visible_rows())
+        if self.options.screenshot is not None:
+            path = self.options.screenshot
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not window.grab().save(str(path)):
+                raise SelfTestFailed(f"could not write the screenshot to {path}")
+        return (
+            f"{window.model.rowCount()} images listed in {listed:.2f} s, "
+            f"{visible} thumbnails painted in {painted:.2f} s"
+            + (f", screenshot {self.options.screenshot}" if self.options.screenshot else "")
+        )
+
+    async def _shutdown(self) -> None:
+        if self.window is not None:
+            await self.window.tasks.cancel_all()
+        if self.loader is not None:
+            await self.loader.aclose()
+        if self.client is not None:
+            await self.client.__aexit__(None, None, None)
+        if self.demo is not None:
+            await asyncio.to_thread(self.demo.stop)

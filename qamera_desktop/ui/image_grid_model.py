@@ -1,0 +1,138 @@
+"""A thin QAbstractListModel over the core ImageLibrary's list.
+
+It never owns the data: it mirrors `ImageLibrary.images` and turns each library patch into the
+matching begin/end row calls, so views keep their selection, current index and scroll position.
+Thumbnails come from the ThumbnailLoader; when one arrives, only that row is announced (batched).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import Signal as QtSignal
+
+from qamera_desktop.api.records import Image
+from qamera_desktop.core.image_library import ImageLibrary, LibraryState
+from qamera_desktop.core.list_diff import ListPatch
+
+type AnyIndex = QModelIndex | QPersistentModelIndex
+
+
+class ImageRole(IntEnum):
+    IMAGE = Qt.ItemDataRole.UserRole + 1  # the Image record
+    ID = Qt.ItemDataRole.UserRole + 2
+    STATUS = Qt.ItemDataRole.UserRole + 3  # the server's status string
+    PROGRESS = Qt.ItemDataRole.UserRole + 4  # core Progress value
+    APPROVED = Qt.ItemDataRole.UserRole + 5  # bool
+    THUMBNAIL_URL = Qt.ItemDataRole.UserRole + 6
+
+
+class ImageGridModel(QAbstractListModel):
+    stateChanged = QtSignal(object)  # LibraryState
+    countChanged = QtSignal(int)
+
+    def __init__(self, library: ImageLibrary, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._library = library
+        self._images: list[Image] = list(library.images)
+        self._row_by_id: dict[str, int] | None = None
+        library.add_listener(self)
+
+    # -- Qt model interface ------------------------------------------------------------------
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._images)
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._images):
+            return None
+        image = self._images[index.row()]
+        match role:
+            case Qt.ItemDataRole.DisplayRole | Qt.ItemDataRole.ToolTipRole:
+                return image.name or image.id
+            case Qt.ItemDataRole.AccessibleTextRole:
+                approved = ", approved" if image.is_approved else ""
+                return f"{image.name or image.id}, {image.status}{approved}"
+            case ImageRole.IMAGE:
+                return image
+            case ImageRole.ID:
+                return image.id
+            case ImageRole.STATUS:
+                return image.status
+            case ImageRole.PROGRESS:
+                return image.progress.value
+            case ImageRole.APPROVED:
+                return image.is_approved
+            case ImageRole.THUMBNAIL_URL:
+                return image.thumbnail
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def roleNames(self) -> dict[int, bytes]:
+        names = super().roleNames()
+        names.update({int(r): r.name.lower().encode() for r in ImageRole})
+        return names
+
+    # -- lookups -----------------------------------------------------------------------------
+    def image_at(self, row: int) -> Image | None:
+        return self._images[row] if 0 <= row < len(self._images) else None
+
+    def row_of(self, image_id: str) -> int:
+        if self._row_by_id is None:
+            self._row_by_id = {image.id: row for row, image in enumerate(self._images)}
+        return self._row_by_id.get(image_id, -1)
+
+    def images(self) -> Sequence[Image]:
+        return self._images
+
+    def announce_rows(self, rows: Sequence[int]) -> None:
+        """Thumbnails of these rows changed: emit one dataChanged over their span."""
+        valid = [r for r in rows if 0 <= r < len(self._images)]
+        if valid:
+            self.dataChanged.emit(
+                self.index(min(valid)), self.index(max(valid)), [Qt.ItemDataRole.DecorationRole]
+            )
+
+    # -- library listener --------------------------------------------------------------------
+    def library_reset(self, images: Sequence[Image]) -> None:
+        self.beginResetModel()
+        self._images = list(images)
+        self._row_by_id = None
+        self.endResetModel()
+        self.countChanged.emit(len(self._images))
+
+    def library_patched(self, patch: ListPatch[Image], images: Sequence[Image]) -> None:
+        for first, last in patch.removals:
+            self.beginRemoveRows(QModelIndex(), first, last)
+            del self._images[first : last + 1]
+            self.endRemoveRows()
+        for row, inserted in patch.insertions:
+            self.beginInsertRows(QModelIndex(), row, row + len(inserted) - 1)
+            self._images[row:row] = inserted
+            self.endInsertRows()
+        for row in patch.changed:
+            self._images[row] = images[row]
+        self._row_by_id = None
+        for first, last in _spans(patch.changed):
+            self.dataChanged.emit(self.index(first), self.index(last))
+        if patch.removals or patch.insertions:
+            self.countChanged.emit(len(self._images))
+
+    def library_state_changed(self, state: LibraryState) -> None:
+        self.stateChanged.emit(state)
+
+
+def _spans(rows: Sequence[int]) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for row in rows:
+        if spans and spans[-1][1] == row - 1:
+            spans[-1] = (spans[-1][0], row)
+        else:
+            spans.append((row, row))
+    return spans

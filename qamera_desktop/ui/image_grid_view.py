@@ -1,0 +1,169 @@
+"""The thumbnail grid: one QListView in IconMode (uniform sizes, batched layout), which tells the
+thumbnail loader which rows are visible plus about one screen ahead, and speaks the keyboard."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtCore import Signal as QtSignal
+from PySide6.QtGui import QKeyEvent, QResizeEvent, QWheelEvent
+from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QWidget
+
+from qamera_desktop.core.settings import THUMB_SIZE_MAX, THUMB_SIZE_MIN
+from qamera_desktop.ui.grid_geometry import cell_size, request_size
+from qamera_desktop.ui.image_delegate import ImageDelegate
+from qamera_desktop.ui.image_grid_model import ImageGridModel
+from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+ZOOM_STEP = 32
+
+
+class ImageGridView(QListView):
+    previewRequested = QtSignal(QModelIndex)
+    zoomRequested = QtSignal(int)  # new thumbnail size
+
+    def __init__(
+        self, model: ImageGridModel, loader: ThumbnailLoader, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._grid_model = model
+        self._loader = loader
+        self._delegate = ImageDelegate(loader, self)
+        self.setModel(model)
+        self.setItemDelegate(self._delegate)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setUniformItemSizes(True)
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(1000)
+        self.setMovement(QListView.Movement.Static)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setWrapping(True)
+        self.setFlow(QListView.Flow.LeftToRight)
+        self.setSpacing(0)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setMouseTracking(False)
+        self.setAccessibleName("Images")
+        self.setThumbSize(192)
+
+        self._wanted_timer = QTimer(self)
+        self._wanted_timer.setSingleShot(True)
+        self._wanted_timer.setInterval(15)
+        self._wanted_timer.timeout.connect(self.update_wanted)
+        self.verticalScrollBar().valueChanged.connect(self._schedule_wanted)
+        model.modelReset.connect(self._schedule_wanted)
+        model.rowsInserted.connect(self._schedule_wanted)
+        model.rowsRemoved.connect(self._schedule_wanted)
+        model.layoutChanged.connect(self._schedule_wanted)
+        loader.ready.connect(self._on_thumbnails_ready)
+
+        self._message = QLabel(self.viewport())
+        self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._message.setWordWrap(True)
+        self._message.setObjectName("gridMessage")
+        self._message.hide()
+
+    # -- size --------------------------------------------------------------------------------
+    @property
+    def thumb_size(self) -> int:
+        return self._delegate.thumb_size
+
+    def setThumbSize(self, size: int) -> None:
+        size = max(THUMB_SIZE_MIN, min(THUMB_SIZE_MAX, size))
+        self._delegate.thumb_size = size
+        self.setGridSize(cell_size(size))
+        self._schedule_wanted()
+
+    def request_size(self) -> int:
+        return request_size(self.thumb_size, self.devicePixelRatioF())
+
+    # -- which rows are on screen ------------------------------------------------------------
+    def visible_rows(self, ahead_screens: float = 0.0) -> range:
+        """Rows inside the viewport (plus `ahead_screens` screens below and half that above)."""
+        count = self._grid_model.rowCount()
+        grid = self.gridSize()
+        if count == 0 or grid.width() <= 0 or grid.height() <= 0:
+            return range(0)
+        columns = max(1, self.viewport().width() // grid.width())
+        top = self.verticalScrollBar().value()
+        height = self.viewport().height()
+        first_line = max(0, int((top - height * ahead_screens / 2) // grid.height()))
+        last_line = int((top + height * (1 + ahead_screens)) // grid.height())
+        return range(first_line * columns, min(count, (last_line + 1) * columns))
+
+    def update_wanted(self) -> None:
+        visible = self.visible_rows()
+        around = self.visible_rows(ahead_screens=1.0)
+        order = list(visible) + [r for r in around if r not in visible]
+        urls = []
+        for row in order:
+            image = self._grid_model.image_at(row)
+            if image is not None:
+                urls.append(image.thumbnail)
+        self._loader.set_wanted("grid", urls, self.request_size())
+
+    def first_screen_ready(self) -> bool:
+        """Every visible cell shows its thumbnail or its broken mark (nothing still loading)."""
+        size = self.request_size()
+        for row in self.visible_rows():
+            image = self._grid_model.image_at(row)
+            if image is not None and self._loader.state(image.thumbnail, size) not in (
+                "ready",
+                "failed",
+            ):
+                return False
+        return True
+
+    def _schedule_wanted(self) -> None:
+        if not self._wanted_timer.isActive():
+            self._wanted_timer.start()
+
+    def _on_thumbnails_ready(self, urls: list[str]) -> None:
+        wanted = set(urls)
+        rows = [
+            row
+            for row in self.visible_rows(ahead_screens=1.0)
+            if (image := self._grid_model.image_at(row)) is not None and image.thumbnail in wanted
+        ]
+        self._grid_model.announce_rows(rows)
+
+    # -- empty / loading / error message -----------------------------------------------------
+    def show_message(self, text: str | None) -> None:
+        if text:
+            self._message.setText(text)
+            self._message.show()
+            self._place_message()
+        else:
+            self._message.hide()
+
+    def message_text(self) -> str | None:
+        return self._message.text() if self._message.isVisible() else None
+
+    def _place_message(self) -> None:
+        self._message.setGeometry(self.viewport().rect().adjusted(40, 40, -40, -40))
+
+    # -- events ------------------------------------------------------------------------------
+    def resizeEvent(self, e: QResizeEvent) -> None:
+        super().resizeEvent(e)
+        self._place_message()
+        self._schedule_wanted()
+
+    def keyPressEvent(self, e: QKeyEvent) -> None:
+        key = e.key()
+        if key in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter) and (
+            self.currentIndex().isValid()
+        ):
+            self.previewRequested.emit(self.currentIndex())
+            e.accept()
+            return
+        super().keyPressEvent(e)
+
+    def wheelEvent(self, e: QWheelEvent) -> None:
+        if e.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            steps = e.angleDelta().y() // 120
+            if steps:
+                self.zoomRequested.emit(self.thumb_size + steps * ZOOM_STEP)
+            e.accept()
+            return
+        super().wheelEvent(e)

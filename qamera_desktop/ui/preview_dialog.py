@@ -1,0 +1,84 @@
+"""The image in full: opened with Space or Enter from the grid, closed with Esc;
+Left / Right step through the grid without closing."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtCore import Signal as QtSignal
+from PySide6.QtGui import QKeyEvent, QPixmap, QResizeEvent
+from PySide6.QtWidgets import QDialog, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from qamera_desktop.api.records import Image
+from qamera_desktop.ui.grid_geometry import request_size
+from qamera_desktop.ui.status_style import status_label
+from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+FULL_LOGICAL = 900
+
+
+class PreviewDialog(QDialog):
+    stepRequested = QtSignal(int)  # -1 previous, +1 next
+
+    def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._loader = loader
+        self._image: Image | None = None
+        self.setWindowTitle("Preview")
+        self.resize(900, 820)
+        self.picture = QLabel()
+        self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.picture.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.caption = QLabel()
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.picture, 1)
+        layout.addWidget(self.caption)
+        loader.ready.connect(self._on_ready)
+
+    def show_image(self, image: Image) -> None:
+        self._image = image
+        self.setWindowTitle(image.name or image.id)
+        self.caption.setText(
+            f"{image.name}  ·  {status_label(image.status, image.progress)}  ·  {image.id}"
+            "    (Esc closes, ← → step)"
+        )
+        self._loader.set_wanted("details", [image.thumbnail], self._size())
+        self._paint()
+
+    def _size(self) -> int:
+        return request_size(FULL_LOGICAL, self.devicePixelRatioF())
+
+    def _paint(self) -> None:
+        if self._image is None:
+            return
+        pixmap = self._loader.pixmap(self._image.thumbnail, self._size())
+        if pixmap is None:
+            failed = self._loader.state(self._image.thumbnail, self._size()) == "failed"
+            self.picture.setPixmap(QPixmap())
+            self.picture.setText("This image could not be loaded." if failed else "Loading…")
+            return
+        scaled = pixmap.scaled(
+            self.picture.size() * self.devicePixelRatioF(),
+            Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.SmoothTransformation,
+        )
+        scaled.setDevicePixelRatio(self.devicePixelRatioF())
+        self.picture.setPixmap(scaled)
+
+    def _on_ready(self, urls: list[str]) -> None:
+        if self._image is not None and self._image.thumbnail in urls:
+            self._paint()
+
+    def resizeEvent(self, e: QResizeEvent) -> None:
+        super().resizeEvent(e)
+        self._paint()
+
+    def keyPressEvent(self, e: QKeyEvent) -> None:
+        if e.key() in (Qt.Key.Key_Left, Qt.Key.Key_Right):
+            self.stepRequested.emit(-1 if e.key() == Qt.Key.Key_Left else 1)
+            e.accept()
+            return
+        if e.key() == Qt.Key.Key_Space:
+            self.reject()
+            return
+        super().keyPressEvent(e)
