@@ -128,7 +128,7 @@ class AppController:
                 raise SelfTestFailed(f"listing failed: {window.library.state.error}")
             await asyncio.sleep(0.05)
         listed = time.perf_counter() - started
-        while not window.grid.first_screen_ready():
+        while not window.grid.first_screen_ready():  # noqa: ASYNC110 - polling the GUI state
             await asyncio.sleep(0.05)
         window.grid.viewport().repaint()
         painted = time.perf_counter() - started

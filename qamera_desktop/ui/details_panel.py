@@ -1,4 +1,4 @@
-"""The current image in detail: a large preview, its facts, and actions (open, copy id, copy URL)."""
+"""The current image in detail: a large preview, its facts, and actions (open, copy id/URL)."""
 
 from __future__ import annotations
 

@@ -18,6 +18,6 @@ def cell_size(thumb_size: int) -> QSize:
 
 
 def request_size(logical: int, device_pixel_ratio: float) -> int:
-    """Device-pixel size to ask the pipeline for: sharp on HiDPI, bucketed to share cache entries."""
+    """Device-pixel size to request: sharp on HiDPI, bucketed so that sizes share cache entries."""
     wanted = max(1, math.ceil(logical * max(1.0, device_pixel_ratio)))
     return min(REQUEST_MAX, math.ceil(wanted / REQUEST_STEP) * REQUEST_STEP)

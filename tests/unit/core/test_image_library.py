@@ -55,13 +55,13 @@ def test_arrange_sorts_and_searches():
         "img_002",
         "img_001",
     ]
-    assert [i.id for i in arrange(images, "", SortOrder.OLDEST)][0] == "img_001"
+    assert next(i.id for i in arrange(images, "", SortOrder.OLDEST)) == "img_001"
     assert [i.name for i in arrange(images, "", SortOrder.NAME)] == [
         "blue tee",
         "Red shoe",
         "Red Tote",
     ]
-    assert [i.id for i in arrange(images, "", SortOrder.STATUS)][0] == "img_003"  # failed first
+    assert next(i.id for i in arrange(images, "", SortOrder.STATUS)) == "img_003"  # failed first
     assert [i.id for i in arrange(images, "RED", SortOrder.NEWEST)] == ["img_003", "img_001"]
     assert [i.id for i in arrange(images, "red tote", SortOrder.NEWEST)] == ["img_001"]
 
@@ -134,4 +134,5 @@ def test_a_broken_listener_does_not_break_the_library():
     good = Recorder()
     library.add_listener(good)
     library.set_sort(SortOrder.NAME)
-    assert good.events and good.events[0][0] == "reset"
+    assert good.events
+    assert good.events[0][0] == "reset"
