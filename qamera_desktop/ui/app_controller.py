@@ -14,11 +14,16 @@ from PySide6.QtWidgets import QApplication
 
 from qamera_desktop.api import QameraClient
 from qamera_desktop.api.errors import ApiError
+from qamera_desktop.api.shoot_request import ShootRequest
 from qamera_desktop.cli import LaunchOptions
+from qamera_desktop.core.account import account_id
 from qamera_desktop.core.app_paths import AppPaths
+from qamera_desktop.core.database import Database
 from qamera_desktop.core.image_library import ImageLibrary, LoadState
 from qamera_desktop.core.secret_store import load_api_key
 from qamera_desktop.core.settings import SettingsStore
+from qamera_desktop.core.shoot_service import ShootService
+from qamera_desktop.core.shoots import ShootState
 from qamera_desktop.ui.main_window import MainWindow
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
@@ -59,6 +64,8 @@ class AppController:
         self.client: QameraClient | None = None
         self.demo: DemoServer | None = None
         self.loader: ThumbnailLoader | None = None
+        self.database: Database | None = None
+        self.shoots: ShootService | None = None
 
     async def run(self) -> int:
         started = time.perf_counter()
@@ -100,7 +107,18 @@ class AppController:
             window.connection_label.setText("Not connected")
             return
         self.client = await client.__aenter__()
+        self.database = Database(self.paths.database_file)
+        self.shoots = ShootService(
+            self.client,
+            self.database,
+            account_id(api_url, key),
+            on_change=window.shoot_changed,
+            on_images=window.shoot_images,
+            on_finished=window.shoot_finished,
+        )
+        window.attach_shoots(self.shoots)
         window.attach(self.client, description, demo=self.demo is not None)
+        self.shoots.start()
 
     async def _self_test(self, window: MainWindow, started: float) -> int:
         try:
@@ -133,6 +151,7 @@ class AppController:
         window.grid.viewport().repaint()
         painted = time.perf_counter() - started
         visible = len(window.grid.visible_rows())
+        shoot_text = await self._self_test_shoot(window)
         if self.options.screenshot is not None:
             path = self.options.screenshot
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -140,16 +159,39 @@ class AppController:
                 raise SelfTestFailed(f"could not write the screenshot to {path}")
         return (
             f"{window.model.rowCount()} images listed in {listed:.2f} s, "
-            f"{visible} thumbnails painted in {painted:.2f} s"
+            f"{visible} thumbnails painted in {painted:.2f} s, {shoot_text}"
             + (f", screenshot {self.options.screenshot}" if self.options.screenshot else "")
         )
 
+    async def _self_test_shoot(self, window: MainWindow) -> str:
+        """Register a 3-image shoot of the first product and wait until every image is done."""
+        if self.shoots is None or self.client is None:
+            raise SelfTestFailed("no shoot service")
+        products = await self.client.list_products()
+        if not products:
+            raise SelfTestFailed("the sandbox has no products")
+        begun = time.perf_counter()
+        shoot = await self.shoots.submit(ShootRequest(product_id=products[0].id, count=3))
+        while (current := self.shoots.get(shoot.local_id)) is not None and current.is_active:
+            await asyncio.sleep(0.1)
+        if current is None or current.state is not ShootState.FINISHED:
+            raise SelfTestFailed(f"the shoot ended as {current.state if current else 'missing'}")
+        in_grid = sum(1 for i in current.record_ids if window.library.get(i) is not None)
+        return (
+            f"3-image shoot finished in {time.perf_counter() - begun:.1f} s "
+            f"({current.summary()}; {in_grid} in the grid)"
+        )
+
     async def _shutdown(self) -> None:
+        if self.shoots is not None:
+            await self.shoots.aclose()
         if self.window is not None:
             await self.window.tasks.cancel_all()
         if self.loader is not None:
             await self.loader.aclose()
         if self.client is not None:
             await self.client.__aexit__(None, None, None)
+        if self.database is not None:
+            self.database.close()
         if self.demo is not None:
             await asyncio.to_thread(self.demo.stop)

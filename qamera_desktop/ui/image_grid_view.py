@@ -45,12 +45,12 @@ class ImageGridView(QListView):
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setMouseTracking(False)
         self.setAccessibleName("Images")
-        self.setThumbSize(192)
 
         self._wanted_timer = QTimer(self)
         self._wanted_timer.setSingleShot(True)
         self._wanted_timer.setInterval(15)
         self._wanted_timer.timeout.connect(self.update_wanted)
+        self.setThumbSize(192)
         self.verticalScrollBar().valueChanged.connect(self._schedule_wanted)
         model.modelReset.connect(self._schedule_wanted)
         model.rowsInserted.connect(self._schedule_wanted)

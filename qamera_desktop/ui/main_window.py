@@ -9,11 +9,13 @@ from PySide6.QtCore import QByteArray, QItemSelection, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
+    QDockWidget,
     QLabel,
     QLineEdit,
     QMainWindow,
     QSlider,
     QSplitter,
+    QSystemTrayIcon,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -21,15 +23,20 @@ from PySide6.QtWidgets import (
 
 from qamera_desktop.api.errors import ApiError
 from qamera_desktop.api.records import Image, Product
+from qamera_desktop.api.shoot_request import ShootRequest
 from qamera_desktop.core.background_tasks import BackgroundTasks
 from qamera_desktop.core.image_library import ImageLibrary, LibraryState, LoadState
 from qamera_desktop.core.image_query import ServerFilter, SortOrder, StatusFilter
 from qamera_desktop.core.settings import THUMB_SIZE_MAX, THUMB_SIZE_MIN, Settings, SettingsStore
+from qamera_desktop.core.shoot_service import ShootService
+from qamera_desktop.core.shoots import Shoot, ShootState
 from qamera_desktop.resources import resource_path
 from qamera_desktop.ui.details_panel import DetailsPanel
 from qamera_desktop.ui.image_grid_model import ImageGridModel
 from qamera_desktop.ui.image_grid_view import ImageGridView
+from qamera_desktop.ui.new_shoot_dialog import Catalogue, NewShootDialog
 from qamera_desktop.ui.preview_dialog import PreviewDialog
+from qamera_desktop.ui.shoots_panel import ShootsPanel
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
 log = logging.getLogger(__name__)
@@ -39,8 +46,7 @@ AUTO_REFRESH_MAX_MS = 30_000
 ICON_SIZE = 48
 
 
-class CatalogueSource(Protocol):
-    async def list_products(self) -> list[Product]: ...
+class CatalogueSource(Catalogue, Protocol):
     async def list_images(
         self, status_filter: str = "all", product_id: str | None = None
     ) -> list[Image]: ...
@@ -92,6 +98,16 @@ class MainWindow(QMainWindow):
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
 
+        self.shoots_panel = ShootsPanel()
+        self.shoots_dock = QDockWidget("Shoots", self)
+        self.shoots_dock.setObjectName("shootsDock")
+        self.shoots_dock.setWidget(self.shoots_panel)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.shoots_dock)
+        self.shoots_dock.hide()
+        self.shoot_service: ShootService | None = None
+        self.new_shoot_dialog: NewShootDialog | None = None
+        self.tray: QSystemTrayIcon | None = None
+
         self._build_toolbar()
         self.count_label = QLabel()
         self.connection_label = QLabel("Not connected")
@@ -111,6 +127,14 @@ class MainWindow(QMainWindow):
         self.grid.zoomRequested.connect(self.size_slider.setValue)
         self.details.openRequested.connect(self._open_current)
         self.preview.stepRequested.connect(self._step_preview)
+        self.shoots_panel.runAgainRequested.connect(
+            lambda shoot: self.open_new_shoot(initial=shoot.request)
+        )
+        self.shoots_panel.submitAgainRequested.connect(
+            lambda shoot: self.open_new_shoot(initial=shoot.request)
+        )
+        self.shoots_panel.cancelRequested.connect(self._cancel_tracking)
+        self.shoots_panel.checkRequested.connect(self._check_uncertain)
         loader.ready.connect(self._on_icons_ready)
 
         self._apply_settings(self.settings)
@@ -162,6 +186,12 @@ class MainWindow(QMainWindow):
         self.size_slider.setFixedWidth(140)
         self.size_slider.valueChanged.connect(self._size_changed)
 
+        self.new_shoot_action = QAction("New shoot…", self)
+        self.new_shoot_action.setShortcut(QKeySequence("Ctrl+N"))
+        self.new_shoot_action.setToolTip("Start a new photo shoot (Ctrl+N)")
+        self.new_shoot_action.setEnabled(False)
+        self.new_shoot_action.triggered.connect(lambda: self.open_new_shoot())
+
         self.refresh_action = QAction("Refresh", self)
         self.refresh_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Refresh))
         self.refresh_action.setShortcuts([QKeySequence("F5"), QKeySequence("Ctrl+R")])
@@ -195,6 +225,9 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.size_slider)
         bar.addSeparator()
         bar.addAction(self.refresh_action)
+        bar.addAction(self.new_shoot_action)
+        self.shoots_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+Shift+S"))
+        bar.addAction(self.shoots_dock.toggleViewAction())
         self.toolbar = bar
 
     def _apply_settings(self, s: Settings) -> None:
@@ -212,6 +245,7 @@ class MainWindow(QMainWindow):
         """Use this account: load its products and the images of the remembered filter."""
         self._client = client
         self.library.set_source(client)
+        self.new_shoot_action.setEnabled(self.shoot_service is not None)
         self.connection_label.setText(description)
         if demo:
             self.banner.setText(
@@ -254,6 +288,86 @@ class MainWindow(QMainWindow):
     @property
     def products(self) -> list[Product]:
         return list(self._products)
+
+    # -- shoots ------------------------------------------------------------------------------
+    def attach_shoots(self, service: ShootService) -> None:
+        self.shoot_service = service
+        self.shoots_panel.set_shoots(service.shoots())
+        if service.shoots():
+            self.shoots_dock.show()
+        self.new_shoot_action.setEnabled(self._client is not None)
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self.tray = QSystemTrayIcon(self.windowIcon(), self)
+            self.tray.setToolTip("Qamera Desktop")
+            self.tray.show()
+
+    def shoot_changed(self, shoot: Shoot) -> None:
+        self.shoots_panel.update_shoot(shoot)
+
+    def shoot_images(self, product_id: str, images: list[Image]) -> None:
+        self.library.upsert_for_product(product_id, images)
+
+    def shoot_finished(self, shoot: Shoot) -> None:
+        text = shoot.summary()
+        title = f"Shoot finished: {shoot.product_name or shoot.request.product_id}"
+        self.statusBar().showMessage(f"{title}. {text}", 20_000)
+        if self.tray is not None and self.tray.supportsMessages():
+            self.tray.showMessage(title, text, self.windowIcon(), 10_000)
+        self.shoots_panel.update_shoot(shoot)
+
+    def open_new_shoot(self, initial: ShootRequest | None = None) -> NewShootDialog | None:
+        if self._client is None or self.shoot_service is None:
+            return None
+        if self.new_shoot_dialog is not None and self.new_shoot_dialog.isVisible():
+            self.new_shoot_dialog.raise_()
+            self.new_shoot_dialog.activateWindow()
+            return self.new_shoot_dialog
+        dialog = NewShootDialog(
+            self._client,
+            self._submit_shoot,
+            products=self._products,
+            product_id=self.product_combo.currentData(),
+            initial=initial,
+            credits_per_image=self.shoot_service.credits_per_image_estimate(),
+            parent=self,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _r: self.tasks.start(dialog.aclose(), "Closing the dialog"))
+        self.new_shoot_dialog = dialog
+        dialog.open()
+        return dialog
+
+    async def _submit_shoot(self, request: ShootRequest, product_name: str | None) -> None:
+        if self.shoot_service is None:
+            return
+        shoot = await self.shoot_service.submit(request, product_name)
+        self.shoots_dock.show()
+        self.shoots_panel.update_shoot(shoot)
+        if shoot.state is ShootState.UNCERTAIN:
+            self.statusBar().showMessage(
+                "The shoot may have been created (the connection dropped after sending). "
+                "See the Shoots panel before submitting again.",
+                30_000,
+            )
+        else:
+            self.statusBar().showMessage(
+                f"Shoot submitted: {shoot.total} images, "
+                f"{shoot.receipt.credits_reserved if shoot.receipt else '?'} credits reserved.",
+                15_000,
+            )
+
+    def _cancel_tracking(self, local_id: str) -> None:
+        if self.shoot_service is not None:
+            self.shoot_service.cancel(local_id)
+            self.statusBar().showMessage(
+                "Tracking cancelled. Qamera keeps processing the shoot; its images still "
+                "appear in the grid on refresh.",
+                15_000,
+            )
+
+    def _check_uncertain(self, local_id: str) -> None:
+        if self.shoot_service is not None:
+            self.tasks.start(self.shoot_service.check_uncertain(local_id), "Checking the listing")
 
     # -- refreshing --------------------------------------------------------------------------
     def refresh(self) -> None:
