@@ -66,7 +66,8 @@ def run_app(options: LaunchOptions) -> int:
     )
     try:
         with loop:
-            return loop.run_until_complete(controller.run())
+            code: int = loop.run_until_complete(controller.run())
+            return code
     finally:
         if temp is not None:
             temp.cleanup()

@@ -53,7 +53,9 @@ class CataloguePicker(QWidget):
         self.combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.combo.setAccessibleName(what)
         self.combo.setMinimumWidth(260)
-        self.combo.lineEdit().setPlaceholderText(f"Choose a {what.lower()} or type its id")
+        line_edit = self.combo.lineEdit()
+        if line_edit is not None:
+            line_edit.setPlaceholderText(f"Choose a {what.lower()} or type its id")
         self.combo.currentIndexChanged.connect(lambda _i: self.changed.emit())
         self.combo.editTextChanged.connect(lambda _t: self.changed.emit())
         self.state = QLabel()

@@ -11,7 +11,14 @@ from collections.abc import Sequence
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QByteArray,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+)
 from PySide6.QtCore import Signal as QtSignal
 
 from qamera_desktop.api.records import Image
@@ -74,9 +81,9 @@ class ImageGridModel(QAbstractListModel):
             return Qt.ItemFlag.NoItemFlags
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
-    def roleNames(self) -> dict[int, bytes]:
+    def roleNames(self) -> dict[int, QByteArray]:
         names = super().roleNames()
-        names.update({int(r): r.name.lower().encode() for r in ImageRole})
+        names.update({int(r): QByteArray(r.name.lower().encode()) for r in ImageRole})
         return names
 
     # -- lookups -----------------------------------------------------------------------------

@@ -200,7 +200,7 @@ class MainWindow(QMainWindow):
 
         find = QAction("Find", self)
         find.setShortcut(QKeySequence("Ctrl+F"))
-        find.triggered.connect(lambda: (self.search.setFocus(), self.search.selectAll()))
+        find.triggered.connect(self._focus_search)
         zoom_in = QAction("Larger thumbnails", self)
         zoom_in.setShortcuts([QKeySequence("Ctrl++"), QKeySequence("Ctrl+=")])
         zoom_in.triggered.connect(lambda: self.size_slider.setValue(self.size_slider.value() + 32))
@@ -229,6 +229,10 @@ class MainWindow(QMainWindow):
         self.shoots_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+Shift+S"))
         bar.addAction(self.shoots_dock.toggleViewAction())
         self.toolbar = bar
+
+    def _focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
 
     def _apply_settings(self, s: Settings) -> None:
         self.status_combo.setCurrentIndex(max(0, self.status_combo.findData(s.status_filter)))

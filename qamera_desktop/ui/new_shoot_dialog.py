@@ -161,7 +161,9 @@ class NewShootDialog(QDialog):
         form.addRow("Su&ggestions", self.suggestions)
         form.addRow("&Count", self.count)
         for picker in (self.product, self.model, self.scenery, self.preset):
-            form.labelForField(picker).setBuddy(picker.combo)  # type: ignore[union-attr]
+            label = form.labelForField(picker)
+            if isinstance(label, QLabel):
+                label.setBuddy(picker.combo)
 
         self.cost = QLabel()
         self.cost.setWordWrap(True)
@@ -194,7 +196,7 @@ class NewShootDialog(QDialog):
         self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self._on_submit)
         self.buttons.rejected.connect(self.reject)
-        QShortcut(QKeySequence("Ctrl+Return"), self, activated=self._on_submit)
+        QShortcut(QKeySequence("Ctrl+Return"), self, self._on_submit)
 
         layout = QVBoxLayout(self)
         layout.addLayout(form)

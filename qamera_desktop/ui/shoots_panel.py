@@ -92,10 +92,12 @@ class ShootsPanel(QWidget):
         return self._shoots.get(item.data(0, Qt.ItemDataRole.UserRole))
 
     def shoot_ids(self) -> list[str]:
-        return [
-            self.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)
-            for i in range(self.tree.topLevelItemCount())
-        ]
+        ids = []
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item is not None:
+                ids.append(str(item.data(0, Qt.ItemDataRole.UserRole)))
+        return ids
 
     def set_shoots(self, shoots: list[Shoot]) -> None:
         for shoot in reversed(shoots):  # newest first: insert oldest first at the top
@@ -122,12 +124,11 @@ class ShootsPanel(QWidget):
         item.setText(4, ids or "–")
         item.setText(6, STATE_TEXT.get(shoot.state, str(shoot.state)))
         item.setToolTip(6, shoot.error or shoot.summary())
-        bar = self.tree.itemWidget(item, PROGRESS_COLUMN)
-        if isinstance(bar, QProgressBar):
-            total = max(1, shoot.total)
-            bar.setRange(0, total)
-            bar.setValue(shoot.done + shoot.failed)
-            bar.setFormat(_progress_text(shoot))
+        widget = self.tree.itemWidget(item, PROGRESS_COLUMN)
+        if isinstance(widget, QProgressBar):
+            widget.setRange(0, max(1, shoot.total))
+            widget.setValue(shoot.done + shoot.failed)
+            widget.setFormat(_progress_text(shoot))
         if self.tree.currentItem() is None:
             self.tree.setCurrentItem(item)
         self._update_buttons()

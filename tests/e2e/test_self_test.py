@@ -1,0 +1,60 @@
+"""The whole app under a real X server: `--self-test` lists, paints thumbnails, runs a 3-image
+shoot, writes a screenshot, and exits 0. The screenshot must be a non-blank window."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image, ImageStat
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def test_self_test_under_xvfb(xvfb_display, tmp_path):
+    shot = tmp_path / "window.png"
+    env = {
+        **os.environ,
+        "DISPLAY": xvfb_display,
+        "QT_QPA_PLATFORM": "xcb",
+        "QAMERA_NO_KEYRING": "1",
+        "XDG_RUNTIME_DIR": str(tmp_path),
+    }
+    env.pop("QAMERA_API_KEY", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "qamera_desktop", "--self-test", "--screenshot", str(shot)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = result.stdout.strip().splitlines()[-1]
+    assert summary.startswith("self-test ok:"), summary
+    assert "3-image shoot finished" in summary
+
+    with Image.open(shot) as png:
+        assert png.size == (1280, 820)
+        rgb = png.convert("RGB")
+        stat = ImageStat.Stat(rgb)
+        assert max(stat.stddev) > 20, "the screenshot is (nearly) one flat colour"
+        colours = rgb.resize((160, 100)).getcolors(maxcolors=160 * 100)
+        assert colours is None or len(colours) > 200, "too few colours for a grid of photos"
+
+
+def test_help_and_version_do_not_need_a_display():
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    out = subprocess.run(
+        [sys.executable, "-m", "qamera_desktop", "--help"], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0
+    assert "--self-test" in out.stdout
+    assert "QAMERA_API_KEY" in out.stdout
+    ver = subprocess.run(
+        [sys.executable, "-m", "qamera_desktop", "--version"], capture_output=True, text=True
+    )
+    from qamera_desktop import __version__
+
+    assert ver.stdout.strip() == f"qamera-desktop {__version__}"
