@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -80,8 +81,13 @@ class AppController:
         if isinstance(app, QApplication):
             app.lastWindowClosed.connect(closed.set)
         await asyncio.sleep(0)  # let the first paint happen before anything slow
+        trace = os.environ.get("QAMERA_STARTUP_TRACE")
+        if trace:
+            print(f"trace window-shown {time.time():.4f}", flush=True)
         try:
             await self._connect(window, settings_store)
+            if trace:
+                await self._trace_first_thumbnails(window, exit_after=trace == "exit")
             if self.options.self_test:
                 return await self._self_test(window, started)
             await closed.wait()
@@ -119,6 +125,15 @@ class AppController:
         window.attach_shoots(self.shoots)
         window.attach(self.client, description, demo=self.demo is not None)
         self.shoots.start()
+
+    async def _trace_first_thumbnails(self, window: MainWindow, *, exit_after: bool) -> None:
+        """For `make bench`: print when the first screen of thumbnails is painted."""
+        while window.model.rowCount() == 0 or not window.grid.first_screen_ready():  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+        window.grid.viewport().repaint()
+        print(f"trace thumbnails-painted {time.time():.4f}", flush=True)
+        if exit_after:
+            window.close()
 
     async def _self_test(self, window: MainWindow, started: float) -> int:
         try:
@@ -172,7 +187,7 @@ class AppController:
             raise SelfTestFailed("the sandbox has no products")
         begun = time.perf_counter()
         shoot = await self.shoots.submit(ShootRequest(product_id=products[0].id, count=3))
-        while (current := self.shoots.get(shoot.local_id)) is not None and current.is_active:
+        while (current := self.shoots.get(shoot.local_id)) is not None and current.is_active:  # noqa: ASYNC110
             await asyncio.sleep(0.1)
         if current is None or current.state is not ShootState.FINISHED:
             raise SelfTestFailed(f"the shoot ended as {current.state if current else 'missing'}")

@@ -128,7 +128,9 @@ class NewShootDialog(QDialog):
         self._busy = False
 
         self.product = CataloguePicker("Product", self.tasks, self._load_products, optional=False)
-        self.model = CataloguePicker("AI model", self.tasks, self._load_models, approved_switch=True)
+        self.model = CataloguePicker(
+            "AI model", self.tasks, self._load_models, approved_switch=True
+        )
         self.scenery = CataloguePicker(
             "Scenery", self.tasks, self._load_sceneries, approved_switch=True
         )
@@ -310,9 +312,7 @@ class NewShootDialog(QDialog):
 
     def _toggle_body(self, shown: bool) -> None:
         self.body.setVisible(shown)
-        self.body_toggle.setArrowType(
-            Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow
-        )
+        self.body_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
         self.adjustSize()
 
     # -- submitting --------------------------------------------------------------------------

@@ -119,9 +119,9 @@ class ShootsPanel(QWidget):
         item.setText(1, shoot.created_at.astimezone().strftime("%Y-%m-%d %H:%M"))
         item.setText(2, str(shoot.total or shoot.request.count))
         credits = receipt.credits_reserved if receipt else None
-        item.setText(3, f"{credits:g} reserved" if credits is not None else "–")
+        item.setText(3, f"{credits:g} reserved" if credits is not None else "-")
         ids = " / ".join(x for x in (receipt.batch_id, receipt.order_id) if x) if receipt else ""
-        item.setText(4, ids or "–")
+        item.setText(4, ids or "-")
         item.setText(6, STATE_TEXT.get(shoot.state, str(shoot.state)))
         item.setToolTip(6, shoot.error or shoot.summary())
         widget = self.tree.itemWidget(item, PROGRESS_COLUMN)
