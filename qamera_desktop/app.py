@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,6 +54,8 @@ def run_app(options: LaunchOptions) -> int:
     app.setWindowIcon(QIcon(str(resource_path("icons", "app.svg"))))
 
     loop = qasync.QEventLoop(app)
+    # plain threads for asyncio.to_thread (keyring, sandbox start/stop): joined cleanly at exit
+    loop.set_default_executor(ThreadPoolExecutor(4, thread_name_prefix="qamera-io"))
     asyncio.set_event_loop(loop)
     from qamera_desktop.ui.app_controller import AppController
 

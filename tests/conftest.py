@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 os.environ["QT_QPA_PLATFORM"] = os.environ.get("QAMERA_TEST_QPA", "offscreen")
@@ -30,6 +31,10 @@ class AsyncRunner(Protocol):
 def qt_loop(qapp: PySide6.QtWidgets.QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     """The one qasync loop of the session. Never stopped: stop() would quit the QApplication."""
     loop = qasync.QEventLoop(qapp, already_running=True)
+    # qasync's default executor is a QThreadExecutor that nobody shuts down in a never-closed
+    # loop, which aborts the interpreter at exit ("QThread: Destroyed while thread is still
+    # running"); plain Python threads are joined cleanly.
+    loop.set_default_executor(ThreadPoolExecutor(4, thread_name_prefix="test-default"))
     asyncio.set_event_loop(loop)
     return loop
 

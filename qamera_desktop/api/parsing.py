@@ -1,0 +1,283 @@
+"""JSON answers -> typed records, tolerant of what the API does not promise.
+
+Rules (DESIGN.md, API client rules):
+- extra fields are ignored; `count` is informative only;
+- `status` and `voting` strings are kept verbatim, documented or not;
+- a missing or null optional field is None, and so is an optional field of the wrong type;
+  `createdAt` that does not parse is None; `thumbnail` is kept only when it is an http(s) URL;
+- `id` must be a non-empty string; `name` and `status` must be strings when present (missing or
+  null reads as ""); the top level must be an object and the listing a list of objects.
+  Anything else is a `ProtocolError` whose message names the field.
+
+Every function here raises nothing but `ProtocolError`, whatever JSON value it is given.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import cast
+from urllib.parse import urlsplit
+
+from .errors import ProtocolError
+from .records import AiModel, Image, Preset, Product, Scenery, ShootReceipt
+
+JsonObject = dict[str, object]
+
+#: Bodies larger than this are decoded in a worker thread, off the GUI event loop.
+BIG_BODY_BYTES = 256 * 1024
+
+_UNEXPECTED = "The Qamera service sent an unexpected answer"
+_MAX_ERROR_TEXT = 500
+_MAX_TIMESTAMP = 64
+
+
+def _kind(value: object) -> str:
+    """The JSON name of a value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _wrong(where: str, expected: str, value: object) -> ProtocolError:
+    return ProtocolError(f"{_UNEXPECTED}: '{where}' should be {expected}, not {_kind(value)}.")
+
+
+def decode_json(body: bytes | bytearray | str) -> object:
+    """The JSON value of a body, or ProtocolError."""
+    try:
+        return cast(object, json.loads(body))
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, too deep
+        raise ProtocolError(f"{_UNEXPECTED}: it is not valid JSON.") from None
+
+
+def parse_body[T](body: bytes | bytearray | str, parse: Callable[[object], T]) -> T:
+    """Decode a body and build records from it in one call (so it can run in a worker thread)."""
+    return parse(decode_json(body))
+
+
+# ---------------------------------------------------------------------------------------------
+# fields
+
+
+def _object(value: object, where: str) -> JsonObject:
+    if not isinstance(value, dict):
+        raise _wrong(where, "an object", value)
+    return cast(JsonObject, value)
+
+
+def _required_id(obj: JsonObject, key: str, where: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise _wrong(f"{where}.{key}", "a non-empty string", value)
+    return value
+
+
+def _text(obj: JsonObject, key: str, where: str) -> str:
+    """A string field the records require: missing or null reads as "", another type is an error."""
+    value = obj.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _wrong(f"{where}.{key}", "a string", value)
+    return value
+
+
+def _optional_text(obj: JsonObject, key: str) -> str | None:
+    value = obj.get(key)
+    return value if isinstance(value, str) else None
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """ISO 8601 (`2026-03-20T16:00:00.000Z`) -> an aware datetime in UTC; anything else -> None.
+
+    A timestamp without an offset is taken as UTC.
+    """
+    if not isinstance(value, str) or not value or len(value) > _MAX_TIMESTAMP:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def http_url_or_none(value: object) -> str | None:
+    """The value when it is an absolute http(s) URL with a host, else None."""
+    if not isinstance(value, str) or any(char <= " " or char == "\x7f" for char in value):
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return value
+
+
+def _optional_number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# items
+
+
+def parse_image(item: object, where: str = "image") -> Image:
+    obj = _object(item, where)
+    return Image(
+        id=_required_id(obj, "id", where),
+        name=_text(obj, "name", where),
+        thumbnail=http_url_or_none(obj.get("thumbnail")),
+        status=_text(obj, "status", where),
+        created_at=parse_timestamp(obj.get("createdAt")),
+        voting=_optional_text(obj, "voting"),
+    )
+
+
+def parse_product(item: object, where: str = "product") -> Product:
+    obj = _object(item, where)
+    return Product(
+        id=_required_id(obj, "id", where),
+        name=_text(obj, "name", where),
+        thumbnail=http_url_or_none(obj.get("thumbnail")),
+        status=_text(obj, "status", where),
+        created_at=parse_timestamp(obj.get("createdAt")),
+    )
+
+
+def parse_ai_model(item: object, where: str = "model") -> AiModel:
+    obj = _object(item, where)
+    return AiModel(
+        id=_required_id(obj, "id", where),
+        name=_text(obj, "name", where),
+        thumbnail=http_url_or_none(obj.get("thumbnail")),
+        status=_text(obj, "status", where),
+        created_at=parse_timestamp(obj.get("createdAt")),
+        voting=_optional_text(obj, "voting"),
+    )
+
+
+def parse_scenery(item: object, where: str = "scenery") -> Scenery:
+    obj = _object(item, where)
+    return Scenery(
+        id=_required_id(obj, "id", where),
+        name=_text(obj, "name", where),
+        thumbnail=http_url_or_none(obj.get("thumbnail")),
+        status=_text(obj, "status", where),
+        created_at=parse_timestamp(obj.get("createdAt")),
+        voting=_optional_text(obj, "voting"),
+    )
+
+
+def parse_preset(item: object, where: str = "preset") -> Preset:
+    obj = _object(item, where)
+    return Preset(
+        id=_required_id(obj, "id", where),
+        name=_text(obj, "name", where),
+        guidelines=_optional_text(obj, "guidelines"),
+        quantity_guidelines=_optional_text(obj, "quantityGuidelines"),
+        quality_guidelines=_optional_text(obj, "qualityGuidelines"),
+        created_at=parse_timestamp(obj.get("createdAt")),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# whole answers
+
+
+def _listing[T](data: object, key: str, parse_item: Callable[[object, str], T]) -> list[T]:
+    top = _object(data, "(top level)")
+    if key not in top:
+        raise ProtocolError(f"{_UNEXPECTED}: the field '{key}' is missing.")
+    items = top[key]
+    if not isinstance(items, list):
+        raise _wrong(key, "a list", items)
+    return [parse_item(item, f"{key}[{index}]") for index, item in enumerate(items)]
+
+
+def parse_images(data: object) -> list[Image]:
+    """`{"images": [Item], "count": n}` of GET /image-picker."""
+    return _listing(data, "images", parse_image)
+
+
+def parse_products(data: object) -> list[Product]:
+    return _listing(data, "products", parse_product)
+
+
+def parse_ai_models(data: object) -> list[AiModel]:
+    return _listing(data, "models", parse_ai_model)
+
+
+def parse_sceneries(data: object) -> list[Scenery]:
+    return _listing(data, "sceneries", parse_scenery)
+
+
+def parse_presets(data: object) -> list[Preset]:
+    return _listing(data, "presets", parse_preset)
+
+
+def parse_receipt(data: object) -> ShootReceipt:
+    """The answer of POST /image-picker/register-ideas. `createdRecordIds` is required."""
+    top = _object(data, "(top level)")
+    if "createdRecordIds" not in top:
+        raise ProtocolError(f"{_UNEXPECTED}: the field 'createdRecordIds' is missing.")
+    raw_ids = top["createdRecordIds"]
+    if not isinstance(raw_ids, list):
+        raise _wrong("createdRecordIds", "a list", raw_ids)
+    ids: list[str] = []
+    for index, value in enumerate(raw_ids):
+        if not isinstance(value, str) or not value:
+            raise _wrong(f"createdRecordIds[{index}]", "a non-empty string", value)
+        ids.append(value)
+    return ShootReceipt(
+        created_record_ids=tuple(ids),
+        batch_id=_optional_text(top, "batchId"),
+        order_id=_optional_text(top, "orderId"),
+        reservation_id=_optional_text(top, "reservationId"),
+        credits_reserved=_optional_number(top.get("creditsReserved")),
+    )
+
+
+def error_text(body: bytes | bytearray | str) -> str | None:
+    """The text of an error body (`{"error": "..."}`), cleaned and shortened; None when absent.
+
+    Tolerates anything: not JSON, another shape (`{"error": {"message": ...}}`,
+    `{"message": ...}`), control characters, very long text.
+    """
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    candidates: list[object] = [data.get("error"), data.get("message")]
+    nested = data.get("error")
+    if isinstance(nested, dict):
+        candidates.insert(1, nested.get("message"))
+    text = next((c for c in candidates if isinstance(c, str) and c.strip()), None)
+    if text is None:
+        return None
+    printable = "".join(char if char.isprintable() else " " for char in text)
+    cleaned = " ".join(printable.split())
+    if len(cleaned) > _MAX_ERROR_TEXT:
+        cleaned = cleaned[: _MAX_ERROR_TEXT - 1].rstrip() + "…"
+    return cleaned or None
