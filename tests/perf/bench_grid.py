@@ -1,0 +1,300 @@
+"""Main-window benchmarks, measured side by side in one run against the sandbox on loopback.
+
+Run: `make bench` (all benchmarks) or `.venv/bin/python -m tests.perf.bench_grid`.
+
+Prints, each as a median of a few repetitions and as a ratio to its target:
+- thumbnail fill rate into the grid (ThumbnailLoader, cold caches) against this machine's limit
+  measured in the same run: fetch-only and decode-only (Pillow draft, two threads) throughput of
+  the same files, combined as 1 / (1/fetch + 1/decode);
+- the longest gap of a 16 ms GUI timer while filling 1,000 thumbnails and while loading a
+  100,000-image listing;
+- 100,000-image listing: response received to grid painted, and resident memory after scrolling
+  the grid from top to bottom;
+- cold start (a fresh process) to window shown and to first thumbnails painted from a warm cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QAMERA_NO_KEYRING", "1")
+
+import httpx  # noqa: E402
+from PySide6.QtCore import QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+import qasync  # noqa: E402
+from qamera_desktop.api import QameraClient  # noqa: E402
+from qamera_desktop.api.parsing import parse_images  # noqa: E402
+from qamera_desktop.core.image_library import ImageLibrary  # noqa: E402
+from qamera_desktop.core.image_query import ServerFilter  # noqa: E402
+from qamera_desktop.core.thumbnails import decode_thumbnail  # noqa: E402
+from qamera_desktop.sandbox import SandboxConfig, SandboxHandle, start_sandbox  # noqa: E402
+from qamera_desktop.ui.image_grid_model import ImageGridModel  # noqa: E402
+from qamera_desktop.ui.image_grid_view import ImageGridView  # noqa: E402
+from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader  # noqa: E402
+
+FILL_COUNT = 1000
+REPEATS = 3
+THUMB = 256
+
+
+class StallMeter:
+    """A 16 ms timer on the GUI thread; the largest gap between its ticks is the longest stall."""
+
+    def __init__(self) -> None:
+        self.timer = QTimer()
+        self.timer.setInterval(16)
+        self.timer.timeout.connect(self._tick)
+        self.last = 0.0
+        self.worst = 0.0
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.worst = max(self.worst, now - self.last)
+        self.last = now
+
+    def __enter__(self) -> StallMeter:
+        self.last = time.perf_counter()
+        self.worst = 0.0
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._tick()
+        self.timer.stop()
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def fetch_all(urls: list[str]) -> tuple[float, list[bytes]]:
+    limits = httpx.Limits(max_connections=6, max_keepalive_connections=6)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        sem = asyncio.Semaphore(6)
+
+        async def one(url: str) -> bytes:
+            async with sem:
+                r = await client.get(url)
+                r.raise_for_status()
+                return r.content
+
+        t0 = time.perf_counter()
+        bodies = await asyncio.gather(*(one(u) for u in urls))
+        return len(urls) / (time.perf_counter() - t0), list(bodies)
+
+
+def decode_rate(bodies: list[bytes], workers: int) -> float:
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda b: decode_thumbnail(b, THUMB), bodies))
+    return len(bodies) / (time.perf_counter() - t0)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 120.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while not predicate():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("benchmark condition not reached")
+        await asyncio.sleep(0.002)
+
+
+async def fill_rate(urls: list[str], cache_dir: Path) -> tuple[float, float]:
+    loader = ThumbnailLoader(cache_dir)
+    done: set[str] = set()
+    loader.ready.connect(lambda got: done.update(got))
+    try:
+        with StallMeter() as stall:
+            t0 = time.perf_counter()
+            loader.set_wanted("grid", urls, THUMB)
+            await until(lambda: len(done) >= len(urls))
+            elapsed = time.perf_counter() - t0
+        return len(urls) / elapsed, stall.worst
+    finally:
+        await loader.aclose()
+
+
+async def bench_fill(sandbox: SandboxHandle, work: Path) -> dict[str, float]:
+    async with QameraClient(sandbox.base_url, sandbox.demo_key) as client:
+        images = await client.list_images()
+    urls = [i.thumbnail for i in images if i.thumbnail][:FILL_COUNT]
+    await fetch_all(urls)  # the sandbox renders lazily: warm its disk cache first
+    fetch, decode1, decode2, fill, stall = [], [], [], [], []
+    for run in range(REPEATS):
+        f, bodies = await fetch_all(urls)
+        fetch.append(f)
+        decode1.append(decode_rate(bodies, 1))
+        decode2.append(decode_rate(bodies, 2))
+        rate, worst = await fill_rate(urls, work / f"fill-{run}")
+        fill.append(rate)
+        stall.append(worst)
+    f, d = statistics.median(fetch), statistics.median(decode2)
+    limit = 1 / (1 / f + 1 / d)
+    return {
+        "count": len(urls),
+        "fetch": f,
+        "decode1": statistics.median(decode1),
+        "decode2": d,
+        "limit": limit,
+        "fill": statistics.median(fill),
+        "stall_ms": statistics.median(stall) * 1000,
+    }
+
+
+async def bench_listing(sandbox: SandboxHandle, work: Path) -> dict[str, float]:
+    headers = {"X-Api-Key": sandbox.demo_key}
+    url = f"{sandbox.base_url}/api/external/image-picker"
+    async with httpx.AsyncClient(timeout=120) as raw:
+        body = (await raw.get(url, headers=headers)).content
+    to_paint, stalls, gets = [], [], []
+    loader = ThumbnailLoader(work / "listing-thumbs")
+    library = ImageLibrary()
+    model = ImageGridModel(library)
+    view = ImageGridView(model, loader)
+    view.resize(1280, 800)
+    view.show()
+    try:
+        for _ in range(REPEATS):
+            library.set_filter(ServerFilter(product_id="none"))  # empty the grid
+            library.set_filter(ServerFilter())
+            await asyncio.sleep(0.05)
+            with StallMeter() as stall:
+                t0 = time.perf_counter()
+                images = await asyncio.to_thread(lambda: parse_images(json.loads(body)))
+                library.replace_listing(ServerFilter(), images)
+                view.viewport().repaint()
+                to_paint.append(time.perf_counter() - t0)
+            async with QameraClient(sandbox.base_url, sandbox.demo_key) as client:
+                library.set_source(client)
+                with StallMeter() as whole:
+                    t1 = time.perf_counter()
+                    await library.refresh()
+                    view.viewport().repaint()
+                    gets.append(time.perf_counter() - t1)
+                stalls.append(max(stall.worst, whole.worst))
+        count = model.rowCount()
+        # scroll from top to bottom, letting the loader request and cancel as a person would
+        bar = view.verticalScrollBar()
+        await until(lambda: bar.maximum() > 0)
+        steps = 200
+        for i in range(steps + 1):
+            bar.setValue(bar.maximum() * i // steps)
+            await asyncio.sleep(0.03)
+        await asyncio.sleep(0.5)
+        rss = rss_mb()
+    finally:
+        await loader.aclose()
+        view.close()
+    return {
+        "count": count,
+        "to_paint_ms": statistics.median(to_paint) * 1000,
+        "refresh_ms": statistics.median(gets) * 1000,
+        "stall_ms": statistics.median(stalls) * 1000,
+        "rss_mb": rss,
+        "body_mb": len(body) / 2**20,
+    }
+
+
+def bench_cold_start(work: Path) -> dict[str, float]:
+    data = work / "coldstart"
+    env = {**os.environ, "QAMERA_STARTUP_TRACE": "exit", "QAMERA_NO_KEYRING": "1"}
+    env.pop("QAMERA_API_KEY", None)
+    shown, painted = [], []
+    for run in range(REPEATS + 1):  # the first run fills the caches and is not counted
+        t0 = time.time()
+        out = subprocess.run(
+            [sys.executable, "-m", "qamera_desktop", "--demo", "--data-dir", str(data)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        marks = dict(
+            (parts[1], float(parts[2]))
+            for line in out.stdout.splitlines()
+            if (parts := line.split()) and parts[0] == "trace" and len(parts) == 3
+        )
+        if "thumbnails-painted" not in marks:
+            raise RuntimeError(f"cold start trace missing: {out.stdout}\n{out.stderr[-2000:]}")
+        if run:
+            shown.append(marks["window-shown"] - t0)
+            painted.append(marks["thumbnails-painted"] - t0)
+    return {"shown_s": statistics.median(shown), "painted_s": statistics.median(painted)}
+
+
+def report(fill: dict[str, float], listing: dict[str, float], cold: dict[str, float]) -> None:
+    print(f"thumbnail fill ({fill['count']:.0f} thumbnails at {THUMB} px, median of {REPEATS}):")
+    print(f"  fetch only            {fill['fetch']:8.0f} /s")
+    print(f"  decode only, 1 thread {fill['decode1']:8.0f} /s")
+    print(f"  decode only, 2 threads{fill['decode2']:8.0f} /s")
+    print(f"  limit 1/(1/f+1/d)     {fill['limit']:8.0f} /s")
+    print(
+        f"  grid fill rate        {fill['fill']:8.0f} /s  = {fill['fill'] / fill['limit']:.2f} "
+        "of the limit (target >= 0.80)"
+    )
+    print(f"  longest GUI stall     {fill['stall_ms']:8.1f} ms (target < 34)")
+    print(f"listing of {listing['count']:,.0f} images ({listing['body_mb']:.1f} MB of JSON):")
+    print(
+        f"  response to painted   {listing['to_paint_ms']:8.0f} ms (target < 300) "
+        f"= {listing['to_paint_ms'] / 300:.2f} of target"
+    )
+    print(f"  whole refresh (GET+)  {listing['refresh_ms']:8.0f} ms")
+    print(f"  longest GUI stall     {listing['stall_ms']:8.1f} ms (target < 34)")
+    print(
+        f"  RSS after scrolling   {listing['rss_mb']:8.0f} MB (target < 400) "
+        f"= {listing['rss_mb'] / 400:.2f} of target"
+    )
+    print(f"cold start (median of {REPEATS}, warm caches):")
+    print(f"  window shown          {cold['shown_s']:8.2f} s (target 1.0)")
+    print(f"  thumbnails painted    {cold['painted_s']:8.2f} s (target 1.5)")
+
+
+def run(coro: Coroutine[Any, Any, Any]) -> Any:
+    app = QApplication.instance() or QApplication([])
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        return loop.run_until_complete(coro)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="qamera-bench-") as tmp:
+        work = Path(tmp)
+        print("seeding sandboxes (1,000 and 100,000 images)…", flush=True)
+        small = start_sandbox(
+            work / "sb-small", SandboxConfig(fast=True, rate_limit=False, seed_images=FILL_COUNT)
+        )
+        big = start_sandbox(
+            work / "sb-big", SandboxConfig(fast=True, rate_limit=False, seed_images=100_000)
+        )
+        try:
+
+            async def both() -> tuple[dict[str, float], dict[str, float]]:
+                return await bench_fill(small, work), await bench_listing(big, work)
+
+            fill, listing = run(both())
+        finally:
+            small.stop()
+            big.stop()
+        cold = bench_cold_start(work)
+        report(fill, listing, cold)
+
+
+if __name__ == "__main__":
+    main()
