@@ -186,7 +186,11 @@ class AppController:
         if not products:
             raise SelfTestFailed("the sandbox has no products")
         begun = time.perf_counter()
-        shoot = await self.shoots.submit(ShootRequest(product_id=products[0].id, count=3))
+        known = {s.local_id for s in self.shoots.shoots()}
+        await window.submit_shoot(
+            ShootRequest(product_id=products[0].id, count=3), products[0].name
+        )
+        shoot = next(s for s in self.shoots.shoots() if s.local_id not in known)
         while (current := self.shoots.get(shoot.local_id)) is not None and current.is_active:  # noqa: ASYNC110
             await asyncio.sleep(0.1)
         if current is None or current.state is not ShootState.FINISHED:

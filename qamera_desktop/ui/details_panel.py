@@ -61,7 +61,9 @@ class DetailsPanel(QWidget):
         for label in (self.image_id, self.status, self.voting, self.created):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        form = QFormLayout()
+        self.facts = QWidget()
+        form = QFormLayout(self.facts)
+        form.setContentsMargins(0, 0, 0, 0)
         form.addRow("ID", self.image_id)
         form.addRow("Status", self.status)
         form.addRow("Voting", self.voting)
@@ -85,7 +87,7 @@ class DetailsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.preview, 1)
         layout.addWidget(self.name)
-        layout.addLayout(form)
+        layout.addWidget(self.facts)
         layout.addLayout(buttons)
         layout.addWidget(self.empty)
         loader.ready.connect(self._on_ready)
@@ -98,7 +100,7 @@ class DetailsPanel(QWidget):
     def show_image(self, image: Image | None) -> None:
         self._image = image
         has = image is not None
-        for w in (self.preview, self.name, self.open_button, self.copy_id_button):
+        for w in (self.preview, self.name, self.facts, self.open_button, self.copy_id_button):
             w.setVisible(has)
         self.copy_url_button.setVisible(has)
         self.empty.setVisible(not has)
@@ -111,7 +113,8 @@ class DetailsPanel(QWidget):
         self.voting.setText(image.voting.capitalize() if image.voting else "Not voted")
         self.created.setText(local_time(image.created_at))
         self.copy_url_button.setEnabled(bool(image.thumbnail))
-        self._loader.set_wanted("details", [image.thumbnail], self._size())
+        wanted = [image.thumbnail] if image.is_done else []
+        self._loader.set_wanted("details", wanted, self._size())
         self._paint_preview()
 
     def _size(self) -> int:
@@ -120,6 +123,14 @@ class DetailsPanel(QWidget):
     def _paint_preview(self) -> None:
         image = self._image
         if image is None:
+            return
+        if not image.is_done:
+            self.preview.setPixmap(QPixmap())
+            self.preview.setText(
+                "This image failed: Qamera refunds its credits."
+                if image.is_failed
+                else "Still processing: the picture appears when it is done."
+            )
             return
         pixmap = self._loader.pixmap(image.thumbnail, self._size())
         if pixmap is None:

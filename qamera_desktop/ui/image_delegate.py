@@ -51,11 +51,12 @@ class ImageDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(cell, 8, 8)
 
         side = self.thumb_size
-        thumb = QRectF(rect.x() + CELL_MARGIN, rect.y() + CELL_MARGIN, side, side)
+        left = rect.x() + max(CELL_MARGIN, (rect.width() - side) // 2)
+        thumb = QRectF(left, rect.y() + CELL_MARGIN, side, side)
         self._paint_thumbnail(painter, thumb, image, palette)
         self._paint_badges(painter, thumb, image)
 
-        text_rect = QRect(rect.x() + CELL_MARGIN, int(thumb.bottom()) + 2, side, TEXT_HEIGHT - 2)
+        text_rect = QRect(int(left), int(thumb.bottom()) + 2, side, TEXT_HEIGHT - 2)
         painter.setPen(palette.color(QPalette.ColorRole.Text))
         metrics = QFontMetrics(painter.font())
         name = metrics.elidedText(image.name or image.id, Qt.TextElideMode.ElideRight, side)
@@ -73,13 +74,21 @@ class ImageDelegate(QStyledItemDelegate):
     def _paint_thumbnail(
         self, painter: QPainter, area: QRectF, image: Image, palette: QPalette
     ) -> None:
-        ratio = painter.device().devicePixelRatioF() if painter.device() else 1.0
+        device = painter.device()
+        ratio = device.devicePixelRatioF() if device is not None else 1.0
         size = request_size(self.thumb_size, ratio)
-        pixmap = self._loader.pixmap(image.thumbnail, size)
         backdrop = QColor(palette.color(QPalette.ColorRole.AlternateBase))
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(backdrop)
         painter.drawRoundedRect(area, 6, 6)
+        mark = QColor(palette.color(QPalette.ColorRole.PlaceholderText))
+        if image.is_failed:
+            self._paint_broken(painter, area, mark)
+            return
+        if not image.is_done:
+            self._paint_placeholder(painter, area, mark)
+            return
+        pixmap = self._loader.pixmap(image.thumbnail, size)
         if pixmap is not None and not pixmap.isNull():
             w, h = pixmap.width(), pixmap.height()
             scale = min(area.width() / w, area.height() / h)
@@ -92,9 +101,7 @@ class ImageDelegate(QStyledItemDelegate):
             painter.drawPixmap(target, pixmap, QRectF(pixmap.rect()))
             painter.restore()
             return
-        state = self._loader.state(image.thumbnail, size)
-        mark = QColor(palette.color(QPalette.ColorRole.PlaceholderText))
-        if state == "failed":
+        if self._loader.state(image.thumbnail, size) == "failed":
             self._paint_broken(painter, area, QColor("#e03131"))
         else:
             self._paint_placeholder(painter, area, mark)

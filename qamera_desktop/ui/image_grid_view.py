@@ -56,6 +56,7 @@ class ImageGridView(QListView):
         model.rowsInserted.connect(self._schedule_wanted)
         model.rowsRemoved.connect(self._schedule_wanted)
         model.layoutChanged.connect(self._schedule_wanted)
+        model.dataChanged.connect(self._schedule_wanted)  # e.g. an image just finished
         loader.ready.connect(self._on_thumbnails_ready)
 
         self._message = QLabel(self.viewport())
@@ -72,8 +73,17 @@ class ImageGridView(QListView):
     def setThumbSize(self, size: int) -> None:
         size = max(THUMB_SIZE_MIN, min(THUMB_SIZE_MAX, size))
         self._delegate.thumb_size = size
-        self.setGridSize(cell_size(size))
+        self._fit_grid()
         self._schedule_wanted()
+
+    def _fit_grid(self) -> None:
+        """Share the spare width among the columns so that the grid fills the viewport."""
+        cell = cell_size(self._delegate.thumb_size)
+        width = self.viewport().width() - 2  # QListView wraps a row that fills it exactly
+        columns = max(1, width // cell.width())
+        cell.setWidth(max(cell.width(), width // columns))
+        if cell != self.gridSize():
+            self.setGridSize(cell)
 
     def request_size(self) -> int:
         return request_size(self.thumb_size, self.devicePixelRatioF())
@@ -99,7 +109,7 @@ class ImageGridView(QListView):
         urls = []
         for row in order:
             image = self._grid_model.image_at(row)
-            if image is not None:
+            if image is not None and image.is_done:  # unfinished images have no picture yet
                 urls.append(image.thumbnail)
         self._loader.set_wanted("grid", urls, self.request_size())
 
@@ -108,7 +118,9 @@ class ImageGridView(QListView):
         size = self.request_size()
         for row in self.visible_rows():
             image = self._grid_model.image_at(row)
-            if image is not None and self._loader.state(image.thumbnail, size) not in (
+            if image is None or not image.is_done:
+                continue
+            if self._loader.state(image.thumbnail, size) not in (
                 "ready",
                 "failed",
             ):
@@ -146,6 +158,7 @@ class ImageGridView(QListView):
     # -- events ------------------------------------------------------------------------------
     def resizeEvent(self, e: QResizeEvent) -> None:
         super().resizeEvent(e)
+        self._fit_grid()
         self._place_message()
         self._schedule_wanted()
 

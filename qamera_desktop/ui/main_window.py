@@ -83,6 +83,11 @@ class MainWindow(QMainWindow):
         self.banner = QLabel()
         self.banner.setObjectName("banner")
         self.banner.setWordWrap(True)
+        self.banner.setTextFormat(Qt.TextFormat.RichText)
+        self.banner.setStyleSheet(
+            "#banner { background: #fff4d6; color: #5c3c00; padding: 6px 10px;"
+            " border-bottom: 1px solid #f0d48a; }"
+        )
         self.banner.hide()
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -103,6 +108,7 @@ class MainWindow(QMainWindow):
         self.shoots_dock.setObjectName("shootsDock")
         self.shoots_dock.setWidget(self.shoots_panel)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.shoots_dock)
+        self.resizeDocks([self.shoots_dock], [180], Qt.Orientation.Vertical)
         self.shoots_dock.hide()
         self.shoot_service: ShootService | None = None
         self.new_shoot_dialog: NewShootDialog | None = None
@@ -313,11 +319,17 @@ class MainWindow(QMainWindow):
 
     def shoot_finished(self, shoot: Shoot) -> None:
         text = shoot.summary()
-        title = f"Shoot finished: {shoot.product_name or shoot.request.product_id}"
+        title = f"Shoot finished: {self.product_name(shoot.request.product_id, shoot.product_name)}"
         self.statusBar().showMessage(f"{title}. {text}", 20_000)
         if self.tray is not None and self.tray.supportsMessages():
             self.tray.showMessage(title, text, self.windowIcon(), 10_000)
         self.shoots_panel.update_shoot(shoot)
+
+    def product_name(self, product_id: str, known: str | None = None) -> str:
+        if known:
+            return known
+        product = next((p for p in self._products if p.id == product_id), None)
+        return product.name if product is not None else product_id
 
     def open_new_shoot(self, initial: ShootRequest | None = None) -> NewShootDialog | None:
         if self._client is None or self.shoot_service is None:
@@ -328,7 +340,7 @@ class MainWindow(QMainWindow):
             return self.new_shoot_dialog
         dialog = NewShootDialog(
             self._client,
-            self._submit_shoot,
+            self.submit_shoot,
             products=self._products,
             product_id=self.product_combo.currentData(),
             initial=initial,
@@ -341,7 +353,7 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
-    async def _submit_shoot(self, request: ShootRequest, product_name: str | None) -> None:
+    async def submit_shoot(self, request: ShootRequest, product_name: str | None) -> None:
         if self.shoot_service is None:
             return
         shoot = await self.shoot_service.submit(request, product_name)
@@ -444,6 +456,9 @@ class MainWindow(QMainWindow):
             )
         else:
             self.grid.show_message(None)
+            if state.load is LoadState.READY and not self.grid.currentIndex().isValid():
+                # a current item from the start, so that the arrows work at once
+                self.grid.setCurrentIndex(self.model.index(0))
 
     def _on_count(self, count: int) -> None:
         total = sum(1 for _ in self.library.all_images)

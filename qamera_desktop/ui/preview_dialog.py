@@ -42,7 +42,7 @@ class PreviewDialog(QDialog):
             f"{image.name}  ·  {status_label(image.status, image.progress)}  ·  {image.id}"
             "    (Esc closes, ← → step)"
         )
-        self._loader.set_wanted("details", [image.thumbnail], self._size())
+        self._loader.set_wanted("details", [image.thumbnail] if image.is_done else [], self._size())
         self._paint()
 
     def _size(self) -> int:
@@ -50,6 +50,12 @@ class PreviewDialog(QDialog):
 
     def _paint(self) -> None:
         if self._image is None:
+            return
+        if not self._image.is_done:
+            self.picture.setPixmap(QPixmap())
+            self.picture.setText(
+                "This image failed." if self._image.is_failed else "Still processing…"
+            )
             return
         pixmap = self._loader.pixmap(self._image.thumbnail, self._size())
         if pixmap is None:
