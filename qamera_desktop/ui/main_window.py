@@ -365,12 +365,14 @@ class MainWindow(QMainWindow):
                 "See the Shoots panel before submitting again.",
                 30_000,
             )
-        else:
+        elif shoot.receipt is not None and shoot.receipt.credits_reserved is not None:
             self.statusBar().showMessage(
                 f"Shoot submitted: {shoot.total} images, "
-                f"{shoot.receipt.credits_reserved if shoot.receipt else '?'} credits reserved.",
+                f"{shoot.receipt.credits_reserved:g} credits reserved.",
                 15_000,
             )
+        else:
+            self.statusBar().showMessage(f"Shoot submitted: {shoot.total} images.", 15_000)
 
     def _cancel_tracking(self, local_id: str) -> None:
         if self.shoot_service is not None:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from qamera_desktop.core.shoots import Shoot, ShootState
+from qamera_desktop.core.shoots import SAFE_TO_RESUBMIT, Shoot, ShootState
 
 COLUMNS = ("Product", "Started", "Images", "Credits", "Batch / order", "Progress", "State")
 PROGRESS_COLUMN = COLUMNS.index("Progress")
@@ -136,10 +136,12 @@ class ShootsPanel(QWidget):
     def _update_buttons(self) -> None:
         shoot = self.current_shoot()
         self.run_again.setEnabled(shoot is not None)
-        self.cancel.setEnabled(shoot is not None and shoot.state is ShootState.TRACKING)
+        self.cancel.setEnabled(
+            shoot is not None and shoot.state in (ShootState.TRACKING, ShootState.UNCERTAIN)
+        )
         uncertain = shoot is not None and shoot.state is ShootState.UNCERTAIN
         self.check.setVisible(uncertain)
-        safe = uncertain and shoot is not None and "safe to submit again" in (shoot.error or "")
+        safe = uncertain and shoot is not None and shoot.error == SAFE_TO_RESUBMIT
         self.submit_again.setVisible(safe)
         self.detail.setText("" if shoot is None else (shoot.error or shoot.summary()))
 
