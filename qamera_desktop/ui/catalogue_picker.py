@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtCore import Signal as QtSignal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from qamera_desktop.api.errors import ApiError
@@ -24,6 +25,10 @@ class PickerItem:
     name: str
     tooltip: str = ""
     approved: bool = False
+    thumbnail: str | None = None
+
+
+IconLookup = Callable[[str], QIcon | None]  # thumbnail URL -> icon once it is loaded
 
 
 Loader = Callable[[bool], Awaitable[Sequence[PickerItem]]]  # show_all -> items
@@ -40,9 +45,12 @@ class CataloguePicker(QWidget):
         *,
         optional: bool = True,
         approved_switch: bool = False,
+        icon_for: IconLookup | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._icon_for = icon_for
+        self._items: list[PickerItem] = []
         self._what = what
         self._tasks = tasks
         self._load = load
@@ -53,6 +61,8 @@ class CataloguePicker(QWidget):
         self.combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.combo.setAccessibleName(what)
         self.combo.setMinimumWidth(260)
+        if icon_for is not None:
+            self.combo.setIconSize(QSize(28, 28))
         line_edit = self.combo.lineEdit()
         if line_edit is not None:
             line_edit.setPlaceholderText(f"Choose a {what.lower()} or type its id")
@@ -100,6 +110,7 @@ class CataloguePicker(QWidget):
         if self._optional:
             self.combo.addItem(NONE_LABEL, None)
         ordered = sorted(items, key=lambda i: (not i.approved, i.name.casefold()))
+        self._items = ordered
         for item in ordered:
             label = f"{item.name}  ★" if item.approved else item.name
             self.combo.addItem(label, item.id)
@@ -109,7 +120,22 @@ class CataloguePicker(QWidget):
         self._pending_id = None
         self.state.setText("" if items else f"No {self._what.lower()}s")
         self.select_id(wanted)
+        self.refresh_icons()
         self.changed.emit()
+
+    def thumbnails(self) -> list[str]:
+        return [i.thumbnail for i in self._items if i.thumbnail]
+
+    def refresh_icons(self) -> None:
+        """Give each item its thumbnail as soon as the loader has it."""
+        if self._icon_for is None:
+            return
+        offset = 1 if self._optional else 0
+        for row, item in enumerate(self._items, start=offset):
+            if item.thumbnail and self.combo.itemIcon(row).isNull():
+                icon = self._icon_for(item.thumbnail)
+                if icon is not None:
+                    self.combo.setItemIcon(row, icon)
 
     def select_id(self, item_id: str | None) -> None:
         """Select the item with this id; an id the list does not hold is kept as typed text."""

@@ -345,6 +345,7 @@ class MainWindow(QMainWindow):
             product_id=self.product_combo.currentData(),
             initial=initial,
             credits_per_image=self.shoot_service.credits_per_image_estimate(),
+            loader=self.loader,
             parent=self,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

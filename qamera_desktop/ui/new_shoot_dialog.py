@@ -9,7 +9,7 @@ from typing import Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtCore import Signal as QtSignal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -39,6 +39,9 @@ from qamera_desktop.api.records import AiModel, Preset, Product, Scenery
 from qamera_desktop.api.shoot_request import DEFAULT_COUNT, MAX_COUNT, MIN_COUNT, ShootRequest
 from qamera_desktop.core.background_tasks import BackgroundTasks
 from qamera_desktop.ui.catalogue_picker import CataloguePicker, PickerItem
+from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+ICON_SIZE = 48
 
 INDUSTRIES = (
     "fashion",
@@ -116,9 +119,11 @@ class NewShootDialog(QDialog):
         product_id: str | None = None,
         initial: ShootRequest | None = None,
         credits_per_image: float | None = None,
+        loader: ThumbnailLoader | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        self._loader = loader
         self.setWindowTitle("New shoot")
         self.setMinimumWidth(620)
         self._catalogue = catalogue
@@ -127,14 +132,21 @@ class NewShootDialog(QDialog):
         self.tasks = BackgroundTasks(lambda what, exc: self._show_error(f"{what} failed: {exc}"))
         self._busy = False
 
-        self.product = CataloguePicker("Product", self.tasks, self._load_products, optional=False)
+        icon = self._icon if loader is not None else None
+        self.product = CataloguePicker(
+            "Product", self.tasks, self._load_products, optional=False, icon_for=icon
+        )
         self.model = CataloguePicker(
-            "AI model", self.tasks, self._load_models, approved_switch=True
+            "AI model", self.tasks, self._load_models, approved_switch=True, icon_for=icon
         )
         self.scenery = CataloguePicker(
-            "Scenery", self.tasks, self._load_sceneries, approved_switch=True
+            "Scenery", self.tasks, self._load_sceneries, approved_switch=True, icon_for=icon
         )
         self.preset = CataloguePicker("Preset", self.tasks, self._load_presets)
+        for picker in (self.product, self.model, self.scenery):
+            picker.changed.connect(self._want_icons)
+        if loader is not None:
+            loader.ready.connect(self._icons_arrived)
         self.industry = QComboBox()
         self.industry.setEditable(True)
         self.industry.setAccessibleName("Industry")
@@ -153,6 +165,9 @@ class NewShootDialog(QDialog):
         self.count.setValue(DEFAULT_COUNT)
         self.count.setAccessibleName("Number of images")
         self.count.setSuffix(" images")
+        self.count.valueChanged.connect(
+            lambda n: self.count.setSuffix(" image" if n == 1 else " images")
+        )
 
         form = QFormLayout()
         form.addRow("&Product *", self.product)
@@ -228,20 +243,33 @@ class NewShootDialog(QDialog):
         self.revalidate()
 
     # -- loading the pickers -----------------------------------------------------------------
+    def _icon(self, url: str) -> QIcon | None:
+        pixmap = self._loader.pixmap(url, ICON_SIZE) if self._loader is not None else None
+        return QIcon(pixmap) if pixmap is not None else None
+
+    def _want_icons(self) -> None:
+        if self._loader is not None:
+            urls = [u for p in (self.product, self.model, self.scenery) for u in p.thumbnails()]
+            self._loader.set_wanted("pickers", urls, ICON_SIZE)
+
+    def _icons_arrived(self, _urls: list[str]) -> None:
+        for picker in (self.product, self.model, self.scenery):
+            picker.refresh_icons()
+
     async def _load_products(self, _all: bool) -> list[PickerItem]:
         return [_product_item(p) for p in await self._catalogue.list_products()]
 
     async def _load_models(self, show_all: bool) -> list[PickerItem]:
         models = await self._catalogue.list_models("all" if show_all else "approved")
         return [
-            PickerItem(m.id, m.name, m.status, (m.voting or "").upper() == "APPROVED")
+            PickerItem(m.id, m.name, m.status, (m.voting or "").upper() == "APPROVED", m.thumbnail)
             for m in models
         ]
 
     async def _load_sceneries(self, show_all: bool) -> list[PickerItem]:
         sceneries = await self._catalogue.list_sceneries("all" if show_all else "approved")
         return [
-            PickerItem(s.id, s.name, s.status, (s.voting or "").upper() == "APPROVED")
+            PickerItem(s.id, s.name, s.status, (s.voting or "").upper() == "APPROVED", s.thumbnail)
             for s in sceneries
         ]
 
@@ -348,8 +376,10 @@ class NewShootDialog(QDialog):
         self.error.show()
 
     async def aclose(self) -> None:
+        if self._loader is not None:
+            self._loader.set_wanted("pickers", [], ICON_SIZE)
         await self.tasks.cancel_all()
 
 
 def _product_item(p: Product) -> PickerItem:
-    return PickerItem(p.id, p.name, p.status)
+    return PickerItem(p.id, p.name, p.status, thumbnail=p.thumbnail)

@@ -1,7 +1,8 @@
 """Qt side of the thumbnail pipeline: turns decoded thumbnails into QPixmaps on the GUI thread,
 keeps them in a byte-bounded memory cache, and tells the views which URLs became ready (batched).
 
-Consumers ask for URLs on named channels ("details" before "grid" before "icons"); the union, in
+Consumers ask for URLs on named channels ("details", "grid", "icons", "pickers", in that priority);
+the union, in
 that priority order, becomes the pipeline's wanted set, so rows scrolled away are cancelled.
 """
 
@@ -22,8 +23,8 @@ from qamera_desktop.core.thumbnails import DecodedThumbnail, ThumbnailKey, Thumb
 
 log = logging.getLogger(__name__)
 
-Channel = Literal["details", "grid", "icons"]
-CHANNEL_ORDER: tuple[Channel, ...] = ("details", "grid", "icons")
+Channel = Literal["details", "grid", "icons", "pickers"]
+CHANNEL_ORDER: tuple[Channel, ...] = ("details", "grid", "icons", "pickers")
 ThumbState = Literal["ready", "loading", "failed", "none"]
 
 
