@@ -19,7 +19,12 @@ from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtGui import QImage, QPixmap
 
 from qamera_desktop.core.byte_lru import ByteLRU
-from qamera_desktop.core.thumbnails import DecodedThumbnail, ThumbnailKey, ThumbnailPipeline
+from qamera_desktop.core.thumbnails import (
+    DecodedThumbnail,
+    PipelineStats,
+    ThumbnailKey,
+    ThumbnailPipeline,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +109,7 @@ class ThumbnailLoader(QObject):
         self._failed.clear()
         self._pipeline.forget_failures()
 
-    def stats(self) -> object:
+    def stats(self) -> PipelineStats:
         return self._pipeline.stats()
 
     async def aclose(self) -> None:

@@ -31,20 +31,20 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QAMERA_NO_KEYRING", "1")
 
-import httpx  # noqa: E402
-from PySide6.QtCore import QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+import httpx
+import qasync
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
 
-import qasync  # noqa: E402
-from qamera_desktop.api import QameraClient  # noqa: E402
-from qamera_desktop.api.parsing import parse_images  # noqa: E402
-from qamera_desktop.core.image_library import ImageLibrary  # noqa: E402
-from qamera_desktop.core.image_query import ServerFilter  # noqa: E402
-from qamera_desktop.core.thumbnails import decode_thumbnail  # noqa: E402
-from qamera_desktop.sandbox import SandboxConfig, SandboxHandle, start_sandbox  # noqa: E402
-from qamera_desktop.ui.image_grid_model import ImageGridModel  # noqa: E402
-from qamera_desktop.ui.image_grid_view import ImageGridView  # noqa: E402
-from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader  # noqa: E402
+from qamera_desktop.api import QameraClient
+from qamera_desktop.api.parsing import parse_images
+from qamera_desktop.core.image_library import ImageLibrary
+from qamera_desktop.core.image_query import ServerFilter
+from qamera_desktop.core.thumbnails import decode_thumbnail
+from qamera_desktop.sandbox import SandboxConfig, SandboxHandle, start_sandbox
+from qamera_desktop.ui.image_grid_model import ImageGridModel
+from qamera_desktop.ui.image_grid_view import ImageGridView
+from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
 FILL_COUNT = 1000
 REPEATS = 3
@@ -107,8 +107,8 @@ def decode_rate(bodies: list[bytes], workers: int) -> float:
     return len(bodies) / (time.perf_counter() - t0)
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 120.0) -> None:
-    deadline = time.perf_counter() + timeout
+async def until(predicate: Callable[[], bool], limit_s: float = 120.0) -> None:
+    deadline = time.perf_counter() + limit_s
     while not predicate():
         if time.perf_counter() > deadline:
             raise TimeoutError("benchmark condition not reached")

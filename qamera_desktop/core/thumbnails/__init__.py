@@ -1,0 +1,17 @@
+"""Thumbnails for the image grid: download, decode and scale off the GUI thread, cache on disk.
+
+Qt-free: the UI turns `DecodedThumbnail.data` (RGB888) into a QImage / QPixmap on the GUI thread.
+"""
+
+from .decode import decode_thumbnail
+from .pipeline import ThumbnailPipeline
+from .records import DecodedThumbnail, PipelineStats, ThumbnailError, ThumbnailKey
+
+__all__ = [
+    "DecodedThumbnail",
+    "PipelineStats",
+    "ThumbnailError",
+    "ThumbnailKey",
+    "ThumbnailPipeline",
+    "decode_thumbnail",
+]
