@@ -16,7 +16,6 @@ Prints, each as a median of a few repetitions and as a ratio to its target:
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import statistics
 import subprocess
@@ -37,7 +36,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from qamera_desktop.api import QameraClient
-from qamera_desktop.api.parsing import parse_images
+from qamera_desktop.api.parsing import parse_body, parse_images
 from qamera_desktop.core.image_library import ImageLibrary
 from qamera_desktop.core.image_query import ServerFilter
 from qamera_desktop.core.thumbnails import decode_thumbnail
@@ -162,7 +161,7 @@ async def bench_listing(sandbox: SandboxProcess, work: Path) -> dict[str, float]
     url = f"{sandbox.base_url}/api/external/image-picker"
     async with httpx.AsyncClient(timeout=120) as raw:
         body = (await raw.get(url, headers=headers)).content
-    to_paint, parsed, stalls, gets = [], [], [], []
+    to_paint, parsed, stalls, gets, refresh_stalls = [], [], [], [], []
     loader = ThumbnailLoader(work / "listing-thumbs")
     library = ImageLibrary()
     model = ImageGridModel(library)
@@ -176,7 +175,7 @@ async def bench_listing(sandbox: SandboxProcess, work: Path) -> dict[str, float]
             await asyncio.sleep(0.05)
             with StallMeter() as stall:
                 t0 = time.perf_counter()
-                images = await asyncio.to_thread(lambda: parse_images(json.loads(body)))
+                images = await asyncio.to_thread(parse_body, body, parse_images)
                 parsed.append(time.perf_counter() - t0)
                 library.replace_listing(ServerFilter(), images)
                 expected = len(images)
@@ -191,7 +190,8 @@ async def bench_listing(sandbox: SandboxProcess, work: Path) -> dict[str, float]
                     await until(lambda: not library.arranging)
                     view.viewport().repaint()
                     gets.append(time.perf_counter() - t1)
-                stalls.append(max(stall.worst, whole.worst))
+                stalls.append(stall.worst)
+                refresh_stalls.append(whole.worst)
         count = model.rowCount()
         # scroll from top to bottom, letting the loader request and cancel as a person would
         bar = view.verticalScrollBar()
@@ -211,6 +211,7 @@ async def bench_listing(sandbox: SandboxProcess, work: Path) -> dict[str, float]
         "parse_ms": statistics.median(parsed) * 1000,
         "refresh_ms": statistics.median(gets) * 1000,
         "stall_ms": statistics.median(stalls) * 1000,
+        "refresh_stall_ms": statistics.median(refresh_stalls) * 1000,
         "rss_mb": rss,
         "body_mb": len(body) / 2**20,
     }
@@ -261,7 +262,8 @@ def report(fill: dict[str, float], listing: dict[str, float], cold: dict[str, fl
     )
     print(f"    of which JSON+records{listing['parse_ms']:7.0f} ms (worker thread)")
     print(f"  whole refresh (GET+)  {listing['refresh_ms']:8.0f} ms")
-    print(f"  longest GUI stall     {listing['stall_ms']:8.1f} ms (target < 34)")
+    print(f"  longest GUI stall     {listing['stall_ms']:8.1f} ms (< 34), parse to paint")
+    print(f"  longest GUI stall     {listing['refresh_stall_ms']:8.1f} ms (< 34), whole refresh")
     print(
         f"  RSS after scrolling   {listing['rss_mb']:8.0f} MB (target < 400) "
         f"= {listing['rss_mb'] / 400:.2f} of target"

@@ -93,3 +93,37 @@ def test_parse_body_streams_listings():
     body = json.dumps({"images": [{"id": f"img_{i}", "status": "DONE"} for i in range(3)]})
     images = parse_body(body.encode(), parse_images)
     assert [i.id for i in images] == ["img_0", "img_1", "img_2"]
+
+
+def test_gc_pause_nests_and_restores(monkeypatch):
+    import gc
+    import threading
+
+    from qamera_desktop.api.parsing import gc_paused
+
+    assert gc.isenabled()
+    first, second = gc_paused(), gc_paused()
+    first.__enter__()
+    second.__enter__()
+    assert not gc.isenabled()
+    first.__exit__(None, None, None)  # overlapping, not nested: the last one out restores
+    assert not gc.isenabled()
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+    with gc_paused(False):
+        assert gc.isenabled()
+
+    seen = []
+    body = json.dumps({"images": [{"id": f"i{n}"} for n in range(30_000)]}).encode()
+    monkeypatch.setattr("qamera_desktop.api.parsing.GC_PAUSE_FROM_BYTES", 1000)
+
+    def item(value, where):
+        seen.append(gc.isenabled())
+        return parse_image(value, where)
+
+    worker = threading.Thread(target=decode_listing, args=(body, "images", item))
+    worker.start()
+    worker.join()
+    assert seen
+    assert not any(seen)  # a big listing is built with the collector paused
+    assert gc.isenabled()
