@@ -40,12 +40,15 @@ class ImageRole(IntEnum):
 class ImageGridModel(QAbstractListModel):
     stateChanged = QtSignal(object)  # LibraryState
     countChanged = QtSignal(int)
+    patchStarted = QtSignal()  # around the row removals and insertions of one library patch
+    patchFinished = QtSignal()
 
     def __init__(self, library: ImageLibrary, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._library = library
         self._images: list[Image] = list(library.images)
         self._row_by_id: dict[str, int] | None = None
+        self.patching = False
         library.add_listener(self)
 
     # -- Qt model interface ------------------------------------------------------------------
@@ -115,6 +118,10 @@ class ImageGridModel(QAbstractListModel):
         self.countChanged.emit(len(self._images))
 
     def library_patched(self, patch: ListPatch[Image], images: Sequence[Image]) -> None:
+        moving = bool(patch.removals or patch.insertions)
+        if moving:
+            self.patching = True
+            self.patchStarted.emit()
         for first, last in patch.removals:
             self.beginRemoveRows(QModelIndex(), first, last)
             del self._images[first : last + 1]
@@ -126,6 +133,9 @@ class ImageGridModel(QAbstractListModel):
         for row in patch.changed:
             self._images[row] = images[row]
         self._row_by_id = None
+        if moving:
+            self.patching = False
+            self.patchFinished.emit()
         for first, last in _spans(patch.changed):
             self.dataChanged.emit(self.index(first), self.index(last))
         if patch.removals or patch.insertions:

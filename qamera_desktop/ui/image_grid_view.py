@@ -33,7 +33,7 @@ class ImageGridView(QListView):
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setUniformItemSizes(True)
         self.setLayoutMode(QListView.LayoutMode.Batched)
-        self.setBatchSize(1000)
+        self.setBatchSize(200)  # layout steps of a few ms: 1000 made steps of up to 36 ms
         self.setMovement(QListView.Movement.Static)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setWrapping(True)
@@ -57,6 +57,17 @@ class ImageGridView(QListView):
         model.rowsRemoved.connect(self._schedule_wanted)
         model.layoutChanged.connect(self._schedule_wanted)
         model.dataChanged.connect(self._schedule_wanted)  # e.g. an image just finished
+        # keep the first visible image in place across inserts and removals (see _anchor)
+        self._anchor: tuple[str, int] | None = None
+        model.patchStarted.connect(self._remember_anchor)
+        model.patchFinished.connect(self._restore_anchor)
+        model.modelReset.connect(self._forget_anchor)
+        self.verticalScrollBar().rangeChanged.connect(self._restore_anchor)
+        self.verticalScrollBar().actionTriggered.connect(self._forget_anchor)  # the user scrolls
+        self._anchor_timer = QTimer(self)  # the batched layout has settled when this fires
+        self._anchor_timer.setSingleShot(True)
+        self._anchor_timer.setInterval(400)
+        self._anchor_timer.timeout.connect(self._forget_anchor)
         loader.ready.connect(self._on_thumbnails_ready)
 
         self._message = QLabel(self.viewport())
@@ -95,7 +106,7 @@ class ImageGridView(QListView):
         grid = self.gridSize()
         if count == 0 or grid.width() <= 0 or grid.height() <= 0:
             return range(0)
-        columns = max(1, self.viewport().width() // grid.width())
+        columns = self._columns()
         top = self.verticalScrollBar().value()
         height = self.viewport().height()
         first_line = max(0, int((top - height * ahead_screens / 2) // grid.height()))
@@ -126,6 +137,42 @@ class ImageGridView(QListView):
             ):
                 return False
         return True
+
+    # -- scroll position across updates -----------------------------------------------------
+    # After rows are inserted or removed QListView lays everything out again in batches, and the
+    # scroll bar, whose range grows batch by batch, clamps the position: the view would jump. So
+    # the first visible image and its offset are remembered before the change, and the scroll
+    # value is set back once the layout has grown far enough to hold that image again.
+    def _remember_anchor(self) -> None:
+        if self._anchor is not None:
+            return  # still restoring the previous change: keep the original anchor
+        value = self.verticalScrollBar().value()
+        rows = self.visible_rows()
+        image = self._grid_model.image_at(rows.start) if rows else None
+        if value == 0 or image is None:
+            return  # at the top, stay at the top (new images show up there)
+        line_y = (rows.start // self._columns()) * self.gridSize().height()
+        self._anchor = (image.id, value - line_y)
+
+    def _restore_anchor(self) -> None:
+        if self._anchor is None or self._grid_model.patching:
+            return
+        image_id, offset = self._anchor
+        row = self._grid_model.row_of(image_id)
+        if row < 0:
+            self._anchor = None  # that image is gone: leave the position as it is
+            return
+        target = (row // self._columns()) * self.gridSize().height() + offset
+        bar = self.verticalScrollBar()
+        if target <= bar.maximum():
+            bar.setValue(target)
+        self._anchor_timer.start()  # keep holding it while the layout still moves
+
+    def _forget_anchor(self) -> None:
+        self._anchor = None
+
+    def _columns(self) -> int:
+        return max(1, self.viewport().width() // max(1, self.gridSize().width()))
 
     def _schedule_wanted(self) -> None:
         if not self._wanted_timer.isActive():
@@ -163,6 +210,7 @@ class ImageGridView(QListView):
         self._schedule_wanted()
 
     def keyPressEvent(self, e: QKeyEvent) -> None:
+        self._forget_anchor()
         key = e.key()
         if key in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter) and (
             self.currentIndex().isValid()
@@ -173,6 +221,7 @@ class ImageGridView(QListView):
         super().keyPressEvent(e)
 
     def wheelEvent(self, e: QWheelEvent) -> None:
+        self._forget_anchor()
         if e.modifiers() & Qt.KeyboardModifier.ControlModifier:
             steps = e.angleDelta().y() // 120
             if steps:

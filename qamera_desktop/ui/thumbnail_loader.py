@@ -46,14 +46,15 @@ class ThumbnailLoader(QObject):
         self,
         cache_dir: Path,
         *,
-        memory_bytes: int = 256 * 2**20,
+        memory_bytes: int = 128 * 2**20,  # ~400 thumbnails of 256 px: 8 screens of the grid
         transport: httpx.AsyncBaseTransport | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._pixmaps: ByteLRU[ThumbnailKey, QPixmap] = ByteLRU(memory_bytes, _pixmap_cost)
         self._failed: dict[ThumbnailKey, str] = {}
-        self._wanted: dict[Channel, list[ThumbnailKey]] = {c: [] for c in CHANNEL_ORDER}
+        # per channel, in priority order (dicts keep insertion order and remove in O(1))
+        self._wanted: dict[Channel, dict[ThumbnailKey, None]] = {c: {} for c in CHANNEL_ORDER}
         self._pipeline = ThumbnailPipeline(
             cache_dir, on_ready=self._on_ready, on_failed=self._on_failed, transport=transport
         )
@@ -93,14 +94,14 @@ class ThumbnailLoader(QObject):
     # -- asking ------------------------------------------------------------------------------
     def set_wanted(self, channel: Channel, urls: Sequence[str | None], size: int) -> None:
         """Replace what `channel` wants (most urgent first); cached and failed URLs are skipped."""
-        keys = []
+        keys: dict[ThumbnailKey, None] = {}
         for url in urls:
             if not url:
                 continue
             key = ThumbnailKey(url, size)
             if key not in self._pixmaps and key not in self._failed:
-                keys.append(key)
-        if keys != self._wanted[channel]:
+                keys[key] = None
+        if list(keys) != list(self._wanted[channel]):
             self._wanted[channel] = keys
             self._want_timer.start()
 
@@ -145,9 +146,7 @@ class ThumbnailLoader(QObject):
 
     def _done(self, key: ThumbnailKey) -> None:
         for channel in CHANNEL_ORDER:
-            keys = self._wanted[channel]
-            if key in keys:
-                keys.remove(key)
+            self._wanted[channel].pop(key, None)
         self._pending_urls.add(key.url)
         if not self._flush_timer.isActive():
             self._flush_timer.start()

@@ -46,6 +46,7 @@ from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 from tests.sandbox_fixtures import SandboxProcess
 
 FILL_COUNT = 1000
+sys.setswitchinterval(float(os.environ.get("BENCH_SWITCH", "0.005")))
 REPEATS = 3
 THUMB = 256
 
@@ -244,7 +245,18 @@ def bench_cold_start(work: Path) -> dict[str, float]:
     return {"shown_s": statistics.median(shown), "painted_s": statistics.median(painted)}
 
 
-def report(fill: dict[str, float], listing: dict[str, float], cold: dict[str, float]) -> None:
+def report(
+    fill: dict[str, float] | None, listing: dict[str, float] | None, cold: dict[str, float] | None
+) -> None:
+    if fill is not None:
+        report_fill(fill)
+    if listing is not None:
+        report_listing(listing)
+    if cold is not None:
+        report_cold(cold)
+
+
+def report_fill(fill: dict[str, float]) -> None:
     print(f"thumbnail fill ({fill['count']:.0f} thumbnails at {THUMB} px, median of {REPEATS}):")
     print(f"  fetch only            {fill['fetch']:8.0f} /s")
     print(f"  decode only, 1 thread {fill['decode1']:8.0f} /s")
@@ -255,6 +267,9 @@ def report(fill: dict[str, float], listing: dict[str, float], cold: dict[str, fl
         "of the limit (target >= 0.80)"
     )
     print(f"  longest GUI stall     {fill['stall_ms']:8.1f} ms (target < 34)")
+
+
+def report_listing(listing: dict[str, float]) -> None:
     print(f"listing of {listing['count']:,.0f} images ({listing['body_mb']:.1f} MB of JSON):")
     print(
         f"  response to painted   {listing['to_paint_ms']:8.0f} ms (target < 300) "
@@ -268,6 +283,9 @@ def report(fill: dict[str, float], listing: dict[str, float], cold: dict[str, fl
         f"  RSS after scrolling   {listing['rss_mb']:8.0f} MB (target < 400) "
         f"= {listing['rss_mb'] / 400:.2f} of target"
     )
+
+
+def report_cold(cold: dict[str, float]) -> None:
     print(f"cold start (median of {REPEATS}, warm caches):")
     print(f"  window shown          {cold['shown_s']:8.2f} s (target 1.0)")
     print(f"  thumbnails painted    {cold['painted_s']:8.2f} s (target 1.5)")
@@ -282,22 +300,28 @@ def run(coro: Coroutine[Any, Any, Any]) -> Any:
 
 
 def main() -> None:
+    parts = set(sys.argv[1:]) or {"fill", "listing", "cold"}  # e.g. `... bench_grid listing`
     with tempfile.TemporaryDirectory(prefix="qamera-bench-") as tmp:
         work = Path(tmp)
-        print("seeding sandboxes (1,000 and 100,000 images), each in its own process…", flush=True)
-        args = ("--fast", "--no-rate-limit")
-        small = SandboxProcess(work / "sb-small", *args, "--seed-images", str(FILL_COUNT))
-        big = SandboxProcess(work / "sb-big", *args, "--seed-images", "100000")
-        try:
+        fill = listing = cold = None
+        if parts & {"fill", "listing"}:
+            print("seeding sandboxes in their own processes…", flush=True)
+            args = ("--fast", "--no-rate-limit")
+            small = SandboxProcess(work / "sb-small", *args, "--seed-images", str(FILL_COUNT))
+            big = SandboxProcess(work / "sb-big", *args, "--seed-images", "100000")
+            try:
 
-            async def both() -> tuple[dict[str, float], dict[str, float]]:
-                return await bench_fill(small, work), await bench_listing(big, work)
+                async def measure() -> tuple[dict[str, float] | None, dict[str, float] | None]:
+                    f = await bench_fill(small, work) if "fill" in parts else None
+                    lst = await bench_listing(big, work) if "listing" in parts else None
+                    return f, lst
 
-            fill, listing = run(both())
-        finally:
-            small.terminate()
-            big.terminate()
-        cold = bench_cold_start(work)
+                fill, listing = run(measure())
+            finally:
+                small.terminate()
+                big.terminate()
+        if "cold" in parts:
+            cold = bench_cold_start(work)
         report(fill, listing, cold)
 
 
