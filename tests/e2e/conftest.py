@@ -64,9 +64,10 @@ def xvfb_display(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if missing:
         _install(missing)
     for number in range(90, 140):
-        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(
-            f"/tmp/.X{number}-lock"
-        ).exists():
+        if (
+            not Path(f"/tmp/.X11-unix/X{number}").exists()
+            and not Path(f"/tmp/.X{number}-lock").exists()
+        ):
             break
     else:
         pytest.fail("no free X display number")
