@@ -123,7 +123,7 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
         self._closed = False
         self._keys: dict[str, Principal] = {}
@@ -141,9 +141,13 @@ class Store:
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if self._closed:
+            if conn is not None:  # this thread's connection outlived close(): close it now
+                self._local.conn = None
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            raise RuntimeError("the sandbox store is closed")
         if conn is None:
-            if self._closed:
-                raise RuntimeError("the sandbox store is closed")
             conn = sqlite3.connect(
                 self.path, timeout=30.0, isolation_level=None, check_same_thread=False
             )
@@ -153,7 +157,7 @@ class Store:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
             with self._lock:
-                self._connections.append(conn)
+                self._connections.append((threading.current_thread(), conn))
             self._local.conn = conn
         return conn
 
@@ -169,10 +173,21 @@ class Store:
         conn.execute("COMMIT")
 
     def close(self) -> None:
+        """Close the connections of this thread and of finished threads.
+
+        A connection another live thread may be using this very moment (a worker thread still
+        inside a query while the server shuts down) is not closed under it: closing an SQLite
+        connection in use by another thread crashes the process. That thread closes it itself
+        on its next call, which raises, or it is closed when the thread ends.
+        """
+        me = threading.current_thread()
         with self._lock:
             self._closed = True
-            connections, self._connections = self._connections, []
-        for conn in connections:
+            closable = [(t, c) for t, c in self._connections if t is me or not t.is_alive()]
+            self._connections = [pair for pair in self._connections if pair not in closable]
+        if getattr(self._local, "conn", None) is not None:
+            self._local.conn = None
+        for _, conn in closable:
             with contextlib.suppress(sqlite3.Error):  # closing is best effort
                 conn.close()
 

@@ -122,9 +122,11 @@ class AppController:
             on_images=window.shoot_images,
             on_finished=window.shoot_finished,
         )
+        # start() loads the account's remembered shoots: before attach_shoots(), so that the
+        # Shoots panel lists them (and shows itself) from the start, not only once one changes
+        self.shoots.start()
         window.attach_shoots(self.shoots)
         window.attach(self.client, description, demo=self.demo is not None)
-        self.shoots.start()
 
     async def _trace_first_thumbnails(self, window: MainWindow, *, exit_after: bool) -> None:
         """For `make bench`: print when the first screen of thumbnails is painted."""

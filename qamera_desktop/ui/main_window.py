@@ -241,8 +241,14 @@ class MainWindow(QMainWindow):
         self.search.selectAll()
 
     def _apply_settings(self, s: Settings) -> None:
+        # signals blocked: the change handlers would save the product filter as "All products"
+        # before the products (and so the remembered one) are loaded
+        for combo in (self.status_combo, self.sort_combo):
+            combo.blockSignals(True)
         self.status_combo.setCurrentIndex(max(0, self.status_combo.findData(s.status_filter)))
         self.sort_combo.setCurrentIndex(max(0, self.sort_combo.findData(s.sort)))
+        for combo in (self.status_combo, self.sort_combo):
+            combo.blockSignals(False)
         self.size_slider.setValue(s.thumb_size)
         self.grid.setThumbSize(s.thumb_size)
         if s.window_geometry:
@@ -290,8 +296,9 @@ class MainWindow(QMainWindow):
         index = self.product_combo.findData(remembered) if remembered else 0
         self.product_combo.setCurrentIndex(max(0, index))
         self.product_combo.blockSignals(False)
-        if remembered and index < 0:
-            self._filters_changed()  # the remembered product is gone: show all
+        if (remembered and index < 0) or self._current_filter() != self.library.server_filter:
+            # the remembered product is gone (show all), or it is shown now: query it
+            self._filters_changed()
         self.loader.set_wanted("icons", [p.thumbnail for p in self._products], ICON_SIZE)
         self._on_icons_ready([])
 
@@ -349,10 +356,17 @@ class MainWindow(QMainWindow):
             parent=self,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.finished.connect(lambda _r: self.tasks.start(dialog.aclose(), "Closing the dialog"))
+        dialog.finished.connect(lambda _r: self._new_shoot_closed(dialog))
         self.new_shoot_dialog = dialog
         dialog.open()
         return dialog
+
+    def _new_shoot_closed(self, dialog: NewShootDialog) -> None:
+        # WA_DeleteOnClose deletes the C++ dialog soon: forget it, or the next open_new_shoot()
+        # would call isVisible() on a deleted object (RuntimeError) and never open a dialog again
+        if self.new_shoot_dialog is dialog:
+            self.new_shoot_dialog = None
+        self.tasks.start(dialog.aclose(), "Closing the dialog")
 
     async def submit_shoot(self, request: ShootRequest, product_name: str | None) -> None:
         if self.shoot_service is None:
@@ -446,7 +460,9 @@ class MainWindow(QMainWindow):
         if state.load is LoadState.ERROR:
             text = f"Could not load images.\n{state.error}\n\nPress F5 to try again."
             self.grid.show_message(text if empty else None)
-            self.statusBar().showMessage(f"Could not refresh: {state.error}", 15_000)
+            self.statusBar().showMessage(
+                f"Could not refresh: {state.error} Press F5 to try again.", 15_000
+            )
         elif state.load in (LoadState.LOADING, LoadState.IDLE) and empty:
             self.grid.show_message("Loading images…" if self._client else "Connecting…")
         elif empty:

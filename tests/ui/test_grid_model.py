@@ -116,7 +116,7 @@ def test_visible_rows_match_the_painted_cells(qtbot, loader):
     view.resize(700, 500)
     view.show()
     library.replace_listing(ServerFilter(), [img(i) for i in range(1000)])
-    qtbot.waitUntil(lambda: view.verticalScrollBar().maximum() > 3000)
+    qtbot.waitUntil(lambda: view.visualRect(model.index(999)).isValid())  # layout done
     view.verticalScrollBar().setValue(3000)
     rows = view.visible_rows()
     assert len(rows) > 0
