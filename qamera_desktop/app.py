@@ -51,6 +51,9 @@ def run_app(options: LaunchOptions) -> int:
     app.setOrganizationName("Qamera")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("qamera-desktop")
+    # the controller ends the loop itself once its clean-up has run (client, database, sandbox):
+    # Qt quitting on the last window would stop the loop in the middle of that clean-up
+    app.setQuitOnLastWindowClosed(False)
     app.setWindowIcon(QIcon(str(resource_path("icons", "app.svg"))))
 
     loop = qasync.QEventLoop(app)

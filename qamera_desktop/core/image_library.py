@@ -57,11 +57,16 @@ def _image_id(image: Image) -> str:
 OFF_THREAD_FROM = 2_000
 
 
+type Arranged = tuple[list[Image], ListPatch[Image] | None, int]
+
+
 def _arrange_and_diff(
     images: list[Image], search: str, order: SortOrder, old_view: list[Image] | None
-) -> tuple[list[Image], ListPatch[Image] | None]:
+) -> Arranged:
+    """The new view, the patch from the old one (None: reset), and how many are unfinished."""
     new_view = arrange(images, search, order)
-    return new_view, (None if old_view is None else diff_lists(old_view, new_view, _image_id))
+    patch = None if old_view is None else diff_lists(old_view, new_view, _image_id)
+    return new_view, patch, sum(1 for i in images if not i.is_finished)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -83,9 +88,14 @@ class ImageLibrary:
         self._state = LibraryState(LoadState.IDLE)
         self._generation = 0  # bumps whenever the server filter changes
         self._arrange_version = 0  # bumps whenever the view must be recomputed
+        self._requests = 0  # numbers each listing request: an older answer never wins
+        self._applied_request = 0
+        self._upserted: dict[str, int] = {}  # image id -> request count when tracking updated it
+        self._unfinished = 0  # images not done or failed, counted where the view is arranged
+        self.revision = 0  # bumps whenever the shown images change
         self._reset_pending = False
         self._ready_pending = False
-        self._arranging: asyncio.Future[tuple[list[Image], ListPatch[Image] | None]] | None = None
+        self._arranging: asyncio.Future[Arranged] | None = None
 
     # -- reading -----------------------------------------------------------------------------
     @property
@@ -115,7 +125,9 @@ class ImageLibrary:
 
     @property
     def has_unfinished(self) -> bool:
-        return any(not i.is_finished for i in self._by_id.values())
+        """Some shown-or-filtered-out image is still queued or processing (counted off-thread
+        when the view is arranged, so asking is free)."""
+        return self._unfinished > 0
 
     def get(self, image_id: str) -> Image | None:
         return self._by_id.get(image_id)
@@ -163,6 +175,8 @@ class ImageLibrary:
             return
         generation = self._generation
         wanted = self._filter
+        self._requests += 1
+        request = self._requests
         first_load = self._state.load in (LoadState.IDLE, LoadState.ERROR) and not self._by_id
         self._set_state(
             LibraryState(LoadState.LOADING)
@@ -174,12 +188,22 @@ class ImageLibrary:
                 status_filter=wanted.status.value, product_id=wanted.product_id
             )
         except ApiError as exc:
-            if generation == self._generation:
+            if generation == self._generation and request > self._applied_request:
                 self._set_state(LibraryState(LoadState.ERROR, str(exc)))
             return
-        if generation != self._generation:
-            return  # the filter changed while this request was in flight
-        self.replace_listing(wanted, images)
+        if generation != self._generation or request < self._applied_request:
+            return  # the filter changed meanwhile, or a newer answer was applied already
+        self._applied_request = request
+        # a record that shoot tracking delivered after this request went out is newer: keep it
+        fresher = [
+            current
+            for image_id, seen in self._upserted.items()
+            if seen >= request and (current := self._by_id.get(image_id)) is not None
+        ]
+        self._upserted.clear()
+        by_id = {i.id: i for i in images}
+        by_id.update((i.id, i) for i in fresher)
+        self.replace_listing(wanted, by_id.values())
 
     def replace_listing(self, server_filter: ServerFilter, images: Iterable[Image]) -> None:
         """A complete listing for `server_filter` arrived: it becomes the truth."""
@@ -195,6 +219,7 @@ class ImageLibrary:
         for image in images:
             if self._matches_filter(image) and self._by_id.get(image.id) != image:
                 self._by_id[image.id] = image
+                self._upserted[image.id] = self._requests
                 changed = True
         if changed:
             self._rearrange(reset=False)
@@ -208,6 +233,11 @@ class ImageLibrary:
         return self._filter.status is StatusFilter.ALL or image.is_approved
 
     # -- internals ---------------------------------------------------------------------------
+    async def settled(self) -> None:
+        """Wait until the view shows everything the library knows (no arranging in flight)."""
+        while self._arranging is not None:
+            await asyncio.wait({self._arranging})
+
     @property
     def arranging(self) -> bool:
         """A new view is being computed in a worker thread."""
@@ -234,7 +264,7 @@ class ImageLibrary:
     def _arranged(
         self,
         version: int,
-        future: asyncio.Future[tuple[list[Image], ListPatch[Image] | None]],
+        future: asyncio.Future[Arranged],
     ) -> None:
         if version != self._arrange_version or future.cancelled():
             return  # a newer arrangement is on its way
@@ -245,7 +275,10 @@ class ImageLibrary:
             return
         self._show(*future.result())
 
-    def _show(self, new_view: list[Image], patch: ListPatch[Image] | None) -> None:
+    def _show(self, new_view: list[Image], patch: ListPatch[Image] | None, unfinished: int) -> None:
+        self._unfinished = unfinished
+        if patch is None or not patch.is_empty:
+            self.revision += 1
         if patch is None:
             self._reset_pending = False
             self._view = new_view

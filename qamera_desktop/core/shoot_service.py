@@ -299,6 +299,8 @@ class ShootService:
                 )
             )
             self._unchecked.add(shoot.local_id)
+            self._schedule.touch(product_id, due_in=0.0)  # look in the listing soon
+            self._wake.set()
             raise
         except Exception as exc:
             log.exception("Unexpected failure while sending shoot %s", shoot.local_id)

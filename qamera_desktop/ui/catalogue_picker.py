@@ -56,6 +56,7 @@ class CataloguePicker(QWidget):
         self._load = load
         self._optional = optional
         self._pending_id: str | None = None
+        self._loads = 0  # numbers the loads: only the newest one fills the list
         self.combo = QComboBox()
         self.combo.setEditable(True)
         self.combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
@@ -91,17 +92,22 @@ class CataloguePicker(QWidget):
         self.state.setText("Loading…")
         self.state.setStyleSheet("")
         self.retry.hide()
-        self._tasks.start(self._fill(), f"Loading {self._what.lower()}s")
+        self._loads += 1
+        self._tasks.start(self._fill(self._loads), f"Loading {self._what.lower()}s")
 
-    async def _fill(self) -> None:
+    async def _fill(self, load: int) -> None:
         try:
             items = await self._load(self.show_all.isChecked())
         except ApiError as exc:
+            if load != self._loads:
+                return  # a newer load (e.g. "Show all" toggled again) decides
+
             self.state.setText(f"Could not load: {exc}")
             self.state.setStyleSheet("color: #e03131")
             self.retry.show()
             return
-        self.set_items(items)
+        if load == self._loads:
+            self.set_items(items)
 
     def set_items(self, items: Sequence[PickerItem]) -> None:
         wanted = self._pending_id if self._pending_id is not None else self.current_id()

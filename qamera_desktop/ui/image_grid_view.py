@@ -59,6 +59,7 @@ class ImageGridView(QListView):
         model.dataChanged.connect(self._schedule_wanted)  # e.g. an image just finished
         # keep the first visible image in place across inserts and removals (see _anchor)
         self._anchor: tuple[str, int] | None = None
+        self._zoom_delta = 0
         model.patchStarted.connect(self._remember_anchor)
         model.patchFinished.connect(self._restore_anchor)
         model.modelReset.connect(self._forget_anchor)
@@ -223,8 +224,11 @@ class ImageGridView(QListView):
     def wheelEvent(self, e: QWheelEvent) -> None:
         self._forget_anchor()
         if e.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            steps = e.angleDelta().y() // 120
+            # trackpads and fine wheels send small deltas: add them up to whole notches
+            self._zoom_delta += e.angleDelta().y()
+            steps = int(self._zoom_delta / 120)
             if steps:
+                self._zoom_delta -= steps * 120
                 self.zoomRequested.emit(self.thumb_size + steps * ZOOM_STEP)
             e.accept()
             return

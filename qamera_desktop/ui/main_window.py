@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
         self._client: CatalogueSource | None = None
         self._products: list[Product] = []
         self._auto_refresh_ms = AUTO_REFRESH_FIRST_MS
-        self._last_refresh_signature: tuple[object, ...] = ()
+        self._last_revision = -1
 
         self.setWindowTitle("Qamera Desktop")
         self.setWindowIcon(QIcon(str(resource_path("icons", "app.svg"))))
@@ -127,6 +127,7 @@ class MainWindow(QMainWindow):
         self.model.stateChanged.connect(self._on_state)
         self.model.countChanged.connect(self._on_count)
         self.model.modelReset.connect(self._on_model_reset)
+        self.model.dataChanged.connect(self._on_data_changed)
         self.grid.selectionModel().currentChanged.connect(self._on_current)
         self.grid.selectionModel().selectionChanged.connect(self._on_selection)
         self.grid.previewRequested.connect(self._open_preview)
@@ -261,6 +262,10 @@ class MainWindow(QMainWindow):
         """Use this account: load its products and the images of the remembered filter."""
         self._client = client
         self.library.set_source(client)
+        # the remembered product is queried at once, before the product list has arrived
+        self.library.set_filter(
+            ServerFilter(self.settings.product_id, self._current_filter().status)
+        )
         self.new_shoot_action.setEnabled(self.shoot_service is not None)
         self.connection_label.setText(description)
         if demo:
@@ -415,12 +420,13 @@ class MainWindow(QMainWindow):
 
     async def _refresh(self) -> None:
         await self.library.refresh()
-        signature = tuple((i.id, i.status, i.voting) for i in self.library.all_images)
-        if signature != self._last_refresh_signature:
+        await self.library.settled()
+        # poll sooner while things change, back off while nothing does
+        if self.library.revision != self._last_revision:
             self._auto_refresh_ms = AUTO_REFRESH_FIRST_MS
         else:
             self._auto_refresh_ms = min(AUTO_REFRESH_MAX_MS, self._auto_refresh_ms * 2)
-        self._last_refresh_signature = signature
+        self._last_revision = self.library.revision
         if self.library.has_unfinished:
             self.auto_refresh.start(self._auto_refresh_ms)
 
@@ -435,7 +441,7 @@ class MainWindow(QMainWindow):
         server_filter = self._current_filter()
         self._save(product_id=server_filter.product_id, status_filter=server_filter.status.value)
         if self.library.set_filter(server_filter):
-            self._last_refresh_signature = ()
+            self._last_revision = -1
             self.refresh()
 
     def _sort_changed(self) -> None:
@@ -485,6 +491,14 @@ class MainWindow(QMainWindow):
             f"{count:,} images" if count == total else f"{count:,} of {total:,} images"
         )
         self._on_state(self.library.state)
+
+    def _on_data_changed(self, first: QModelIndex, last: QModelIndex, _roles: object) -> None:
+        """The current image changed (it finished, was renamed...): show it as it is now."""
+        current = self.grid.currentIndex()
+        if current.isValid() and first.row() <= current.row() <= last.row():
+            image = self.model.image_at(current.row())
+            if image is not None and image != self.details.image:
+                self.details.show_image(image)
 
     def _on_model_reset(self) -> None:
         self.details.show_image(None)

@@ -347,10 +347,18 @@ class NewShootDialog(QDialog):
     def _on_submit(self) -> None:
         if self._busy or not self.revalidate():
             return
+        self._set_busy(True)  # now, not in the task: a second click must not POST again
         self.tasks.start(self._do_submit(), "Submitting the shoot")
 
+    def reject(self) -> None:
+        """Esc / Cancel / close: refused while the POST is out (it would be cut off midway,
+        leaving a shoot that may or may not exist)."""
+        if self._busy:
+            self._show_error("Submitting… wait for Qamera's answer before closing.")
+            return
+        super().reject()
+
     async def _do_submit(self) -> None:
-        self._set_busy(True)
         self.error.hide()
         try:
             await self._submit(self.request().validate(), self.product_name())
@@ -369,6 +377,9 @@ class NewShootDialog(QDialog):
             w.setEnabled(not busy)
         self.suggestions.setReadOnly(busy)
         self.count.setEnabled(not busy)
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        if cancel is not None:
+            cancel.setEnabled(not busy)
         self.revalidate()
 
     def _show_error(self, text: str) -> None:

@@ -42,7 +42,7 @@ class PreviewDialog(QDialog):
             f"{image.name}  ·  {status_label(image.status, image.progress)}  ·  {image.id}"
             "    (Esc closes, ← → step)"
         )
-        self._loader.set_wanted("details", [image.thumbnail] if image.is_done else [], self._size())
+        self._loader.set_wanted("preview", [image.thumbnail] if image.is_done else [], self._size())
         self._paint()
 
     def _size(self) -> int:

@@ -1,7 +1,7 @@
 """Qt side of the thumbnail pipeline: turns decoded thumbnails into QPixmaps on the GUI thread,
 keeps them in a byte-bounded memory cache, and tells the views which URLs became ready (batched).
 
-Consumers ask for URLs on named channels ("details", "grid", "icons", "pickers", in that priority);
+Consumers ask for URLs on named channels (preview, details, grid, icons, pickers: that priority);
 the union, in
 that priority order, becomes the pipeline's wanted set, so rows scrolled away are cancelled.
 """
@@ -28,8 +28,8 @@ from qamera_desktop.core.thumbnails import (
 
 log = logging.getLogger(__name__)
 
-Channel = Literal["details", "grid", "icons", "pickers"]
-CHANNEL_ORDER: tuple[Channel, ...] = ("details", "grid", "icons", "pickers")
+Channel = Literal["preview", "details", "grid", "icons", "pickers"]
+CHANNEL_ORDER: tuple[Channel, ...] = ("preview", "details", "grid", "icons", "pickers")
 ThumbState = Literal["ready", "loading", "failed", "none"]
 
 

@@ -136,3 +136,50 @@ def test_a_broken_listener_does_not_break_the_library():
     library.set_sort(SortOrder.NAME)
     assert good.events
     assert good.events[0][0] == "reset"
+
+
+class GatedSource:
+    """Each list_images call waits for its own gate, so answers can arrive out of order."""
+
+    def __init__(self):
+        import asyncio
+
+        self.gates = []
+        self.answers = []
+        self._asyncio = asyncio
+
+    async def list_images(self, status_filter="all", product_id=None):
+        gate = self._asyncio.Event()
+        index = len(self.gates)
+        self.gates.append(gate)
+        await gate.wait()
+        return self.answers[index]
+
+
+def test_an_older_answer_never_overwrites_a_newer_one(arun, qt_loop, qtbot):
+    source = GatedSource()
+    source.answers = [[img(1, "PROCESSING")], [img(1, "DONE")]]
+    library = ImageLibrary(source)
+    older = qt_loop.create_task(library.refresh())
+    newer = qt_loop.create_task(library.refresh())
+    qtbot.waitUntil(lambda: len(source.gates) == 2)
+    source.gates[1].set()
+    qtbot.waitUntil(newer.done)
+    source.gates[0].set()
+    qtbot.waitUntil(older.done)
+    assert library.get("img_001").status == "DONE"
+    assert library.state.load is LoadState.READY
+
+
+def test_tracking_updates_newer_than_a_request_survive_its_answer(qt_loop, qtbot):
+    source = GatedSource()
+    source.answers = [[img(1, "PROCESSING"), img(2)]]
+    library = ImageLibrary(source)
+    task = qt_loop.create_task(library.refresh())
+    qtbot.waitUntil(lambda: len(source.gates) == 1)
+    library.upsert([img(1, "DONE")])  # tracking saw it finish while the listing was in flight
+    source.gates[0].set()
+    qtbot.waitUntil(task.done)
+    assert library.get("img_001").status == "DONE"
+    assert library.get("img_002") is not None
+    assert not library.has_unfinished
