@@ -117,6 +117,7 @@ class ThumbnailLoader(QObject):
         self._want_timer.stop()
         self._flush_timer.stop()
         await self._pipeline.aclose()
+        self._pixmaps.clear()  # the memory goes now, not whenever the QObject is collected
 
     # -- pipeline callbacks (on the GUI thread: qasync's loop runs there) ----------------------
     def _push_wanted(self) -> None:
