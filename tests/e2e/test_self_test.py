@@ -58,3 +58,30 @@ def test_help_and_version_do_not_need_a_display():
     from qamera_desktop import __version__
 
     assert ver.stdout.strip() == f"qamera-desktop {__version__}"
+
+
+def test_closing_the_window_shuts_down_cleanly(xvfb_display, tmp_path):
+    """The normal way out: the window closes (here once the first thumbnails are painted), the
+    controller closes the client, the database and the sandbox, and the process exits 0 with
+    nothing on stderr about a stopped loop or a crashed task."""
+    env = {
+        **os.environ,
+        "DISPLAY": xvfb_display,
+        "QT_QPA_PLATFORM": "xcb",
+        "QAMERA_NO_KEYRING": "1",
+        "QAMERA_STARTUP_TRACE": "exit",
+        "XDG_RUNTIME_DIR": str(tmp_path),
+    }
+    env.pop("QAMERA_API_KEY", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "qamera_desktop", "--demo", "--data-dir", str(tmp_path / "d")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "trace thumbnails-painted" in result.stdout
+    for bad in ("Traceback", "RuntimeError", "Task was destroyed", "QThread: Destroyed"):
+        assert bad not in result.stderr, result.stderr[-3000:]
+    assert (tmp_path / "d" / "library.sqlite3").exists()
