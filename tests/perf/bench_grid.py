@@ -294,6 +294,8 @@ def report_cold(cold: dict[str, float]) -> None:
 def run(coro: Coroutine[Any, Any, Any]) -> Any:
     app = QApplication.instance() or QApplication([])
     loop = qasync.QEventLoop(app)
+    # as app.py does: plain threads for the default executor, not qasync's QThreadExecutor
+    loop.set_default_executor(ThreadPoolExecutor(4, thread_name_prefix="bench-default"))
     asyncio.set_event_loop(loop)
     with loop:
         return loop.run_until_complete(coro)
