@@ -11,7 +11,6 @@ import logging
 import os
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,7 +37,6 @@ def run_app(options: LaunchOptions) -> int:
         level=os.environ.get("QAMERA_LOG_LEVEL", "WARNING").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    import qasync  # after PySide6
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
@@ -56,9 +54,9 @@ def run_app(options: LaunchOptions) -> int:
     app.setQuitOnLastWindowClosed(False)
     app.setWindowIcon(QIcon(str(resource_path("icons", "app.svg"))))
 
-    loop = qasync.QEventLoop(app)
-    # plain threads for asyncio.to_thread (keyring, sandbox start/stop): joined cleanly at exit
-    loop.set_default_executor(ThreadPoolExecutor(4, thread_name_prefix="qamera-io"))
+    from qamera_desktop.ui.event_loop import make_event_loop
+
+    loop = make_event_loop(app)
     asyncio.set_event_loop(loop)
     from qamera_desktop.ui.app_controller import AppController
 

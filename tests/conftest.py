@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 os.environ["QT_QPA_PLATFORM"] = os.environ.get("QAMERA_TEST_QPA", "offscreen")
@@ -18,7 +17,9 @@ os.environ.setdefault("QAMERA_NO_KEYRING", "1")  # tests never touch the develop
 
 import PySide6.QtWidgets
 import pytest
-import qasync
+import qasync  # noqa: F401  (imported after PySide6, as the app does)
+
+from qamera_desktop.ui.event_loop import make_event_loop
 
 T = TypeVar("T")
 
@@ -30,11 +31,7 @@ class AsyncRunner(Protocol):
 @pytest.fixture(scope="session")
 def qt_loop(qapp: PySide6.QtWidgets.QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     """The one qasync loop of the session. Never stopped: stop() would quit the QApplication."""
-    loop = qasync.QEventLoop(qapp, already_running=True)
-    # qasync's default executor is a QThreadExecutor that nobody shuts down in a never-closed
-    # loop, which aborts the interpreter at exit ("QThread: Destroyed while thread is still
-    # running"); plain Python threads are joined cleanly.
-    loop.set_default_executor(ThreadPoolExecutor(4, thread_name_prefix="test-default"))
+    loop = make_event_loop(qapp, already_running=True)  # the app's loop, as the app makes it
     asyncio.set_event_loop(loop)
     return loop
 

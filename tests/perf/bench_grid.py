@@ -31,7 +31,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QAMERA_NO_KEYRING", "1")
 
 import httpx
-import qasync
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -40,6 +39,7 @@ from qamera_desktop.api.parsing import parse_body, parse_images
 from qamera_desktop.core.image_library import ImageLibrary
 from qamera_desktop.core.image_query import ServerFilter
 from qamera_desktop.core.thumbnails import decode_thumbnail
+from qamera_desktop.ui.event_loop import make_event_loop
 from qamera_desktop.ui.image_grid_model import ImageGridModel
 from qamera_desktop.ui.image_grid_view import ImageGridView
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
@@ -293,9 +293,7 @@ def report_cold(cold: dict[str, float]) -> None:
 
 def run(coro: Coroutine[Any, Any, Any]) -> Any:
     app = QApplication.instance() or QApplication([])
-    loop = qasync.QEventLoop(app)
-    # as app.py does: plain threads for the default executor, not qasync's QThreadExecutor
-    loop.set_default_executor(ThreadPoolExecutor(4, thread_name_prefix="bench-default"))
+    loop = make_event_loop(app)  # as app.py does
     asyncio.set_event_loop(loop)
     with loop:
         return loop.run_until_complete(coro)
