@@ -104,8 +104,9 @@ class ImageLibrary:
         return self._view
 
     @property
-    def all_images(self) -> Iterable[Image]:
-        return self._by_id.values()
+    def total(self) -> int:
+        """Images of the server filter, before the local search."""
+        return len(self._by_id)
 
     @property
     def server_filter(self) -> ServerFilter:
@@ -203,13 +204,15 @@ class ImageLibrary:
         self._upserted.clear()
         by_id = {i.id: i for i in images}
         by_id.update((i.id, i) for i in fresher)
-        self.replace_listing(wanted, by_id.values())
+        self._replace(by_id)
 
     def replace_listing(self, server_filter: ServerFilter, images: Iterable[Image]) -> None:
         """A complete listing for `server_filter` arrived: it becomes the truth."""
-        if server_filter != self._filter:
-            return
-        self._by_id = {i.id: i for i in images}
+        if server_filter == self._filter:
+            self._replace({i.id: i for i in images})
+
+    def _replace(self, by_id: dict[str, Image]) -> None:
+        self._by_id = by_id
         self._ready_pending = True  # READY once the new view is in place
         self._rearrange(reset=False)
 

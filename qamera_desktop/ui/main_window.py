@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from PySide6.QtCore import QByteArray, QItemSelection, QModelIndex, Qt, QTimer
+from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -129,7 +129,6 @@ class MainWindow(QMainWindow):
         self.model.modelReset.connect(self._on_model_reset)
         self.model.dataChanged.connect(self._on_data_changed)
         self.grid.selectionModel().currentChanged.connect(self._on_current)
-        self.grid.selectionModel().selectionChanged.connect(self._on_selection)
         self.grid.previewRequested.connect(self._open_preview)
         self.grid.zoomRequested.connect(self.size_slider.setValue)
         self.details.openRequested.connect(self._open_current)
@@ -486,7 +485,7 @@ class MainWindow(QMainWindow):
                 self.grid.setCurrentIndex(self.model.index(0))
 
     def _on_count(self, count: int) -> None:
-        total = sum(1 for _ in self.library.all_images)
+        total = self.library.total
         self.count_label.setText(
             f"{count:,} images" if count == total else f"{count:,} of {total:,} images"
         )
@@ -505,11 +504,6 @@ class MainWindow(QMainWindow):
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         self.details.show_image(self.model.image_at(current.row()) if current.isValid() else None)
-
-    def _on_selection(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
-        current = self.grid.currentIndex()
-        if current.isValid():
-            self.details.show_image(self.model.image_at(current.row()))
 
     def _open_current(self) -> None:
         self._open_preview(self.grid.currentIndex())

@@ -21,7 +21,6 @@ from PySide6.QtGui import QImage, QPixmap
 from qamera_desktop.core.byte_lru import ByteLRU
 from qamera_desktop.core.thumbnails import (
     DecodedThumbnail,
-    PipelineStats,
     ThumbnailKey,
     ThumbnailPipeline,
 )
@@ -109,9 +108,6 @@ class ThumbnailLoader(QObject):
         """Forget failures so that broken thumbnails are tried again (on an explicit refresh)."""
         self._failed.clear()
         self._pipeline.forget_failures()
-
-    def stats(self) -> PipelineStats:
-        return self._pipeline.stats()
 
     async def aclose(self) -> None:
         self._want_timer.stop()
