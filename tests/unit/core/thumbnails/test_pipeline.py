@@ -189,6 +189,7 @@ def test_corrupt_cache_file_is_deleted_and_fetched_again(
     qtbot.waitUntil(sink2.settled(key), timeout=WAIT_MS)
     assert (sink2.ready[key].width, sink2.ready[key].height) == (80, 60)
     assert server.hits["/a.jpg"] == 2
+    arun(second.aclose())  # the cache write of the fresh copy is done
     assert cached.read_bytes()[:2] == b"\xff\xd8"
     assert len(cached.read_bytes()) > 100  # a real JPEG again
 
