@@ -53,7 +53,12 @@ class Image:
     @property
     def is_finished(self) -> bool:
         """Done or failed: nothing more will happen to this image."""
-        return self.progress in (Progress.DONE, Progress.FAILED)
+        return self.status_is_final(self.status)
+
+    @staticmethod
+    def status_is_final(status: str | None) -> bool:
+        """A status after which nothing more happens to an image (done or failed)."""
+        return classify_status(status) in (Progress.DONE, Progress.FAILED)
 
     @property
     def is_done(self) -> bool:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress, count
+from operator import eq, ne
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +69,18 @@ def _ranges(sorted_rows: Sequence[int]) -> list[tuple[int, int]]:
 
 
 def diff_lists[T](old: Sequence[T], new: Sequence[T], key: Callable[[T], Hashable]) -> ListPatch[T]:
-    """The patch that turns `old` into `new`. Keys must be unique within each list."""
+    """The patch that turns `old` into `new`. Keys must be unique within each list.
+
+    The common cases of a large listing take C-level passes only: the first fill (old empty), a
+    clear (new empty), and a refresh that kept every row in place (same keys, same order).
+    """
+    if not old or not new:
+        return ListPatch(
+            removals=[(0, len(old) - 1)] if old else [],
+            insertions=[(0, list(new))] if new else [],
+        )
+    if len(old) == len(new) and all(map(eq, map(key, old), map(key, new))):
+        return ListPatch(changed=list(compress(count(), map(ne, old, new))))
     new_index = {key(item): i for i, item in enumerate(new)}
     common_old_rows = [i for i, item in enumerate(old) if key(item) in new_index]
     positions = [new_index[key(old[i])] for i in common_old_rows]

@@ -1,0 +1,202 @@
+"""Pre-rendered pieces of a grid cell: the thumbnail area's backdrop (plain, with the placeholder
+glyph, or with the broken-image mark), the status badge and the approved badge.
+
+A screen of cells then paints with a few drawPixmap calls per cell instead of dozens of
+antialiased path operations (a full 1280x800 grid: ~15 ms -> a few ms), which leaves the GUI
+thread free while thumbnails stream in. Sprites are keyed by everything that changes their look
+(size, device pixel ratio, colours, font, text) and kept in a small LRU.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from enum import StrEnum
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen, QPixmap
+
+from qamera_desktop.core.byte_lru import ByteLRU
+from qamera_desktop.ui.status_style import APPROVED_COLOUR
+
+BADGE_PAD = 5
+BADGE_MARGIN = 6
+
+
+class Tile(StrEnum):
+    PLACEHOLDER = "placeholder"  # still loading, or not generated yet
+    BROKEN = "broken"  # failed to generate, or the thumbnail could not be loaded
+
+
+def _pixmap_bytes(pixmap: QPixmap) -> int:
+    return max(1, pixmap.width() * pixmap.height() * 4)
+
+
+def badge_font(base: QFont) -> QFont:
+    font = QFont(base)
+    font.setPointSizeF(max(7.0, font.pointSizeF() * 0.8))
+    font.setBold(True)
+    return font
+
+
+class CellSprites:
+    def __init__(self, limit: int = 256, picture_bytes: int = 32 * 2**20) -> None:
+        self._cache: OrderedDict[Hashable, QPixmap] = OrderedDict()
+        self._limit = limit
+        self._metrics: dict[str, QFontMetrics] = {}
+        # thumbnails fitted to their cell with rounded corners (~2 screens at 192 px)
+        self._pictures: ByteLRU[tuple[int, int, float, int], QPixmap] = ByteLRU(
+            picture_bytes, _pixmap_bytes
+        )
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def clear(self) -> None:
+        self._cache.clear()
+        self._pictures.clear()
+
+    def picture(self, thumbnail: QPixmap, side: int, ratio: float, backdrop: QColor) -> QPixmap:
+        """`thumbnail` scaled to fit a `side` square on the backdrop tile, centred, with rounded
+        corners. Scaled and rounded once per thumbnail and size, then one blit per paint."""
+        key = (thumbnail.cacheKey(), side, ratio, backdrop.rgba())
+        found = self._pictures.get(key)
+        if found is None:
+            found = self._render_picture(thumbnail, side, ratio, backdrop)
+            self._pictures.put(key, found)
+        return found
+
+    def tile(self, kind: Tile, side: int, ratio: float, backdrop: QColor, mark: QColor) -> QPixmap:
+        key = ("tile", kind, side, ratio, backdrop.rgba(), mark.rgba())
+        return self._get(key, lambda: self._render_tile(kind, side, ratio, backdrop, mark))
+
+    def status_badge(self, label: str, colour: QColor, font: QFont, ratio: float) -> QPixmap:
+        key = ("status", label, colour.rgba(), font.key(), ratio)
+        return self._get(key, lambda: self._render_status(label, colour, font, ratio))
+
+    def approved_badge(self, font: QFont, ratio: float) -> QPixmap:
+        key = ("approved", font.key(), ratio)
+        return self._get(key, lambda: self._render_approved(font, ratio))
+
+    def metrics(self, font: QFont) -> QFontMetrics:
+        found = self._metrics.get(font.key())
+        if found is None:
+            found = self._metrics[font.key()] = QFontMetrics(font)
+        return found
+
+    # -- internals ---------------------------------------------------------------------------
+    def _get(self, key: Hashable, render: Callable[[], QPixmap]) -> QPixmap:
+        found = self._cache.get(key)
+        if found is not None:
+            self._cache.move_to_end(key)
+            return found
+        pixmap = render()
+        self._cache[key] = pixmap
+        if len(self._cache) > self._limit:
+            self._cache.popitem(last=False)
+        return pixmap
+
+    @staticmethod
+    def _canvas(width: float, height: float, ratio: float) -> tuple[QPixmap, QPainter]:
+        pixmap = QPixmap(math.ceil(width * ratio), math.ceil(height * ratio))
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        return pixmap, painter
+
+    def _render_tile(
+        self, kind: Tile, side: int, ratio: float, backdrop: QColor, mark: QColor
+    ) -> QPixmap:
+        pixmap, painter = self._canvas(side, side, ratio)
+        area = QRectF(0, 0, side, side)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(backdrop)
+        painter.drawRoundedRect(area, 6, 6)
+        if kind is Tile.PLACEHOLDER:
+            _placeholder_glyph(painter, area, QColor(mark))
+        elif kind is Tile.BROKEN:
+            _broken_glyph(painter, area, mark)
+        painter.end()
+        return pixmap
+
+    def _render_picture(
+        self, thumbnail: QPixmap, side: int, ratio: float, backdrop: QColor
+    ) -> QPixmap:
+        pixmap, painter = self._canvas(side, side, ratio)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(backdrop)
+        painter.drawRoundedRect(QRectF(0, 0, side, side), 6, 6)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        w, h = thumbnail.width(), thumbnail.height()
+        scale = min(side / w, side / h)
+        target = QRectF(0, 0, w * scale, h * scale)
+        target.moveCenter(QPointF(side / 2, side / 2))
+        clip = QPainterPath()
+        clip.addRoundedRect(target, 6, 6)
+        painter.setClipPath(clip)
+        painter.drawPixmap(target, thumbnail, QRectF(thumbnail.rect()))
+        painter.end()
+        return pixmap
+
+    def _render_status(self, label: str, colour: QColor, font: QFont, ratio: float) -> QPixmap:
+        metrics = self.metrics(font)
+        badge = QRectF(0, 0, metrics.horizontalAdvance(label) + 2 * BADGE_PAD, metrics.height() + 2)
+        pixmap, painter = self._canvas(badge.width(), badge.height(), ratio)
+        painter.setFont(font)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(colour)
+        painter.drawRoundedRect(badge, badge.height() / 2, badge.height() / 2)
+        painter.setPen(QColor("white"))
+        painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, label)
+        painter.end()
+        return pixmap
+
+    def _render_approved(self, font: QFont, ratio: float) -> QPixmap:
+        d = self.metrics(font).height() + 4
+        pixmap, painter = self._canvas(d, d, ratio)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(APPROVED_COLOUR)
+        painter.drawEllipse(QRectF(0, 0, d, d))
+        painter.setPen(QPen(QColor("white"), 2))
+        painter.drawLine(QPointF(d * 0.28, d * 0.52), QPointF(d * 0.44, d * 0.68))
+        painter.drawLine(QPointF(d * 0.44, d * 0.68), QPointF(d * 0.74, d * 0.34))
+        painter.end()
+        return pixmap
+
+
+def _placeholder_glyph(painter: QPainter, area: QRectF, colour: QColor) -> None:
+    """A quiet picture glyph: a frame, a sun and a hill."""
+    s = min(area.width(), area.height()) * 0.28
+    box = QRectF(0, 0, s, s * 0.8)
+    box.moveCenter(area.center())
+    colour.setAlpha(140)
+    painter.setPen(QPen(colour, max(1.5, s / 20)))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawRoundedRect(box, s / 10, s / 10)
+    painter.drawEllipse(QPointF(box.left() + s * 0.3, box.top() + s * 0.28), s * 0.09, s * 0.09)
+    hill = QPainterPath(QPointF(box.left() + s * 0.1, box.bottom() - s * 0.1))
+    hill.lineTo(box.left() + s * 0.45, box.top() + s * 0.4)
+    hill.lineTo(box.left() + s * 0.65, box.top() + s * 0.55)
+    hill.lineTo(box.right() - s * 0.1, box.bottom() - s * 0.1)
+    painter.drawPath(hill)
+
+
+def _broken_glyph(painter: QPainter, area: QRectF, colour: QColor) -> None:
+    """The broken-image mark: a frame with a cross."""
+    s = min(area.width(), area.height()) * 0.28
+    box = QRectF(0, 0, s, s * 0.8)
+    box.moveCenter(area.center())
+    painter.setPen(QPen(colour, max(1.5, s / 18)))
+    painter.setBrush(Qt.BrushStyle.NoBrush)
+    painter.drawRoundedRect(box, s / 10, s / 10)
+    inset = s * 0.25
+    painter.drawLine(
+        QPointF(box.left() + inset, box.top() + inset),
+        QPointF(box.right() - inset, box.bottom() - inset),
+    )
+    painter.drawLine(
+        QPointF(box.right() - inset, box.top() + inset),
+        QPointF(box.left() + inset, box.bottom() - inset),
+    )
