@@ -1,0 +1,317 @@
+"""CellSprites: pre-rendered tiles, badges and fitted pictures, cached by everything that changes
+their look; the small sprite LRU drops its oldest entry past `limit`, the picture cache stays
+within its byte cap."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import QSizeF
+from PySide6.QtGui import QColor, QFont, QPixmap
+from PySide6.QtWidgets import QApplication
+
+from qamera_desktop.ui.cell_sprites import CellSprites, Tile, badge_font
+
+BACKDROP = QColor("#20324a")
+MARK = QColor("#c0c8d0")
+RED = QColor("#e03131")
+GREEN = QColor("#2f9e44")
+
+
+@pytest.fixture
+def sprites(qapp: QApplication) -> Iterator[CellSprites]:
+    made = CellSprites()
+    yield made
+    made.clear()
+
+
+@pytest.fixture
+def font(qapp: QApplication) -> QFont:
+    return badge_font(QApplication.font())
+
+
+def solid(width: int, height: int, colour: QColor) -> QPixmap:
+    pixmap = QPixmap(width, height)
+    pixmap.fill(colour)
+    return pixmap
+
+
+def colour_at(pixmap: QPixmap, x: int, y: int) -> QColor:
+    """The colour of device pixel (x, y)."""
+    return pixmap.toImage().pixelColor(x, y)
+
+
+def close(found: QColor, want: QColor, tolerance: int = 3) -> bool:
+    return found.alpha() == 255 and all(
+        abs(a - b) <= tolerance
+        for a, b in zip(
+            (found.red(), found.green(), found.blue()),
+            (want.red(), want.green(), want.blue()),
+            strict=True,
+        )
+    )
+
+
+def same(a: QPixmap, b: QPixmap) -> bool:
+    return a is b and a.cacheKey() == b.cacheKey()
+
+
+# -- caching of tiles and badges ---------------------------------------------------------------
+@pytest.mark.parametrize("kind", list(Tile))
+def test_same_tile_arguments_give_the_cached_sprite(sprites, kind):
+    first = sprites.tile(kind, 64, 1.0, QColor(BACKDROP), QColor(MARK))
+    again = sprites.tile(kind, 64, 1.0, QColor(BACKDROP.name()), QColor(MARK.name()))
+    assert same(first, again)
+    assert len(sprites) == 1
+
+
+def test_tiles_differ_by_kind_size_ratio_and_colours(sprites):
+    base = sprites.tile(Tile.PLACEHOLDER, 64, 1.0, BACKDROP, MARK)
+    variants = [
+        sprites.tile(Tile.BROKEN, 64, 1.0, BACKDROP, MARK),
+        sprites.tile(Tile.PLACEHOLDER, 65, 1.0, BACKDROP, MARK),
+        sprites.tile(Tile.PLACEHOLDER, 64, 2.0, BACKDROP, MARK),
+        sprites.tile(Tile.PLACEHOLDER, 64, 1.0, QColor("#ffffff"), MARK),
+        sprites.tile(Tile.PLACEHOLDER, 64, 1.0, BACKDROP, QColor("#000000")),
+        sprites.tile(Tile.PLACEHOLDER, 64, 1.0, BACKDROP, QColor(192, 200, 208, 10)),  # alpha
+    ]
+    keys = {base.cacheKey(), *(v.cacheKey() for v in variants)}
+    assert len(keys) == 1 + len(variants)
+    assert len(sprites) == 1 + len(variants)
+
+
+def test_tile_looks_follow_the_kind_and_colours(sprites):
+    placeholder = sprites.tile(Tile.PLACEHOLDER, 64, 1.0, BACKDROP, MARK).toImage()
+    broken = sprites.tile(Tile.BROKEN, 64, 1.0, BACKDROP, MARK).toImage()
+    other = sprites.tile(Tile.PLACEHOLDER, 64, 1.0, GREEN, MARK).toImage()
+    assert placeholder != broken
+    assert close(placeholder.pixelColor(32, 4), BACKDROP)  # on the backdrop, off the glyph
+    assert close(other.pixelColor(32, 4), GREEN)
+    assert placeholder.pixelColor(0, 0).alpha() == 0  # rounded corner
+
+
+def test_status_badges_differ_by_label_colour_font_and_ratio(sprites, font):
+    base = sprites.status_badge("Done", GREEN, font, 1.0)
+    assert same(base, sprites.status_badge("Done", QColor(GREEN.name()), QFont(font), 1.0))
+    bigger = QFont(font)
+    bigger.setPointSizeF(font.pointSizeF() * 2)
+    variants = [
+        sprites.status_badge("Failed", GREEN, font, 1.0),
+        sprites.status_badge("Done", RED, font, 1.0),
+        sprites.status_badge("Done", GREEN, bigger, 1.0),
+        sprites.status_badge("Done", GREEN, font, 2.0),
+    ]
+    keys = {base.cacheKey(), *(v.cacheKey() for v in variants)}
+    assert len(keys) == 1 + len(variants)
+
+
+def test_approved_badge_is_cached_per_font_and_ratio(sprites, font):
+    one = sprites.approved_badge(font, 1.0)
+    assert same(one, sprites.approved_badge(QFont(font), 1.0))
+    assert not same(one, sprites.approved_badge(font, 2.0))
+    bigger = QFont(font)
+    bigger.setPointSizeF(font.pointSizeF() * 2)
+    assert not same(one, sprites.approved_badge(bigger, 1.0))
+    assert len(sprites) == 3
+
+
+# -- size and device pixel ratio ---------------------------------------------------------------
+def assert_sized(pixmap: QPixmap, width: float, height: float, ratio: float) -> None:
+    assert pixmap.devicePixelRatio() == ratio
+    assert (pixmap.width(), pixmap.height()) == (
+        math.ceil(width * ratio),
+        math.ceil(height * ratio),
+    )
+
+
+@pytest.mark.parametrize("ratio", [1.0, 2.0, 1.25])
+@pytest.mark.parametrize("kind", list(Tile))
+def test_tile_size_follows_the_ratio(sprites, ratio, kind):
+    for side in (64, 33):
+        assert_sized(sprites.tile(kind, side, ratio, BACKDROP, MARK), side, side, ratio)
+
+
+@pytest.mark.parametrize("ratio", [1.0, 2.0, 1.25])
+def test_status_badge_size_follows_the_text_and_ratio(sprites, font, ratio):
+    metrics = sprites.metrics(font)
+    label = "In progress"
+    width = metrics.horizontalAdvance(label) + 2 * 5  # BADGE_PAD each side
+    height = metrics.height() + 2
+    assert_sized(sprites.status_badge(label, GREEN, font, ratio), width, height, ratio)
+    short = sprites.status_badge("Done", GREEN, font, ratio)
+    assert short.width() < sprites.status_badge(label, GREEN, font, ratio).width()
+
+
+@pytest.mark.parametrize("ratio", [1.0, 2.0, 1.25])
+def test_approved_badge_size_follows_the_font_and_ratio(sprites, font, ratio):
+    d = sprites.metrics(font).height() + 4
+    badge = sprites.approved_badge(font, ratio)
+    assert_sized(badge, d, d, ratio)
+    centre = colour_at(badge, badge.width() // 2, badge.height() // 2 + badge.height() // 4)
+    assert centre.alpha() == 255  # a filled disc
+    assert colour_at(badge, 0, 0).alpha() == 0  # round
+
+
+def test_metrics_are_cached_per_font(sprites, font):
+    assert sprites.metrics(font) is sprites.metrics(QFont(font))
+
+
+# -- the small LRU -----------------------------------------------------------------------------
+def test_lru_drops_the_oldest_sprite_past_its_limit(qapp):
+    cache = CellSprites(limit=3)
+    a, b, c = (cache.tile(Tile.PLACEHOLDER, side, 1.0, BACKDROP, MARK) for side in (10, 11, 12))
+    assert len(cache) == 3
+    d = cache.tile(Tile.PLACEHOLDER, 13, 1.0, BACKDROP, MARK)
+    assert len(cache) == 3
+    # b, c and d are still cached; a was dropped and is rendered anew
+    assert same(cache.tile(Tile.PLACEHOLDER, 11, 1.0, BACKDROP, MARK), b)
+    assert same(cache.tile(Tile.PLACEHOLDER, 12, 1.0, BACKDROP, MARK), c)
+    assert same(cache.tile(Tile.PLACEHOLDER, 13, 1.0, BACKDROP, MARK), d)
+    again = cache.tile(Tile.PLACEHOLDER, 10, 1.0, BACKDROP, MARK)
+    assert again is not a
+    assert again.cacheKey() != a.cacheKey()
+    assert again.toImage() == a.toImage()  # the same look, rendered again
+    assert len(cache) == 3
+
+
+def test_lru_keeps_a_sprite_that_was_used_recently(qapp):
+    cache = CellSprites(limit=2)
+    a = cache.tile(Tile.BROKEN, 10, 1.0, BACKDROP, MARK)
+    b = cache.tile(Tile.BROKEN, 11, 1.0, BACKDROP, MARK)
+    assert same(cache.tile(Tile.BROKEN, 10, 1.0, BACKDROP, MARK), a)  # a is now the newest
+    cache.tile(Tile.BROKEN, 12, 1.0, BACKDROP, MARK)  # drops b, the oldest
+    assert same(cache.tile(Tile.BROKEN, 10, 1.0, BACKDROP, MARK), a)
+    assert cache.tile(Tile.BROKEN, 11, 1.0, BACKDROP, MARK) is not b
+
+
+def test_badges_and_tiles_share_the_limit(qapp, font):
+    cache = CellSprites(limit=2)
+    tile = cache.tile(Tile.PLACEHOLDER, 10, 1.0, BACKDROP, MARK)
+    cache.status_badge("Done", GREEN, font, 1.0)
+    cache.approved_badge(font, 1.0)
+    assert len(cache) == 2
+    assert cache.tile(Tile.PLACEHOLDER, 10, 1.0, BACKDROP, MARK) is not tile
+
+
+def test_clear_empties_both_caches(sprites):
+    tile = sprites.tile(Tile.PLACEHOLDER, 10, 1.0, BACKDROP, MARK)
+    thumb = solid(20, 20, RED)
+    picture = sprites.picture(thumb, 16, 1.0, BACKDROP)
+    sprites.clear()
+    assert len(sprites) == 0
+    assert sprites.tile(Tile.PLACEHOLDER, 10, 1.0, BACKDROP, MARK) is not tile
+    assert sprites.picture(thumb, 16, 1.0, BACKDROP) is not picture
+
+
+# -- fitted pictures ---------------------------------------------------------------------------
+@pytest.mark.parametrize("ratio", [1.0, 2.0])
+def test_picture_is_letterboxed_on_the_backdrop_with_rounded_corners(sprites, ratio):
+    side = 64
+    thumb = solid(256, 128, RED)  # 2:1, fitted to 64 x 32 logical, rows 16..48
+    picture = sprites.picture(thumb, side, ratio, BACKDROP)
+    assert picture.devicePixelRatio() == ratio
+    assert picture.deviceIndependentSize() == QSizeF(side, side)
+    assert (picture.width(), picture.height()) == (math.ceil(side * ratio),) * 2
+
+    image = picture.toImage()
+
+    def at(x: float, y: float) -> QColor:  # logical coordinates
+        return image.pixelColor(int(x * ratio), int(y * ratio))
+
+    assert at(0, 0).alpha() == 0  # the tile's rounded corner is transparent
+    assert at(side - 0.5, side - 0.5).alpha() == 0
+    assert close(at(side / 2, side / 2), RED)  # centre: the thumbnail
+    assert close(at(4, side / 2), RED)  # the picture spans the full width
+    assert close(at(side / 2, 8), BACKDROP)  # above the fitted picture: the backdrop
+    assert close(at(side / 2, side - 8), BACKDROP)  # below it
+    assert close(at(side / 2, 18), RED)  # just inside the top edge of the picture
+    assert close(at(side / 2, side - 18), RED)
+
+
+def test_tall_picture_is_pillarboxed(sprites):
+    picture = sprites.picture(solid(50, 100, GREEN), 40, 1.0, BACKDROP)  # fitted to 20 x 40
+    image = picture.toImage()
+    assert close(image.pixelColor(20, 20), GREEN)
+    assert close(image.pixelColor(5, 20), BACKDROP)
+    assert close(image.pixelColor(35, 20), BACKDROP)
+
+
+def test_small_thumbnail_is_scaled_up_to_the_side(sprites):
+    picture = sprites.picture(solid(8, 8, RED), 48, 1.0, BACKDROP)
+    image = picture.toImage()
+    assert (image.width(), image.height()) == (48, 48)
+    for x, y in ((24, 24), (24, 3), (3, 24), (44, 24), (24, 44)):
+        assert close(image.pixelColor(x, y), RED), (x, y)
+    assert image.pixelColor(0, 0).alpha() == 0
+
+
+def test_same_picture_arguments_give_the_cached_pixmap(sprites):
+    thumb = solid(256, 128, RED)
+    first = sprites.picture(thumb, 64, 1.0, BACKDROP)
+    assert same(first, sprites.picture(thumb, 64, 1.0, QColor(BACKDROP.name())))
+    assert same(first, sprites.picture(QPixmap(thumb), 64, 1.0, BACKDROP))  # shared copy
+    assert len(sprites) == 0  # pictures live in their own cache, not the sprite LRU
+
+
+def test_pictures_differ_by_thumbnail_side_ratio_and_backdrop(sprites):
+    thumb = solid(256, 128, RED)
+    base = sprites.picture(thumb, 64, 1.0, BACKDROP)
+    variants = [
+        sprites.picture(solid(256, 128, RED), 64, 1.0, BACKDROP),  # another thumbnail
+        sprites.picture(thumb, 65, 1.0, BACKDROP),
+        sprites.picture(thumb, 64, 2.0, BACKDROP),
+        sprites.picture(thumb, 64, 1.0, GREEN),
+    ]
+    keys = {base.cacheKey(), *(v.cacheKey() for v in variants)}
+    assert len(keys) == 1 + len(variants)
+    assert close(variants[3].toImage().pixelColor(32, 8), GREEN)
+
+
+def test_a_changed_thumbnail_is_rendered_again(sprites):
+    thumb = solid(32, 32, RED)
+    first = sprites.picture(thumb, 32, 1.0, BACKDROP)
+    thumb.fill(GREEN)  # a modified pixmap gets a new cacheKey
+    second = sprites.picture(thumb, 32, 1.0, BACKDROP)
+    assert second is not first
+    assert close(second.toImage().pixelColor(16, 16), GREEN)
+    assert close(first.toImage().pixelColor(16, 16), RED)
+
+
+def test_picture_cache_stays_within_its_byte_cap(qapp):
+    side = 32
+    one = side * side * 4  # bytes of a 32 x 32 picture at ratio 1
+    cache = CellSprites(picture_bytes=3 * one)
+    thumbs = [solid(64, 64, QColor(40 * n, 0, 0)) for n in range(6)]
+    pictures = [cache.picture(t, side, 1.0, BACKDROP) for t in thumbs]
+    assert cache._pictures.total_bytes <= 3 * one  # internal, but it is what the cap bounds
+    assert len(cache._pictures) == 3
+    # the three newest are still cached, the three oldest were dropped
+    for thumb, picture in zip(thumbs[3:], pictures[3:], strict=True):
+        assert same(cache.picture(thumb, side, 1.0, BACKDROP), picture)
+    for thumb, picture in zip(thumbs[:3], pictures[:3], strict=True):
+        again = cache.picture(thumb, side, 1.0, BACKDROP)
+        assert again is not picture
+        assert again.toImage() == picture.toImage()
+
+
+def test_picture_cache_counts_device_pixels(qapp):
+    side = 32
+    cache = CellSprites(picture_bytes=2 * side * side * 4)
+    thumb = solid(64, 64, RED)
+    big = cache.picture(thumb, side, 2.0, BACKDROP)  # 64 x 64 device pixels: twice the cap
+    assert cache._pictures.total_bytes == 0  # too big to keep
+    again = cache.picture(thumb, side, 2.0, BACKDROP)
+    assert again is not big  # rendered every time, and still right
+    assert close(again.toImage().pixelColor(side, side), RED)
+    small = cache.picture(thumb, side, 1.0, BACKDROP)
+    assert same(cache.picture(thumb, side, 1.0, BACKDROP), small)
+
+
+def test_sprites_paint_on_a_transparent_canvas(sprites, font):
+    badge = sprites.status_badge("Done", GREEN, font, 1.0).toImage()
+    assert badge.hasAlphaChannel()
+    assert badge.pixelColor(0, 0).alpha() == 0  # pill ends are round
+    mid = badge.pixelColor(badge.width() // 2, 1)
+    assert mid.alpha() > 0
