@@ -1,62 +1,132 @@
-"""The qasync event loop, with cancelled timers that really go away.
+"""The app's asyncio loop: qasync's Qt integration, with asyncio's own scheduling on one Qt timer.
 
-qasync 0.28 backs every `call_later` / `call_at` with a Qt timer, and cancelling the handle only
-marks it: the Qt timer stays armed and fires at its original time. httpx/anyio arm a timeout for
-every read and write and cancel it a moment later, so filling 1,000 thumbnails leaves ~20,000
-cancelled timers that all fire about 15 s later (the timeout), in one burst: the GUI thread then
-stalled for up to a second (tests/perf/bench_grid.py, fill followed by a 100k listing). Here a
-cancelled handle kills its Qt timer at once.
+qasync 0.28 backs every callback with a Qt timer of its own: `call_soon` is `call_later(0)`,
+which starts a Qt timer, and a cancelled handle's timer stays armed until it is due. httpx and
+anyio schedule ~30 callbacks and arm (then cancel) a timeout for every read and write of every
+request, so a thumbnail cost ~30 startTimer/timerEvent/killTimer round trips, and filling 1,000
+thumbnails left ~20,000 cancelled timers that fired together ~15 s later (the GUI thread then
+stalled for up to a second).
+
+Here the loop keeps what asyncio's BaseEventLoop keeps (`_ready`, a deque of callbacks, and
+`_scheduled`, a heap of timer handles; a cancelled handle is dropped lazily and the heap is
+compacted when more than half of it is cancelled) and asks Qt for one timer only: due now when
+callbacks are ready, else at the earliest deadline. Each pass runs the callbacks that were ready
+when it started, then returns to Qt, so paint and input events interleave with asyncio work.
+
+Sockets are watched with QSocketNotifiers as in qasync, but one per file descriptor and kind,
+kept across add/remove: asyncio transports pause and resume reading once or twice per response,
+and qasync created, connected and dropped a QSocketNotifier each time. A ready socket runs its
+callback at once (an asyncio.Handle, so errors reach the exception handler as usual).
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
+import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import Context
 from typing import Any
 
 import qasync
-from PySide6.QtCore import QTimerEvent
+from PySide6.QtCore import QObject, QSocketNotifier, Qt, QTimerEvent
 from PySide6.QtWidgets import QApplication
 
-
-class _TimerHandle(asyncio.Handle):
-    __slots__ = ("_qt_timer", "_qt_timer_id")
-    _qt_timer: Any  # qasync's _SimpleTimer (a QObject), None once disarmed
-    _qt_timer_id: int
-
-    def cancel(self) -> None:
-        if not self._cancelled:
-            super().cancel()
-            timer, timer_id = self._qt_timer, self._qt_timer_id
-            self._qt_timer = None
-            if timer is not None:
-                callbacks: dict[int, asyncio.Handle] = timer._SimpleTimer__callbacks
-                if callbacks.get(timer_id) is self:  # not fired yet (ids are reused after)
-                    del callbacks[timer_id]
-                    timer.killTimer(timer_id)
+# as asyncio.base_events: compact the heap past this size when most of it is cancelled
+_MIN_SCHEDULED_TO_COMPACT = 100
+_MAX_CANCELLED_SHARE = 0.5
 
 
-class _Timers(qasync._SimpleTimer):  # type: ignore[misc]
-    """qasync's timer object, with a timer event that tolerates handles disarmed meanwhile and
-    handles that cancel themselves while they run (anyio's deadlines do)."""
+class _Pump(QObject):
+    """The one Qt timer of the loop; it fires when the earliest pending work is due."""
+
+    def __init__(self, run: Callable[[], None]) -> None:
+        super().__init__()
+        self._run = run
+        self._timer_id = 0
+        self._due = math.inf  # loop time the armed timer fires at
+        self.stopped = False
+
+    def arm(self, now: float, due: float) -> None:
+        """Make sure the timer fires by `due` (loop time); an earlier arming stands."""
+        if self.stopped or due >= self._due:
+            return
+        if self._timer_id:
+            self.killTimer(self._timer_id)
+        delay_ms = max(0, math.ceil((due - now) * 1000))
+        self._timer_id = self.startTimer(delay_ms, Qt.TimerType.PreciseTimer)
+        self._due = due
+
+    def disarm(self) -> None:
+        if self._timer_id:
+            self.killTimer(self._timer_id)
+        self._timer_id = 0
+        self._due = math.inf
+
+    def stop(self) -> None:
+        self.disarm()
+        self.stopped = True
 
     def timerEvent(self, event: QTimerEvent) -> None:
-        timer_id = event.timerId()
-        handle = self._SimpleTimer__callbacks.pop(timer_id, None)
-        if handle is None:
-            return  # disarmed by cancel(), which killed the timer already
-        self.killTimer(timer_id)
-        if not handle._cancelled and not self._stopped:
+        if event.timerId() != self._timer_id:
+            self.killTimer(event.timerId())  # a stale one (cannot happen, but never loops)
+            return
+        self.disarm()
+        if not self.stopped:
+            self._run()
+
+
+class _Watch:
+    """A QSocketNotifier for one file descriptor and kind, and the callback it currently runs."""
+
+    __slots__ = ("handle", "notifier")
+
+    def __init__(self, fileno: int, kind: QSocketNotifier.Type) -> None:
+        self.handle: asyncio.Handle | None = None
+        self.notifier = QSocketNotifier(fileno, kind)
+        self.notifier.setEnabled(False)
+        self.notifier.activated.connect(self.fire)
+
+    def fire(self) -> None:
+        handle = self.handle
+        if handle is not None:
             handle._run()
+
+    def close(self) -> None:
+        self.handle = None
+        self.notifier.setEnabled(False)
+        self.notifier.activated.disconnect(self.fire)
+
+
+def _fileno(fd: Any) -> int:
+    return fd if isinstance(fd, int) else int(fd.fileno())
 
 
 class QameraEventLoop(qasync.QEventLoop):  # type: ignore[misc]
+    # BaseEventLoop's own state, which this class schedules with (typed here for mypy)
+    _ready: Any
+    _scheduled: list[asyncio.TimerHandle]
+    _timer_cancelled_count: int
+    _clock_resolution: float
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._pump = _Pump(self._run_pass)  # first: qasync may schedule from its __init__
+        self._readers: dict[int, _Watch] = {}
+        self._writers: dict[int, _Watch] = {}
         super().__init__(*args, **kwargs)
-        self._qasync_timer: Any = self._timer  # kept alive: may hold callbacks from __init__
-        self._timer: Any = _Timers()
+
+    # -- scheduling --------------------------------------------------------------------------
+    def call_soon(
+        self, callback: Callable[..., object], *args: Any, context: Context | None = None
+    ) -> asyncio.Handle:
+        self._check_closed()
+        self._check_callback(callback, "call_soon")
+        handle = asyncio.Handle(callback, args, self, context)
+        self._ready.append(handle)
+        now = self.time()
+        self._pump.arm(now, now)
+        return handle
 
     def call_later(
         self,
@@ -64,21 +134,131 @@ class QameraEventLoop(qasync.QEventLoop):  # type: ignore[misc]
         callback: Callable[..., object],
         *args: Any,
         context: Context | None = None,
-    ) -> asyncio.Handle:
-        if delay <= 0 or asyncio.iscoroutinefunction(callback) or not callable(callback):
-            return super().call_later(delay, callback, *args, context=context)  # type: ignore[no-any-return]
-        handle = _TimerHandle(callback, args, self, context=context)
-        timer = self._timer
-        handle._qt_timer = timer
-        handle._qt_timer_id = timer.startTimer(int(delay * 1000))
-        timer._SimpleTimer__callbacks[handle._qt_timer_id] = handle
-        return handle
+    ) -> asyncio.TimerHandle:
+        return self.call_at(self.time() + delay, callback, *args, context=context)
+
+    def call_at(
+        self,
+        when: float,
+        callback: Callable[..., object],
+        *args: Any,
+        context: Context | None = None,
+    ) -> asyncio.TimerHandle:
+        self._check_closed()
+        self._check_callback(callback, "call_at")
+        timer = asyncio.TimerHandle(when, callback, args, self, context)
+        heapq.heappush(self._scheduled, timer)
+        timer._scheduled = True  # type: ignore[attr-defined]
+        self._pump.arm(self.time(), when)
+        return timer
+
+    def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
+        """Called by TimerHandle.cancel(): the handle leaves the heap lazily."""
+        if handle._scheduled:  # type: ignore[attr-defined]
+            self._timer_cancelled_count += 1
+
+    @property
+    def pending_timers(self) -> int:
+        """Timer handles in the heap, cancelled ones included until they are dropped."""
+        return len(self._scheduled)
+
+    # -- sockets -----------------------------------------------------------------------------
+    def _add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
+        self._watch(self._readers, fd, QSocketNotifier.Type.Read, callback, args)
+
+    def _remove_reader(self, fd: Any) -> bool:
+        return self._unwatch(self._readers, fd)
+
+    def _add_writer(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
+        self._watch(self._writers, fd, QSocketNotifier.Type.Write, callback, args)
+
+    def _remove_writer(self, fd: Any) -> bool:
+        return self._unwatch(self._writers, fd)
+
+    def _watch(
+        self,
+        watches: dict[int, _Watch],
+        fd: Any,
+        kind: QSocketNotifier.Type,
+        callback: Callable[..., object],
+        args: tuple[Any, ...],
+    ) -> None:
+        self._check_closed()
+        fileno = _fileno(fd)
+        watch = watches.get(fileno)
+        if watch is None:
+            watch = watches[fileno] = _Watch(fileno, kind)
+        watch.handle = asyncio.Handle(callback, args, self, None)
+        watch.notifier.setEnabled(True)
+
+    def _unwatch(self, watches: dict[int, _Watch], fd: Any) -> bool:
+        if self.is_closed():
+            return False
+        watch = watches.get(_fileno(fd))
+        if watch is None or watch.handle is None:
+            return False
+        watch.handle = None
+        watch.notifier.setEnabled(False)
+        return True
+
+    # -- one pass ----------------------------------------------------------------------------
+    def _run_pass(self) -> None:
+        """Move due timers to the ready queue, run what was ready, arm the timer for the rest."""
+        scheduled = self._scheduled
+        if (
+            len(scheduled) > _MIN_SCHEDULED_TO_COMPACT
+            and self._timer_cancelled_count / len(scheduled) > _MAX_CANCELLED_SHARE
+        ):
+            live = []
+            for handle in scheduled:
+                if handle._cancelled:
+                    handle._scheduled = False  # type: ignore[attr-defined]
+                else:
+                    live.append(handle)
+            heapq.heapify(live)
+            self._scheduled = scheduled = live
+            self._timer_cancelled_count = 0
+        else:
+            while scheduled and scheduled[0]._cancelled:
+                self._timer_cancelled_count -= 1
+                heapq.heappop(scheduled)._scheduled = False  # type: ignore[attr-defined]
+
+        end = self.time() + self._clock_resolution
+        while scheduled and scheduled[0].when() <= end:
+            handle = heapq.heappop(scheduled)
+            handle._scheduled = False  # type: ignore[attr-defined]
+            self._ready.append(handle)
+
+        ready = self._ready
+        for _ in range(len(ready)):  # callbacks added meanwhile wait for the next pass
+            handle = ready.popleft()
+            if not handle._cancelled:
+                handle._run()
+
+        now = self.time()
+        if ready:
+            self._pump.arm(now, now)
+        else:
+            while scheduled and scheduled[0]._cancelled:
+                self._timer_cancelled_count -= 1
+                heapq.heappop(scheduled)._scheduled = False  # type: ignore[attr-defined]
+            if scheduled:
+                self._pump.arm(now, scheduled[0].when())
+
+    def close(self) -> None:
+        if not self.is_running():
+            self._pump.stop()
+            for watch in [*self._readers.values(), *self._writers.values()]:
+                watch.close()
+            self._readers.clear()
+            self._writers.clear()
+        super().close()
 
 
 def make_event_loop(app: QApplication, *, already_running: bool = False) -> QameraEventLoop:
-    """The app's loop: cancelled timers are disarmed, and `asyncio.to_thread` runs on plain
-    threads (qasync's own QThreadExecutor is never shut down in a loop that is never closed,
-    which aborts the interpreter at exit: "QThread: Destroyed while thread is still running")."""
+    """The app's loop, with `asyncio.to_thread` on plain threads (qasync's own QThreadExecutor
+    is never shut down in a loop that is never closed, which aborts the interpreter at exit:
+    "QThread: Destroyed while thread is still running")."""
     loop = QameraEventLoop(app, already_running=already_running)
     loop.set_default_executor(ThreadPoolExecutor(4, thread_name_prefix="qamera-io"))
     return loop

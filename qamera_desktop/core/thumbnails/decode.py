@@ -82,7 +82,7 @@ def _decode_open_image(img: Image.Image, size: int, max_pixels: int) -> DecodedT
     work = _resizable(img)
     work.thumbnail((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
     rgb = _to_rgb(work)
-    return DecodedThumbnail(rgb.width, rgb.height, rgb.tobytes())
+    return DecodedThumbnail(rgb.width, rgb.height, rgb.tobytes(), source_pixels=width * height)
 
 
 def _fitted(width: int, height: int, size: int) -> tuple[int, int]:

@@ -40,6 +40,11 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# A download is stored in the disk cache as it came when it has at most this many times the
+# thumbnail's pixel area (libjpeg's draft then decodes it at full or half scale) and this size.
+KEEP_DOWNLOAD_AREA: Final = 4
+KEEP_DOWNLOAD_BYTES: Final = 512 * 1024
+
 ReadyCallback = Callable[[ThumbnailKey, DecodedThumbnail], None]
 FailedCallback = Callable[[ThumbnailKey, str], None]
 
@@ -100,7 +105,10 @@ class ThumbnailPipeline:
         self._on_ready = on_ready
         self._on_failed = on_failed
         self._max_fetches = max_connections
-        self._max_decodes = decode_workers
+        # Twice the workers are submitted: a worker that finishes finds the next decode waiting
+        # in the executor queue, instead of idling until the loop thread hears of it (the loop
+        # thread is busy with downloads; that round trip halved the fill rate).
+        self._max_decodes = 2 * decode_workers
         self._max_backlog = max_connections  # downloads waiting for a decode slot
         self._max_download_bytes = max_download_bytes
         self._max_pixels = max_pixels
@@ -369,9 +377,8 @@ class ThumbnailPipeline:
                 self._counters.disk_hits += 1
             else:
                 thumb = await self._in_thread(
-                    self._pool, self._decode_futures, self._decode_bytes, key, data
+                    self._pool, self._decode_futures, self._decode_and_store, key, data
                 )
-                self._store_later(key, thumb)
         except ThumbnailError as exc:
             self._finish_failed(job, exc.reason)
         except Exception:
@@ -413,14 +420,6 @@ class ThumbnailPipeline:
         future.add_done_callback(running.discard)
         return await asyncio.wrap_future(future)
 
-    def _store_later(self, key: ThumbnailKey, thumb: DecodedThumbnail) -> None:
-        """Encode and write the cache file in the cache thread; nobody waits for it but aclose."""
-        if self._closed:
-            return
-        future = self._cache_thread.submit(self._store, key, thumb)
-        self._cache_futures.add(future)
-        future.add_done_callback(self._cache_futures.discard)
-
     # ================================================================================ in threads
     def _read_cached(self, key: ThumbnailKey) -> DecodedThumbnail | None:
         data = self._disk.read(key)
@@ -433,12 +432,26 @@ class ThumbnailPipeline:
             self._disk.discard(key)
             return None
 
-    def _decode_bytes(self, key: ThumbnailKey, data: bytes) -> DecodedThumbnail:
-        return decode_thumbnail(data, key.size, max_pixels=self._max_pixels)
+    def _decode_and_store(self, key: ThumbnailKey, data: bytes) -> DecodedThumbnail:
+        """Decode a download, then store it in the disk cache, in the same worker thread.
 
-    def _store(self, key: ThumbnailKey, thumb: DecodedThumbnail) -> None:
+        A download that is already about thumbnail-sized is stored as it came; a larger one as
+        the decoded thumbnail, encoded again. Re-encoding every thumbnail, in a cache thread of
+        its own, cost a quarter of the fill rate (tests/perf/bench_grid.py): the JPEG encode,
+        and a third thread waking for the GIL once per thumbnail.
+        """
+        thumb = decode_thumbnail(data, key.size, max_pixels=self._max_pixels)
+        if not self._closed:
+            keep = (
+                thumb.source_pixels <= KEEP_DOWNLOAD_AREA * key.size * key.size
+                and len(data) <= KEEP_DOWNLOAD_BYTES
+            )
+            self._store(key, thumb, data if keep else None)
+        return thumb
+
+    def _store(self, key: ThumbnailKey, thumb: DecodedThumbnail, download: bytes | None) -> None:
         try:
-            self._disk.write(key, encode_jpeg(thumb))
+            self._disk.write(key, download if download is not None else encode_jpeg(thumb))
         except Exception as exc:  # a full disk costs a re-download later, nothing more
             level = logging.DEBUG if self._write_warned else logging.WARNING
             self._write_warned = True  # once, not once per thumbnail

@@ -20,6 +20,7 @@ class DecodedThumbnail:
     width: int
     height: int
     data: bytes
+    source_pixels: int = 0  # pixels of the image it was decoded from (0: unknown)
 
     def __post_init__(self) -> None:
         if self.width <= 0 or self.height <= 0 or len(self.data) != self.width * self.height * 3:
