@@ -169,6 +169,14 @@ class AppController:
         painted = time.perf_counter() - started
         visible = len(window.grid.visible_rows())
         shoot_text = await self._self_test_shoot(window)
+        # the shoot's new images sit at the top of the grid: the screenshot shows their pictures
+        await window.library.settled()
+        deadline = time.perf_counter() + 15
+        while not window.grid.first_screen_ready():
+            if time.perf_counter() > deadline:
+                raise SelfTestFailed("the new images' thumbnails were not painted within 15 s")
+            await asyncio.sleep(0.05)
+        window.grid.viewport().repaint()
         if self.options.screenshot is not None:
             path = self.options.screenshot
             path.parent.mkdir(parents=True, exist_ok=True)

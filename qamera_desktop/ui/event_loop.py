@@ -24,13 +24,15 @@ from __future__ import annotations
 import asyncio
 import heapq
 import math
+import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import Context
 from typing import Any
 
 import qasync
-from PySide6.QtCore import QObject, QSocketNotifier, Qt, QTimerEvent
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSocketNotifier, Qt, QTimerEvent
 from PySide6.QtWidgets import QApplication
 
 # as asyncio.base_events: compact the heap past this size when most of it is cancelled
@@ -38,8 +40,12 @@ _MIN_SCHEDULED_TO_COMPACT = 100
 _MAX_CANCELLED_SHARE = 0.5
 
 
+_WAKE = QEvent.Type(QEvent.registerEventType())
+
+
 class _Pump(QObject):
-    """The one Qt timer of the loop; it fires when the earliest pending work is due."""
+    """The one Qt timer of the loop; it fires when the earliest pending work is due. Other
+    threads wake it with one posted event per batch of callbacks (`call_soon_threadsafe`)."""
 
     def __init__(self, run: Callable[[], None]) -> None:
         super().__init__()
@@ -67,6 +73,13 @@ class _Pump(QObject):
     def stop(self) -> None:
         self.disarm()
         self.stopped = True
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == _WAKE:
+            if not self.stopped:
+                self._run()
+            return True
+        return super().event(event)
 
     def timerEvent(self, event: QTimerEvent) -> None:
         if event.timerId() != self._timer_id:
@@ -114,6 +127,9 @@ class QameraEventLoop(qasync.QEventLoop):  # type: ignore[misc]
         self._pump = _Pump(self._run_pass)  # first: qasync may schedule from its __init__
         self._readers: dict[int, _Watch] = {}
         self._writers: dict[int, _Watch] = {}
+        self._from_threads: deque[asyncio.Handle] = deque()
+        self._from_threads_lock = threading.Lock()
+        self._wake_posted = False
         super().__init__(*args, **kwargs)
 
     # -- scheduling --------------------------------------------------------------------------
@@ -126,6 +142,21 @@ class QameraEventLoop(qasync.QEventLoop):  # type: ignore[misc]
         self._ready.append(handle)
         now = self.time()
         self._pump.arm(now, now)
+        return handle
+
+    def call_soon_threadsafe(
+        self, callback: Callable[..., object], *args: Any, context: Context | None = None
+    ) -> asyncio.Handle:
+        """From any thread. Callbacks queue up; the first of a batch posts one Qt event that
+        wakes the loop (qasync emitted a queued Qt signal per callback)."""
+        self._check_closed()
+        self._check_callback(callback, "call_soon_threadsafe")
+        handle = asyncio.Handle(callback, args, self, context)
+        with self._from_threads_lock:
+            self._from_threads.append(handle)
+            wake, self._wake_posted = not self._wake_posted, True
+        if wake:
+            QCoreApplication.postEvent(self._pump, QEvent(_WAKE))
         return handle
 
     def call_later(
@@ -204,6 +235,10 @@ class QameraEventLoop(qasync.QEventLoop):  # type: ignore[misc]
     # -- one pass ----------------------------------------------------------------------------
     def _run_pass(self) -> None:
         """Move due timers to the ready queue, run what was ready, arm the timer for the rest."""
+        with self._from_threads_lock:
+            self._ready.extend(self._from_threads)
+            self._from_threads.clear()
+            self._wake_posted = False
         scheduled = self._scheduled
         if (
             len(scheduled) > _MIN_SCHEDULED_TO_COMPACT

@@ -39,6 +39,7 @@ from qamera_desktop.api.parsing import parse_body, parse_images
 from qamera_desktop.core.image_library import ImageLibrary
 from qamera_desktop.core.image_query import ServerFilter
 from qamera_desktop.core.thumbnails import decode_thumbnail
+from qamera_desktop.core.thumbnails.fetch import make_client
 from qamera_desktop.ui.event_loop import make_event_loop
 from qamera_desktop.ui.image_grid_model import ImageGridModel
 from qamera_desktop.ui.image_grid_view import ImageGridView
@@ -85,8 +86,9 @@ def rss_mb() -> float:
 
 
 async def fetch_all(urls: list[str]) -> tuple[float, list[bytes]]:
-    limits = httpx.Limits(max_connections=6, max_keepalive_connections=6)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+    """Download-only throughput, with the thumbnail pipeline's own client (same transport,
+    same six connections): the limit is what this machine's network path can do at best."""
+    async with make_client(max_connections=6, timeout=30) as client:
         sem = asyncio.Semaphore(6)
 
         async def one(url: str) -> bytes:

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import logging
 import os
-import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -33,6 +33,7 @@ _SUFFIX: Final = ".jpg"
 _TEMP_PREFIX: Final = ".tmp-"
 _STALE_TEMP_SECONDS: Final = 3600.0
 LOW_WATER: Final = 0.9  # eviction goes down to this fraction of the cap
+_O_BINARY: Final = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
 
 def cache_name(key: ThumbnailKey) -> str:
@@ -51,6 +52,8 @@ class DiskCache:
         # Path: hashing a Path costs ~30 us, and contains() runs on the event loop thread.
         self._index: OrderedDict[str, tuple[int, float]] | None = None
         self._total = 0
+        self._folders: set[str] = set()  # subdirectories known to exist
+        self._serial = itertools.count()
 
     # ----------------------------------------------------------------------------- queries
     def path_for(self, key: ThumbnailKey) -> Path:
@@ -103,16 +106,29 @@ class DiskCache:
         """Store `data` for `key` atomically, then evict down to the cap if it was exceeded."""
         index = self._ensure_index()
         name = cache_name(key)
-        path = self._path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=_TEMP_PREFIX, suffix=".part")
+        folder = os.path.join(self.root, name[:2])
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        # A temporary name no other writer uses (process, thread, counter), created exclusively.
+        # Cheaper than tempfile.mkstemp, and this runs once per thumbnail in a decode worker.
+        temp_name = os.path.join(
+            folder, f"{_TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-{next(self._serial)}.part"
+        )
         try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.replace(temp_name, path)
+            fd = os.open(temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o600)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+            os.replace(temp_name, os.path.join(folder, name))
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(temp_name)
+            if not os.path.isdir(folder):  # removed behind our back: make it again next time
+                self._folders.discard(folder)
             raise
         now = time.time()
         with self._lock:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .records import ThumbnailError
+from .transport import ThumbnailTransport
 
 MAX_REDIRECTS: Final = 3
 _ALLOWED_SCHEMES: Final = frozenset({"http", "https"})
@@ -57,17 +58,18 @@ def make_client(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncClient:
     """The thumbnail client: bounded connections, explicit timeouts, TLS verified, no auth."""
+    limits = httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
     return httpx.AsyncClient(
         auth=None,
         headers={"User-Agent": USER_AGENT, "Accept": "image/*"},
         timeout=httpx.Timeout(timeout),
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        ),
+        limits=limits,
         verify=True,
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
-        transport=transport,
+        transport=transport if transport is not None else ThumbnailTransport(limits=limits),
         event_hooks={"request": [_strip_credentials]},
     )
 
