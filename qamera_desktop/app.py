@@ -32,6 +32,9 @@ def _start_demo(data_dir: Path, fast: bool) -> DemoServerHandle:
 
 
 def run_app(options: LaunchOptions) -> int:
+    from qamera_desktop.memory import tune_allocator
+
+    tune_allocator()  # before the big allocations start (see memory.py)
     _prepare_platform(options)
     logging.basicConfig(
         level=os.environ.get("QAMERA_LOG_LEVEL", "WARNING").upper(),

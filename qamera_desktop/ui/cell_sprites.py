@@ -41,11 +41,11 @@ def badge_font(base: QFont) -> QFont:
 
 
 class CellSprites:
-    def __init__(self, limit: int = 256, picture_bytes: int = 32 * 2**20) -> None:
+    def __init__(self, limit: int = 256, picture_bytes: int = 16 * 2**20) -> None:
         self._cache: OrderedDict[Hashable, QPixmap] = OrderedDict()
         self._limit = limit
         self._metrics: dict[str, QFontMetrics] = {}
-        # thumbnails fitted to their cell with rounded corners (~2 screens at 192 px)
+        # thumbnails fitted to their cell with rounded corners (~4 screens at 192 px)
         self._pictures: ByteLRU[tuple[int, int, float, int], QPixmap] = ByteLRU(
             picture_bytes, _pixmap_bytes
         )

@@ -40,6 +40,7 @@ from qamera_desktop.core.image_library import ImageLibrary
 from qamera_desktop.core.image_query import ServerFilter
 from qamera_desktop.core.thumbnails import decode_thumbnail
 from qamera_desktop.core.thumbnails.fetch import make_client
+from qamera_desktop.memory import tune_allocator
 from qamera_desktop.ui.event_loop import make_event_loop
 from qamera_desktop.ui.image_grid_model import ImageGridModel
 from qamera_desktop.ui.image_grid_view import ImageGridView
@@ -312,7 +313,8 @@ def report_cold(cold: dict[str, float]) -> None:
 
 def run(coro: Coroutine[Any, Any, Any]) -> Any:
     app = QApplication.instance() or QApplication([])
-    loop = make_event_loop(app)  # as app.py does
+    tune_allocator()  # as app.py does
+    loop = make_event_loop(app)
     asyncio.set_event_loop(loop)
     with loop:
         return loop.run_until_complete(coro)

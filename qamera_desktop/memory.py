@@ -1,0 +1,36 @@
+"""Process-wide memory tuning, applied once at start-up (by the bootstrap).
+
+glibc's malloc raises its mmap threshold each time a large block is freed, up to 32 MB: after the
+first 20 MB listing body is freed, every decoded thumbnail (~150 KB) comes from the heap arenas
+instead of its own mapping, and freed thumbnails leave holes that are never given back to the
+system. A fixed threshold keeps large blocks in their own mappings, returned on free. Fewer
+arenas (one per thread by default, up to 8 per core) keep worker threads from each holding
+their own mostly-empty heap. Elsewhere (macOS, Windows, musl) there is nothing to do.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+
+_M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
+MMAP_THRESHOLD_BYTES = 256 * 1024
+ARENA_MAX = 4
+
+
+def tune_allocator() -> bool:
+    """Fix glibc's mmap threshold and cap its arenas; False where that does not apply."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    threshold_set: bool = mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES) == 1
+    arenas_set: bool = mallopt(_M_ARENA_MAX, ARENA_MAX) == 1
+    return threshold_set and arenas_set
