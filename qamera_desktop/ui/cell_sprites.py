@@ -46,6 +46,7 @@ class CellSprites:
         self._limit = limit
         self._metrics: dict[str, QFontMetrics] = {}
         # thumbnails fitted to their cell with rounded corners (~4 screens at 192 px)
+        self._picture_bytes = picture_bytes
         self._pictures: ByteLRU[tuple[int, int, float, int], QPixmap] = ByteLRU(
             picture_bytes, _pixmap_bytes
         )
@@ -61,6 +62,8 @@ class CellSprites:
         """`thumbnail` scaled to fit a `side` square on the backdrop tile, centred, with rounded
         corners. Scaled and rounded once per thumbnail and size, then one blit per paint."""
         key = (thumbnail.cacheKey(), side, ratio, backdrop.rgba())
+        # the budget is for ratio 1: four times the bytes at ratio 2 hold as many pictures
+        self._pictures.max_bytes = max(self._picture_bytes, int(self._picture_bytes * ratio**2))
         found = self._pictures.get(key)
         if found is None:
             found = self._render_picture(thumbnail, side, ratio, backdrop)

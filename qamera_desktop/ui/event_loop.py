@@ -37,6 +37,7 @@ from PySide6.QtWidgets import QApplication
 
 # as asyncio.base_events: compact the heap past this size when most of it is cancelled
 _MIN_SCHEDULED_TO_COMPACT = 100
+_MAX_TIMER_MS = 2**31 - 1
 _MAX_CANCELLED_SHARE = 0.5
 
 
@@ -60,9 +61,12 @@ class _Pump(QObject):
             return
         if self._timer_id:
             self.killTimer(self._timer_id)
-        delay_ms = max(0, math.ceil((due - now) * 1000))
+            self._timer_id, self._due = 0, math.inf
+        # Qt timers take an int of milliseconds: a far deadline is re-armed when this one fires
+        delay_ms = min(_MAX_TIMER_MS, max(0, math.ceil((due - now) * 1000)))
         self._timer_id = self.startTimer(delay_ms, Qt.TimerType.PreciseTimer)
-        self._due = due
+        if self._timer_id:
+            self._due = now + delay_ms / 1000 if delay_ms == _MAX_TIMER_MS else due
 
     def disarm(self) -> None:
         if self._timer_id:
@@ -93,10 +97,11 @@ class _Pump(QObject):
 class _Watch:
     """A QSocketNotifier for one file descriptor and kind, and the callback it currently runs."""
 
-    __slots__ = ("handle", "notifier")
+    __slots__ = ("handle", "notifier", "owner")
 
     def __init__(self, fileno: int, kind: QSocketNotifier.Type) -> None:
         self.handle: asyncio.Handle | None = None
+        self.owner: Any = None  # the object registered (a socket can be closed before removal)
         self.notifier = QSocketNotifier(fileno, kind)
         self.notifier.setEnabled(False)
         self.notifier.activated.connect(self.fire)
@@ -220,15 +225,20 @@ class QameraEventLoop(qasync.QEventLoop):  # type: ignore[misc]
         if watch is None:
             watch = watches[fileno] = _Watch(fileno, kind)
         watch.handle = asyncio.Handle(callback, args, self, None)
+        watch.owner = fd
         watch.notifier.setEnabled(True)
 
     def _unwatch(self, watches: dict[int, _Watch], fd: Any) -> bool:
         if self.is_closed():
             return False
-        watch = watches.get(_fileno(fd))
+        fileno = _fileno(fd)
+        watch = watches.get(fileno)
+        if fileno < 0:  # a socket object closed before it was unregistered: find it by owner
+            watch = next((w for w in watches.values() if w.owner is fd), None)
         if watch is None or watch.handle is None:
             return False
         watch.handle = None
+        watch.owner = None
         watch.notifier.setEnabled(False)
         return True
 
@@ -265,11 +275,18 @@ class QameraEventLoop(qasync.QEventLoop):  # type: ignore[misc]
             self._ready.append(handle)
 
         ready = self._ready
-        for _ in range(len(ready)):  # callbacks added meanwhile wait for the next pass
-            handle = ready.popleft()
-            if not handle._cancelled:
-                handle._run()
+        try:
+            for _ in range(len(ready)):  # callbacks added meanwhile wait for the next pass
+                if not ready:
+                    break  # a nested Qt event loop in a callback ran a pass of its own
+                handle = ready.popleft()
+                if not handle._cancelled:
+                    handle._run()
+        finally:  # even when KeyboardInterrupt or SystemExit escapes a callback
+            self._arm_for_rest()
 
+    def _arm_for_rest(self) -> None:
+        ready, scheduled = self._ready, self._scheduled
         now = self.time()
         if ready:
             self._pump.arm(now, now)

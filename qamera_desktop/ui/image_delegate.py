@@ -110,7 +110,7 @@ class ImageDelegate(QStyledItemDelegate):
         painter.drawPixmap(QPoint(area.left() + BADGE_MARGIN, area.top() + BADGE_MARGIN), badge)
         if image.is_approved:
             star = self._sprites.approved_badge(font, ratio)
-            d = round(star.width() / star.devicePixelRatio())
+            d = self._sprites.metrics(font).height() + 4  # the badge's logical size
             painter.drawPixmap(
                 QPoint(area.left() + area.width() - BADGE_MARGIN - d, area.top() + BADGE_MARGIN),
                 star,

@@ -3,6 +3,7 @@
 import asyncio
 import threading
 
+import pytest
 from PySide6.QtCore import QCoreApplication, QTimer
 
 
@@ -112,3 +113,70 @@ def test_a_closed_loop_runs_nothing_more(qapp):
     for _ in range(5):
         QCoreApplication.processEvents()
     assert ran == []
+
+
+def test_an_escaping_keyboard_interrupt_does_not_stall_the_loop(arun, qt_loop):
+    ran: list[str] = []
+
+    def interrupt():
+        raise KeyboardInterrupt
+
+    qt_loop.call_soon(interrupt)
+    qt_loop.call_soon(ran.append, "next")
+    with pytest.raises(KeyboardInterrupt):
+        qt_loop._run_pass()  # the pass the pump's timer would run; Handle._run re-raises it
+
+    async def go():
+        done = asyncio.Event()
+        qt_loop.call_later(0.01, lambda: (ran.append("timer"), done.set()))
+        await done.wait()
+
+    arun(go())  # the rest still runs: the pass armed the timer again on its way out
+    assert ran == ["next", "timer"]
+
+
+def test_a_nested_event_loop_inside_a_callback_is_harmless(arun, qt_loop):
+    ran: list[str] = []
+
+    def nested():
+        ran.append("outer")
+        QCoreApplication.processEvents()  # as a modal dialog's exec() would
+
+    async def go():
+        done = asyncio.Event()
+        qt_loop.call_soon(nested)
+        qt_loop.call_soon(ran.append, "second")
+        qt_loop.call_soon(lambda: (ran.append("third"), done.set()))
+        await done.wait()
+
+    arun(go())
+    assert ran == ["outer", "second", "third"]
+
+
+def test_a_far_deadline_neither_overflows_nor_blocks_nearer_ones(arun, qt_loop):
+    fired: list[str] = []
+    far = qt_loop.call_later(40 * 24 * 3600, fired.append, "far")  # past Qt's int milliseconds
+
+    async def go():
+        done = asyncio.Event()
+        qt_loop.call_later(0.01, lambda: (fired.append("near"), done.set()))
+        await done.wait()
+
+    arun(go())
+    far.cancel()
+    assert fired == ["near"]
+
+
+def test_a_socket_closed_before_it_is_unregistered_is_still_unregistered(qt_loop):
+    import socket
+
+    left, right = socket.socketpair()
+    try:
+        fd = left.fileno()
+        qt_loop.add_reader(left, lambda: None)
+        left.close()  # as anyio does: close first, then remove the reader
+        assert qt_loop.remove_reader(left) is True
+        assert qt_loop._readers[fd].handle is None
+        assert not qt_loop._readers[fd].notifier.isEnabled()
+    finally:
+        right.close()

@@ -204,3 +204,17 @@ def test_plainly_valid_urls_accepts_a_usual_list():
     assert plainly_valid_urls(urls)
     assert not plainly_valid_urls([*urls, "http://127.0.0.1:8000/cdn/a b.jpg"])
     assert not plainly_valid_urls([*urls, "https://other.example/x.jpg"])  # no shared origin
+
+
+def test_nesting_deeper_than_msgspec_goes_is_refused_not_raised():
+    deep = b"[" * 2000 + b"]" * 2000
+    body = b'{"images": [{"id": "a", "x": ' + deep + b"}]}"
+    assert decode_images(body, _HTTP_URL) is None
+    assert fast(body) == tolerant(body)
+
+
+def test_text_that_is_not_utf8_in_a_skipped_field_is_refused():
+    body = b'{"images": [{"id": "a", "x": "\xff\xfe"}]}'
+    assert decode_images(body, _HTTP_URL) is None
+    assert fast(body) == tolerant(body)
+    assert fast(body)[0] == "error"

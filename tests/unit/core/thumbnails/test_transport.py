@@ -387,3 +387,15 @@ def test_tls_connections_are_reused_and_replaced_when_the_server_drops_them(
         assert tls_server.accepted == 2
     finally:
         arun(client.aclose())
+
+
+def test_configured_proxies_keep_httpx_own_transport(monkeypatch, arun):
+    """httpx applies the environment's proxies only to a transport it builds itself."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.invalid:3128")
+    client = make_client(max_connections=2, timeout=5)
+    try:
+        assert not isinstance(client._transport, ThumbnailTransport)
+        assert client._mounts  # requests are routed through the proxy
+    finally:
+        arun(client.aclose())
