@@ -296,17 +296,23 @@ def test_picture_cache_stays_within_its_byte_cap(qapp):
         assert again.toImage() == picture.toImage()
 
 
-def test_picture_cache_counts_device_pixels(qapp):
+def test_picture_cache_budget_scales_with_the_pixel_ratio(qapp):
+    """The byte budget is for ratio 1; at ratio 2 a picture has four times the pixels and the
+    budget grows with it, so a HiDPI screen keeps as many pictures (and never re-renders the
+    visible ones on every paint)."""
     side = 32
-    cache = CellSprites(picture_bytes=2 * side * side * 4)
-    thumb = solid(64, 64, RED)
-    big = cache.picture(thumb, side, 2.0, BACKDROP)  # 64 x 64 device pixels: twice the cap
-    assert cache._pictures.total_bytes == 0  # too big to keep
-    again = cache.picture(thumb, side, 2.0, BACKDROP)
-    assert again is not big  # rendered every time, and still right
-    assert close(again.toImage().pixelColor(side, side), RED)
-    small = cache.picture(thumb, side, 1.0, BACKDROP)
-    assert same(cache.picture(thumb, side, 1.0, BACKDROP), small)
+    cache = CellSprites(picture_bytes=2 * side * side * 4)  # two pictures at ratio 1
+    thumbs = [solid(64, 64, QColor(60 * n, 0, 0)) for n in range(3)]
+    at_2x = [cache.picture(t, side, 2.0, BACKDROP) for t in thumbs[:2]]  # 64 x 64 device px each
+    assert at_2x[0].width() == 64
+    assert len(cache._pictures) == 2  # both kept: the budget is four times larger at ratio 2
+    for thumb, picture in zip(thumbs[:2], at_2x, strict=True):
+        assert same(cache.picture(thumb, side, 2.0, BACKDROP), picture)
+    cache.picture(thumbs[2], side, 2.0, BACKDROP)
+    assert len(cache._pictures) == 2  # a third does not fit: the oldest went
+    again = cache.picture(thumbs[0], side, 2.0, BACKDROP)
+    assert again is not at_2x[0]
+    assert close(again.toImage().pixelColor(side, side), QColor(0, 0, 0))
 
 
 def test_sprites_paint_on_a_transparent_canvas(sprites, font):
