@@ -3,7 +3,9 @@
 glibc's malloc raises its mmap threshold each time a large block is freed, up to 32 MB: after the
 first 20 MB listing body is freed, every decoded thumbnail (~150 KB) comes from the heap arenas
 instead of its own mapping, and freed thumbnails leave holes that are never given back to the
-system. A fixed threshold keeps large blocks in their own mappings, returned on free. Fewer
+system. A fixed threshold keeps large blocks (pixmaps and decoded thumbnails are 150-300 KB) in
+their own mappings, returned on free; blocks that come and go by the thousand stay below it (the
+listing decoder's slices are 96 KB, see api/fast_listing.py). Fewer
 arenas (one per thread by default, up to 8 per core) keep worker threads from each holding
 their own mostly-empty heap. Elsewhere (macOS, Windows, musl) there is nothing to do.
 """
@@ -16,7 +18,7 @@ import sys
 
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
-MMAP_THRESHOLD_BYTES = 256 * 1024
+MMAP_THRESHOLD_BYTES = 128 * 1024
 ARENA_MAX = 4
 
 
