@@ -1,19 +1,22 @@
-"""`make bench`: every benchmark, one after the other, printing figures."""
+"""`make bench`: every benchmark, one after the other, each in a process of its own (so that
+one benchmark's memory does not count in the next one's resident-memory figure)."""
 
-from tests.perf import bench_grid
+import subprocess
+import sys
 
-MODULES = ["tests.perf.bench_sandbox", "tests.perf.bench_thumbnails"]
+MODULES = ["tests.perf.bench_sandbox", "tests.perf.bench_thumbnails", "tests.perf.bench_grid"]
 
 
-def main() -> None:
-    import importlib
-
+def main() -> int:
+    failed = []
     for name in MODULES:
         print(f"\n== {name}", flush=True)
-        importlib.import_module(name).main()
-    print("\n== tests.perf.bench_grid", flush=True)
-    bench_grid.main()
+        if subprocess.run([sys.executable, "-m", name], check=False).returncode != 0:
+            failed.append(name)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}", flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
