@@ -1,19 +1,22 @@
 """The thumbnail pipeline: wanted keys, most urgent first -> disk cache or download -> decode.
 
-Everything here runs on one asyncio loop (qasync's, on the GUI thread, in the app). Blocking work
-runs in threads: decoding (and reading a cached file) in a pool of `decode_workers`; encoding and
-writing cache files, and the start-up scan of the cache directory, in one more "cache" thread, so
-that a slow disk (or a virus scanner looking at every new file) never holds a decode slot. The
-loop thread only schedules, downloads (httpx) and calls back.
+Everything here runs on one asyncio loop (the app's, on the GUI thread). Blocking work runs in
+threads: decoding, reading a cached file and writing a new one in a pool of `decode_workers`
+(twice that many are submitted, so a worker never waits for the loop thread to hand it the next
+one); the start-up scan of the cache directory in one more thread. Writing the cache file in the
+decode worker that produced it costs a slow disk a decode slot for that long, but a cache thread
+of its own cost a quarter of the fill rate (one more thread waking for the GIL per thumbnail).
+The loop thread only schedules, downloads (httpx) and calls back.
 
 Scheduling: a key goes QUEUED -> FETCHING -> FETCHED -> DECODING, or QUEUED -> DECODING when its
 file is in the disk cache. Jobs waiting for a download slot and jobs waiting for a decode slot sit
 in two heaps ordered by their rank in the wanted list (rebuilt by each `want()`). Whenever a slot
-frees up (at most `max_connections` downloads and `decode_workers` decodes at a time), the pump
-pops the most urgent job of that kind, so the next job started is always the most urgent one not
-yet loading, at O(log n) per job however long the wanted list is. A decode that has started is
-allowed to finish and report (a thread cannot be interrupted, and its result lands in the disk
-cache); everything before that is dropped or cancelled as soon as its key is no longer wanted.
+frees up (at most `max_connections` downloads, and 2 x `decode_workers` decodes submitted), the
+pump pops the most urgent job of that kind, so the next job started is always the most urgent
+one not yet loading, at O(log n) per job however long the wanted list is. A decode that has
+started is allowed to finish and report (a thread cannot be interrupted, and its result lands in
+the disk cache); everything before that is dropped or cancelled as soon as its key is no longer
+wanted.
 """
 
 from __future__ import annotations
