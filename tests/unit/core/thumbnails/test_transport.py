@@ -8,8 +8,6 @@ names the client's port, so a test can tell which connection served it.
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import socket
 import ssl
 import threading
@@ -27,6 +25,8 @@ from qamera_desktop.core.thumbnails.transport import (
     ThumbnailTransport,
     socket_readable,
 )
+
+from .certs import self_signed
 
 WAIT_MS = 10_000
 GATE_LIMIT = 30.0  # a gated request gives up after this long, so no thread outlives a test run
@@ -315,40 +315,7 @@ def test_connection_close_from_the_server_opens_a_new_connection(
 def tls_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[KeepAliveServer]:
     """A keep-alive server with a self-signed certificate that the thumbnail client trusts: httpx
     reads SSL_CERT_FILE when the transport makes its TLS context."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    private_key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(private_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(private_key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        private_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
+    cert_file, context = self_signed(tmp_path, ca=True)
     monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     srv = KeepAliveServer(tls=context)
