@@ -71,8 +71,10 @@ def decode_json(body: bytes | bytearray | str) -> object:
 def parse_body[T](body: bytes | bytearray | str, parse: Callable[[object], T]) -> T:
     """Decode a body and build records from it in one call (so it can run in a worker thread).
 
-    Listings are decoded item by item (`decode_listing`): same result, but a worker thread never
-    holds the GIL for the whole body, so the GUI thread keeps running while 100,000 images parse.
+    Image listings first try the msgspec fast path (`fast_listing.decode_images`); when it
+    refuses, and for the other listings, they are decoded item by item (`decode_listing`). Either
+    way a worker thread never holds the GIL for long, so the GUI thread keeps running while
+    100,000 images parse.
     """
     if parse is parse_images and isinstance(body, bytes | bytearray):
         with gc_paused(len(body) >= GC_PAUSE_FROM_BYTES):

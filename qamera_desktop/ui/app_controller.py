@@ -163,20 +163,13 @@ class AppController:
                 raise SelfTestFailed(f"listing failed: {window.library.state.error}")
             await asyncio.sleep(0.05)
         listed = time.perf_counter() - started
-        while not window.grid.first_screen_ready():  # noqa: ASYNC110 - polling the GUI state
-            await asyncio.sleep(0.05)
-        window.grid.viewport().repaint()
+        await _first_screen_painted(window, "the first thumbnails")
         painted = time.perf_counter() - started
         visible = len(window.grid.visible_rows())
         shoot_text = await self._self_test_shoot(window)
         # the shoot's new images sit at the top of the grid: the screenshot shows their pictures
         await window.library.settled()
-        deadline = time.perf_counter() + 15
-        while not window.grid.first_screen_ready():
-            if time.perf_counter() > deadline:
-                raise SelfTestFailed("the new images' thumbnails were not painted within 15 s")
-            await asyncio.sleep(0.05)
-        window.grid.viewport().repaint()
+        await _first_screen_painted(window, "the new images' thumbnails")
         if self.options.screenshot is not None:
             path = self.options.screenshot
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -224,3 +217,13 @@ class AppController:
             self.database.close()
         if self.demo is not None:
             await asyncio.to_thread(self.demo.stop)
+
+
+async def _first_screen_painted(window: MainWindow, what: str, limit_s: float = 15.0) -> None:
+    """Wait until every visible cell shows its picture or its broken mark, then paint."""
+    deadline = time.perf_counter() + limit_s
+    while not window.grid.first_screen_ready():
+        if time.perf_counter() > deadline:
+            raise SelfTestFailed(f"{what} were not painted within {limit_s:.0f} s")
+        await asyncio.sleep(0.05)
+    window.grid.viewport().repaint()

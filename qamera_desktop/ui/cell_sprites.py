@@ -54,10 +54,6 @@ class CellSprites:
     def __len__(self) -> int:
         return len(self._cache)
 
-    def clear(self) -> None:
-        self._cache.clear()
-        self._pictures.clear()
-
     def picture(self, thumbnail: QPixmap, side: int, ratio: float, backdrop: QColor) -> QPixmap:
         """`thumbnail` scaled to fit a `side` square on the backdrop tile, centred, with rounded
         corners. Scaled and rounded once per thumbnail and size, then one blit per paint."""

@@ -188,11 +188,6 @@ class QameraEventLoop(qasync.QEventLoop):  # type: ignore[misc]
         self._pump.arm(self.time(), when)
         return timer
 
-    def _timer_handle_cancelled(self, handle: asyncio.TimerHandle) -> None:
-        """Called by TimerHandle.cancel(): the handle leaves the heap lazily."""
-        if handle._scheduled:  # type: ignore[attr-defined]
-            self._timer_cancelled_count += 1
-
     @property
     def pending_timers(self) -> int:
         """Timer handles in the heap, cancelled ones included until they are dropped."""
@@ -264,9 +259,7 @@ class QameraEventLoop(qasync.QEventLoop):  # type: ignore[misc]
             self._scheduled = scheduled = live
             self._timer_cancelled_count = 0
         else:
-            while scheduled and scheduled[0]._cancelled:
-                self._timer_cancelled_count -= 1
-                heapq.heappop(scheduled)._scheduled = False  # type: ignore[attr-defined]
+            self._drop_cancelled_head()
 
         end = self.time() + self._clock_resolution
         while scheduled and scheduled[0].when() <= end:
@@ -286,16 +279,22 @@ class QameraEventLoop(qasync.QEventLoop):  # type: ignore[misc]
             self._arm_for_rest()
 
     def _arm_for_rest(self) -> None:
-        ready, scheduled = self._ready, self._scheduled
+        ready = self._ready
         now = self.time()
         if ready:
             self._pump.arm(now, now)
         else:
-            while scheduled and scheduled[0]._cancelled:
-                self._timer_cancelled_count -= 1
-                heapq.heappop(scheduled)._scheduled = False  # type: ignore[attr-defined]
-            if scheduled:
-                self._pump.arm(now, scheduled[0].when())
+            self._drop_cancelled_head()
+            if self._scheduled:
+                self._pump.arm(now, self._scheduled[0].when())
+
+    def _drop_cancelled_head(self) -> None:
+        """Pop cancelled handles off the top of the heap (TimerHandle.cancel() counted them,
+        through BaseEventLoop._timer_handle_cancelled)."""
+        scheduled = self._scheduled
+        while scheduled and scheduled[0]._cancelled:
+            self._timer_cancelled_count -= 1
+            heapq.heappop(scheduled)._scheduled = False  # type: ignore[attr-defined]
 
     def close(self) -> None:
         if not self.is_running():

@@ -7,14 +7,12 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QR
 from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
-from qamera_desktop.api.records import Image
+from qamera_desktop.api.records import Image, Progress
 from qamera_desktop.ui.cell_sprites import BADGE_MARGIN, CellSprites, Tile, badge_font
 from qamera_desktop.ui.grid_geometry import CELL_MARGIN, TEXT_HEIGHT, cell_size, request_size
 from qamera_desktop.ui.image_grid_model import ImageRole
 from qamera_desktop.ui.status_style import status_colour, status_label
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
-
-BROKEN_COLOUR = QColor("#e03131")  # a thumbnail that could not be loaded
 
 
 class ImageDelegate(QStyledItemDelegate):
@@ -92,13 +90,15 @@ class ImageDelegate(QStyledItemDelegate):
         if image.is_failed:
             kind = Tile.BROKEN
         elif image.is_done:
-            pixmap = self._loader.pixmap(image.thumbnail, request_size(side, ratio))
+            size = request_size(side, ratio)
+            pixmap = self._loader.pixmap(image.thumbnail, size)
             if pixmap is not None and not pixmap.isNull():
                 picture = self._sprites.picture(pixmap, side, ratio, backdrop)
                 painter.drawPixmap(area.topLeft(), picture)
                 return
-            if self._loader.state(image.thumbnail, request_size(side, ratio)) == "failed":
-                kind, mark = Tile.BROKEN, BROKEN_COLOUR
+            if self._loader.state(image.thumbnail, size) == "failed":
+                # a picture that could not be loaded: the mark in the failed status colour
+                kind, mark = Tile.BROKEN, status_colour(Progress.FAILED)
         painter.drawPixmap(area.topLeft(), self._sprites.tile(kind, side, ratio, backdrop, mark))
 
     def _paint_badges(self, painter: QPainter, area: QRect, image: Image, ratio: float) -> None:

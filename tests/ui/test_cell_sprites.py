@@ -5,7 +5,6 @@ within its byte cap."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import pytest
 from PySide6.QtCore import QSizeF
@@ -21,10 +20,8 @@ GREEN = QColor("#2f9e44")
 
 
 @pytest.fixture
-def sprites(qapp: QApplication) -> Iterator[CellSprites]:
-    made = CellSprites()
-    yield made
-    made.clear()
+def sprites(qapp: QApplication) -> CellSprites:
+    return CellSprites()
 
 
 @pytest.fixture
@@ -193,16 +190,6 @@ def test_badges_and_tiles_share_the_limit(qapp, font):
     cache.approved_badge(font, 1.0)
     assert len(cache) == 2
     assert cache.tile(Tile.PLACEHOLDER, 10, 1.0, BACKDROP, MARK) is not tile
-
-
-def test_clear_empties_both_caches(sprites):
-    tile = sprites.tile(Tile.PLACEHOLDER, 10, 1.0, BACKDROP, MARK)
-    thumb = solid(20, 20, RED)
-    picture = sprites.picture(thumb, 16, 1.0, BACKDROP)
-    sprites.clear()
-    assert len(sprites) == 0
-    assert sprites.tile(Tile.PLACEHOLDER, 10, 1.0, BACKDROP, MARK) is not tile
-    assert sprites.picture(thumb, 16, 1.0, BACKDROP) is not picture
 
 
 # -- fitted pictures ---------------------------------------------------------------------------

@@ -3,9 +3,9 @@
 Everything here runs on one asyncio loop (the app's, on the GUI thread). Blocking work runs in
 threads: decoding, reading a cached file and writing a new one in a pool of `decode_workers`
 (twice that many are submitted, so a worker never waits for the loop thread to hand it the next
-one); the start-up scan of the cache directory in one more thread. Writing the cache file in the
-decode worker that produced it costs a slow disk a decode slot for that long, but a cache thread
-of its own cost a quarter of the fill rate (one more thread waking for the GIL per thumbnail).
+one), which also scan the cache directory once at start. Writing the cache file in the decode
+worker that produced it costs a slow disk a decode slot for that long, but a cache thread of its
+own cost a quarter of the fill rate (one more thread waking for the GIL per thumbnail).
 The loop thread only schedules, downloads (httpx) and calls back.
 
 Scheduling: a key goes QUEUED -> FETCHING -> FETCHED -> DECODING, or QUEUED -> DECODING when its
@@ -122,9 +122,6 @@ class ThumbnailPipeline:
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=decode_workers, thread_name_prefix="thumbnail-decode"
         )
-        self._cache_thread = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="thumbnail-cache"
-        )
         self._disk = DiskCache(cache_dir, disk_cache_bytes)
 
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -137,7 +134,6 @@ class ThumbnailPipeline:
         self._failed: set[ThumbnailKey] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._decode_futures: set[concurrent.futures.Future[Any]] = set()
-        self._cache_futures: set[concurrent.futures.Future[Any]] = set()
         self._soon: dict[ThumbnailKey, asyncio.Handle] = {}
         self._index_state = "unknown"  # -> "loading" -> "ready" | "unusable"
         self._fetching = 0
@@ -223,20 +219,14 @@ class ThumbnailPipeline:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        # Decodes not started are dropped, a running one is waited for. Cache writes all finish
-        # (they are small), so the next start finds every thumbnail shown so far on disk, and
-        # no thread touches the cache directory after aclose().
+        # Decodes not started are dropped; a running one is waited for, and with it the cache
+        # file it writes, so no thread touches the cache directory after aclose().
         for future in list(self._decode_futures):
             future.cancel()
-        running = [
-            asyncio.wrap_future(f)
-            for f in [*self._decode_futures, *self._cache_futures]
-            if not f.done()
-        ]
+        running = [asyncio.wrap_future(f) for f in self._decode_futures if not f.done()]
         if running:
             await asyncio.wait(running)
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self._cache_thread.shutdown(wait=False)
         await self._client.aclose()
 
     # ================================================================================ scheduling
@@ -332,7 +322,8 @@ class ThumbnailPipeline:
     # ================================================================================ the jobs
     async def _load_index(self) -> None:
         try:
-            await self._in_thread(self._cache_thread, self._cache_futures, self._disk.load_index)
+            # in a decode worker: nothing decodes before the index is in
+            await self._in_thread(self._pool, self._decode_futures, self._disk.load_index)
             self._index_state = "ready"
         except Exception:
             log.exception("Thumbnail disk cache index could not be read; going without it")

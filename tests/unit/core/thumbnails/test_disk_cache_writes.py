@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,27 @@ def same_folder_keys(count: int) -> list[ThumbnailKey]:
     return found
 
 
+def run_together(work: Callable[[int], None]) -> list[BaseException]:
+    """Run work(0) .. work(THREADS - 1) in threads released at the same moment; their errors."""
+    barrier = threading.Barrier(THREADS)
+    errors: list[BaseException] = []
+
+    def worker(number: int) -> None:
+        try:
+            barrier.wait(30)
+            work(number)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads)
+    return errors
+
+
 def test_many_writes_leave_only_the_cache_files(tmp_path: Path) -> None:
     root = tmp_path / "cache"
     cache = DiskCache(root, 10_000_000)
@@ -76,26 +98,13 @@ def test_concurrent_writers_of_different_keys(tmp_path: Path) -> None:
     root = tmp_path / "cache"
     cache = DiskCache(root, 10_000_000)
     cache.load_index()
-    barrier = threading.Barrier(THREADS)
-    errors: list[BaseException] = []
 
     def writer(worker: int) -> None:
-        try:
-            barrier.wait(30)
-            for i in range(PER_THREAD):
-                n = worker * PER_THREAD + i
-                cache.write(key(n), payload(n))
-        except BaseException as exc:
-            errors.append(exc)
+        for i in range(PER_THREAD):
+            n = worker * PER_THREAD + i
+            cache.write(key(n), payload(n))
 
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not any(thread.is_alive() for thread in threads)
-
-    assert errors == []
+    assert run_together(writer) == []
     keys = range(THREADS * PER_THREAD)
     assert temp_files(root) == []
     assert {p.name for p in root.rglob("*.jpg")} == {cache_name(key(n)) for n in keys}
@@ -112,24 +121,12 @@ def test_concurrent_writers_sharing_a_subfolder(tmp_path: Path) -> None:
     root = tmp_path / "cache"
     keys = same_folder_keys(THREADS * 5)
     cache = DiskCache(root, 10_000_000)
-    barrier = threading.Barrier(THREADS)
-    errors: list[BaseException] = []
 
     def writer(worker: int) -> None:
-        try:
-            barrier.wait(30)
-            for i in range(worker, len(keys), THREADS):
-                cache.write(keys[i], payload(i))
-        except BaseException as exc:
-            errors.append(exc)
+        for i in range(worker, len(keys), THREADS):
+            cache.write(keys[i], payload(i))
 
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-
-    assert errors == []
+    assert run_together(writer) == []
     assert temp_files(root) == []
     assert len(list(root.iterdir())) == 1
     for i, k in enumerate(keys):
