@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,8 @@ from qamera_desktop import __version__
 API_KEY_ENV = "QAMERA_API_KEY"
 API_URL_ENV = "QAMERA_API_URL"
 DEFAULT_API_URL = "https://app.qamera.ai"
+# Not in --help: the app starts itself with it (thumbnail worker processes, frozen or not).
+THUMBNAIL_WORKER_FLAG = "--thumbnail-worker"
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,12 @@ def parse_args(argv: Sequence[str] | None = None) -> LaunchOptions:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options = parse_args(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == [THUMBNAIL_WORKER_FLAG]:  # internal: the app starting its own worker
+        from qamera_desktop.core.thumbnails.worker import main as worker_main
+
+        return worker_main(args[1:])
+    options = parse_args(args)
     from qamera_desktop.app import run_app  # Qt is imported only past argument parsing
 
     return run_app(options)

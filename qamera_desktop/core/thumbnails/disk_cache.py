@@ -41,12 +41,26 @@ def cache_name(key: ThumbnailKey) -> str:
     return hashlib.sha256(f"{key.url}|{key.size}".encode()).hexdigest() + _SUFFIX
 
 
-class DiskCache:
-    """Thumbnail files under `root`, at most `max_bytes` in total (evicting least recently used)."""
+def shard_of(key: ThumbnailKey, shards: int) -> int:
+    """Which of `shards` disk cache shards holds the key: its subdirectory number modulo
+    `shards`, so that a shard is a fixed set of subdirectories whatever the count was before."""
+    return int(cache_name(key)[:2], 16) % shards
 
-    def __init__(self, root: Path, max_bytes: int) -> None:
+
+class DiskCache:
+    """Thumbnail files under `root`, at most `max_bytes` in total (evicting least recently used).
+
+    With `shard=(k, n)` it is shard k of n: it sees, scans and evicts only the subdirectories
+    whose number is k modulo n (`shard_of`), so n caches (one per worker process) share one
+    folder without touching each other's files.
+    """
+
+    def __init__(self, root: Path, max_bytes: int, *, shard: tuple[int, int] = (0, 1)) -> None:
+        if not 0 <= shard[0] < shard[1]:
+            raise ValueError(f"invalid disk cache shard {shard}")
         self.root = root
         self.max_bytes = max_bytes
+        self.shard = shard
         self._lock = threading.Lock()
         # file name -> (bytes, last used), least recently used first. Keyed by the name, not the
         # Path: hashing a Path costs ~30 us, and contains() runs on the event loop thread.
@@ -177,6 +191,13 @@ class DiskCache:
         if victims:
             log.debug("Thumbnail disk cache: evicted %d files", len(victims))
 
+    def _is_mine(self, subdir: str) -> bool:
+        index, shards = self.shard
+        try:
+            return len(subdir) == 2 and int(subdir, 16) % shards == index
+        except ValueError:
+            return False
+
     def _ensure_index(self) -> OrderedDict[str, tuple[int, float]]:
         index = self._index
         if index is not None:
@@ -196,7 +217,11 @@ class DiskCache:
         now = time.time()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            subdirs = [entry for entry in os.scandir(self.root) if entry.is_dir()]
+            subdirs = [
+                entry
+                for entry in os.scandir(self.root)
+                if entry.is_dir() and self._is_mine(entry.name)
+            ]
         except OSError as exc:
             log.warning("Thumbnail disk cache %s is not usable: %s", self.root, exc)
             return OrderedDict(), 0

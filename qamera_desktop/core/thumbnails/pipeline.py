@@ -102,6 +102,7 @@ class ThumbnailPipeline:
         max_pixels: int = DEFAULT_MAX_PIXELS,
         timeout: float = 15.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        cache_shard: tuple[int, int] = (0, 1),
     ) -> None:
         if max_connections < 1 or decode_workers < 1:
             raise ValueError("max_connections and decode_workers must be at least 1")
@@ -122,7 +123,7 @@ class ThumbnailPipeline:
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=decode_workers, thread_name_prefix="thumbnail-decode"
         )
-        self._disk = DiskCache(cache_dir, disk_cache_bytes)
+        self._disk = DiskCache(cache_dir, disk_cache_bytes, shard=cache_shard)
 
         self._loop: asyncio.AbstractEventLoop | None = None
         self._rank: dict[ThumbnailKey, int] = {}  # wanted keys -> position, 0 = most urgent
@@ -201,6 +202,9 @@ class ThumbnailPipeline:
             in_flight=self._fetching + self._decoding,
             queued=queued,
         )
+
+    async def wait_started(self) -> None:
+        """Nothing to wait for in this process (ProcessPipeline waits for its workers)."""
 
     async def aclose(self) -> None:
         """Cancel everything, wait for running worker threads, close the HTTP client and pool."""

@@ -1,0 +1,490 @@
+"""Thumbnails loaded in worker processes: the app's side of them.
+
+Why processes: in one process the event loop thread (httpx costs ~1.5 ms of Python per download)
+and the decode threads (Pillow's Python around its C decoder, the cache writes) take turns on one
+GIL, and every turn is a wait. The grid then filled at 0.5-0.6 of this machine's limit
+(tests/perf/bench_grid.py); the same pipeline in two processes, each with its own GIL, fills at
+0.9-1.0 of it, and the GUI thread only receives finished pixels.
+
+Each worker (worker.py) runs a ThumbnailPipeline for one shard of the keys: a key belongs to its
+disk cache subdirectory's number modulo the number of workers (`shard_of`), so each worker owns
+its part of the disk cache and the cache folder keeps one layout. `want()` splits the wanted list
+by shard, keeping its order, and sends each worker its part when that changed; connections and
+disk cache bytes are divided between the workers. Results arrive as frames on the event loop
+thread and are reported from there, like ThumbnailPipeline's.
+
+A worker that dies (a decoder crash, say) is started again and given its wanted keys again, up to
+`MAX_RESTARTS` times; after that its keys fail with a reason the window shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Final, Protocol
+
+import httpx
+import msgspec
+
+from .decode import DEFAULT_MAX_PIXELS
+from .disk_cache import shard_of
+from .pipeline import FailedCallback, ReadyCallback, ThumbnailPipeline
+from .records import DecodedThumbnail, PipelineStats, ThumbnailKey
+from .worker_protocol import (
+    HEADER,
+    Close,
+    Counters,
+    Failed,
+    ForgetFailures,
+    KeyTuple,
+    Progress,
+    Ready,
+    ToWorker,
+    Want,
+    WorkerConfig,
+    frame,
+    frame_length,
+    from_worker_decoder,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_RESTARTS: Final = 3  # per worker, over the pipeline's life
+WORKER_STOPPED: Final = "thumbnail worker stopped"
+_SOCKET_BUFFER: Final = 2**20  # a 256 px thumbnail is a 250 KB frame: a few per wake-up
+_EXIT_WAIT: Final = 3.0  # seconds a worker gets to finish its cache writes at close
+
+
+class Pipeline(Protocol):
+    """What ThumbnailLoader needs of a pipeline: ThumbnailPipeline and ProcessPipeline."""
+
+    def want(self, keys: Sequence[ThumbnailKey]) -> None: ...
+    def forget_failures(self, keys: Iterable[ThumbnailKey] | None = None) -> None: ...
+    def stats(self) -> PipelineStats: ...
+    async def wait_started(self) -> None: ...
+    async def aclose(self) -> None: ...
+
+
+def processes_supported() -> bool:
+    """Worker processes need POSIX (a socket handed over with pass_fds). QAMERA_THUMBNAIL_
+    PROCESSES=0 turns them off, for a machine where starting processes is not allowed."""
+    return os.name == "posix" and os.environ.get("QAMERA_THUMBNAIL_PROCESSES", "1") != "0"
+
+
+def open_pipeline(
+    cache_dir: Path,
+    *,
+    on_ready: ReadyCallback,
+    on_failed: FailedCallback,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> Pipeline:
+    """The thumbnail pipeline for the app: in worker processes where that works, else in this
+    process. A custom transport (tests' fault injection) cannot cross into a process."""
+    if transport is None and processes_supported():
+        try:
+            return ProcessPipeline(cache_dir, on_ready=on_ready, on_failed=on_failed)
+        except OSError as exc:
+            log.warning("Thumbnail worker processes could not start (%s); loading in-process", exc)
+    return ThumbnailPipeline(cache_dir, on_ready=on_ready, on_failed=on_failed, transport=transport)
+
+
+def worker_command() -> list[str]:
+    """How to start a worker: the frozen app itself, or this Python with the package."""
+    flag = "--thumbnail-worker"  # cli.THUMBNAIL_WORKER_FLAG (core does not import the CLI)
+    if getattr(sys, "frozen", False):
+        return [sys.executable, flag]
+    return [sys.executable, "-m", "qamera_desktop", flag]
+
+
+class ProcessPipeline:
+    """ThumbnailPipeline's interface, with the loading done in `processes` worker processes.
+
+    Callbacks run on the event loop's thread, as ThumbnailPipeline's do. The processes start at
+    construction (OSError if they cannot), so they are ready by the time the first keys are
+    wanted; the socket to each is connected on first use, on the running loop.
+    """
+
+    def __init__(
+        self,
+        cache_dir: Path,
+        *,
+        on_ready: ReadyCallback,
+        on_failed: FailedCallback,
+        processes: int = 2,
+        max_connections: int = 6,
+        decode_workers: int = 1,
+        disk_cache_bytes: int = 512 * 2**20,
+        max_download_bytes: int = 20 * 2**20,
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+        timeout: float = 15.0,
+        command: Sequence[str] | None = None,
+    ) -> None:
+        if processes < 1 or max_connections < processes or decode_workers < 1:
+            raise ValueError("need at least one process, a connection per process, one decoder")
+        self._on_ready = on_ready
+        self._on_failed = on_failed
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._failed: set[ThumbnailKey] = set()
+        self._soon: set[asyncio.Handle] = set()
+        self._closed = False
+        command = list(command) if command is not None else worker_command()
+        self._links: list[_WorkerLink] = []
+        try:
+            for shard in range(processes):
+                config = WorkerConfig(
+                    cache_dir=str(cache_dir),
+                    shard=shard,
+                    shards=processes,
+                    max_connections=max_connections // processes
+                    + (1 if shard < max_connections % processes else 0),
+                    decode_workers=decode_workers,
+                    disk_cache_bytes=disk_cache_bytes // processes,
+                    max_download_bytes=max_download_bytes,
+                    max_pixels=max_pixels,
+                    timeout=timeout,
+                )
+                self._links.append(_WorkerLink(self, config, command))
+        except BaseException:
+            for link in self._links:
+                link.kill()
+            raise
+
+    # ================================================================================ public API
+    def want(self, keys: Sequence[ThumbnailKey]) -> None:
+        """Replace the wanted set, most urgent first (see ThumbnailPipeline.want)."""
+        loop = self._bind_loop()
+        if self._closed:
+            return
+        shards = len(self._links)
+        parts: list[dict[KeyTuple, None]] = [{} for _ in range(shards)]
+        for key in keys:
+            if key not in self._failed:
+                parts[shard_of(key, shards)][(key.url, key.size)] = None
+        for link, part in zip(self._links, parts, strict=True):
+            link.want(loop, part)
+
+    def forget_failures(self, keys: Iterable[ThumbnailKey] | None = None) -> None:
+        """Let failed keys (all, or those given) load again the next time they are wanted."""
+        if keys is None:
+            self._failed.clear()
+            for link in self._links:
+                link.send(ForgetFailures(None))
+            return
+        shards = len(self._links)
+        parts: list[list[KeyTuple]] = [[] for _ in range(shards)]
+        for key in keys:
+            self._failed.discard(key)
+            parts[shard_of(key, shards)].append((key.url, key.size))
+        for link, part in zip(self._links, parts, strict=True):
+            if part:
+                link.send(ForgetFailures(part))
+
+    def stats(self) -> PipelineStats:
+        """The workers' counters, summed (their last report: a moment behind)."""
+        totals = [0] * 8
+        for link in self._links:
+            for counters in link.all_counters():
+                for i, value in enumerate(msgspec.structs.astuple(counters)):
+                    totals[i] += value
+        return PipelineStats(*totals)
+
+    async def wait_started(self) -> None:
+        """Until every worker has started and said so (benchmarks time the loading after it)."""
+        loop = self._bind_loop()
+        for link in self._links:
+            link.connect(loop)
+        await asyncio.gather(*(link.started for link in self._links))
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """The running workers' process ids (for tests and diagnostics)."""
+        return [link.pid for link in self._links if link.pid is not None]
+
+    async def aclose(self) -> None:
+        """Tell the workers to stop, let them finish their cache writes, then reap them."""
+        if self._closed:
+            return
+        self._closed = True
+        for handle in self._soon:
+            handle.cancel()
+        self._soon.clear()
+        for link in self._links:
+            link.close()
+        deadline = time.monotonic() + _EXIT_WAIT
+        # Polled: a child's exit is no event on this loop without a child watcher thread.
+        while any(link.running() for link in self._links) and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+        for link in self._links:
+            link.kill()
+
+    # ================================================================================ from links
+    def _bind_loop(self) -> asyncio.AbstractEventLoop:
+        loop = asyncio.get_running_loop()  # RuntimeError off the loop thread: that is a bug
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise RuntimeError("ProcessPipeline is used from a second event loop")
+        return loop
+
+    def _report_ready(self, key: ThumbnailKey, thumb: DecodedThumbnail) -> None:
+        try:
+            self._on_ready(key, thumb)
+        except Exception:
+            log.exception("Thumbnail on_ready callback raised")
+
+    def _report_failed(self, key: ThumbnailKey, reason: str) -> None:
+        self._failed.add(key)
+        try:
+            self._on_failed(key, reason)
+        except Exception:
+            log.exception("Thumbnail on_failed callback raised")
+
+    def _fail_soon(self, loop: asyncio.AbstractEventLoop, key: ThumbnailKey, reason: str) -> None:
+        """Fail on the next loop turn, not from inside want()."""
+        self._failed.add(key)
+
+        def report() -> None:
+            self._soon.discard(handle)
+            self._report_failed(key, reason)
+
+        handle = loop.call_soon(report)
+        self._soon.add(handle)
+
+
+class _WorkerLink:
+    """One worker process and the socket to it; starts it again when it dies."""
+
+    def __init__(self, owner: ProcessPipeline, config: WorkerConfig, command: list[str]) -> None:
+        self._owner = owner
+        self._config = config
+        self._command = command
+        self.wanted: dict[KeyTuple, None] = {}  # sent to the worker and not reported yet
+        self._counters = Counters()
+        self._earlier: list[Counters] = []  # the last counters of workers that died
+        self._restarts = 0
+        self._dead = False
+        self._closing = False
+        self._outbox: list[bytes] = []  # frames written before the socket is connected
+        self._transport: asyncio.Transport | None = None
+        self._connecting: asyncio.Task[None] | None = None
+        self._exited: list[subprocess.Popen[bytes]] = []
+        self._started: asyncio.Future[None] | None = None
+        self._proc, self._sock = self._spawn()
+
+    # -------------------------------------------------------------------------------- process
+    def _spawn(self) -> tuple[subprocess.Popen[bytes], socket.socket]:
+        mine, theirs = socket.socketpair()
+        try:
+            for sock in (mine, theirs):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SOCKET_BUFFER)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _SOCKET_BUFFER)
+            config = msgspec.json.encode(self._config).decode()
+            proc = subprocess.Popen(  # noqa: S603 (this app's own executable, no shell)
+                [*self._command, str(theirs.fileno()), config],
+                pass_fds=(theirs.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+            )
+        except BaseException:
+            mine.close()
+            raise
+        finally:
+            theirs.close()
+        return proc, mine
+
+    @property
+    def pid(self) -> int | None:
+        return None if self._dead else self._proc.pid
+
+    def running(self) -> bool:
+        return any(proc.poll() is None for proc in (self._proc, *self._exited))
+
+    def kill(self) -> None:
+        """Stop the process now (after close() had its chance) and reap it."""
+        for proc in (self._proc, *self._exited):
+            if proc.poll() is None:
+                proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=1.0)
+        self._exited.clear()
+        if self._transport is not None:
+            self._transport.abort()
+        with contextlib.suppress(OSError):
+            self._sock.close()
+
+    def close(self) -> None:
+        """Ask the worker to stop once it has read everything sent so far."""
+        self._closing = True
+        if self._connecting is not None and not self._connecting.done():
+            self._connecting.cancel()
+        if self._transport is not None:
+            self._transport.write(frame(Close()))
+            self._transport.close()  # after the buffered frames are out
+        else:
+            with contextlib.suppress(OSError):
+                self._sock.setblocking(True)
+                self._sock.sendall(b"".join([*self._outbox, frame(Close())]))
+            with contextlib.suppress(OSError):
+                self._sock.close()
+
+    # -------------------------------------------------------------------------------- messages
+    def want(self, loop: asyncio.AbstractEventLoop, part: dict[KeyTuple, None]) -> None:
+        if self._dead:
+            for url, size in part:
+                self._owner._fail_soon(loop, ThumbnailKey(url, size), WORKER_STOPPED)
+            return
+        if list(part) == list(self.wanted):
+            return  # what the worker is already loading, in the same order
+        self.wanted = dict(part)
+        self.connect(loop)
+        self.send(Want(list(part)))
+
+    def send(self, message: ToWorker) -> None:
+        if self._dead or self._closing:
+            return
+        data = frame(message)
+        if self._transport is not None:
+            self._transport.write(data)
+        else:
+            self._outbox.append(data)
+
+    def all_counters(self) -> list[Counters]:
+        """Counters of every worker this link ran; gauges only from the current one."""
+        return [*self._earlier, self._counters]
+
+    @property
+    def started(self) -> asyncio.Future[None]:
+        """Done once the worker's first message has arrived (call connect() first)."""
+        assert self._started is not None
+        return self._started
+
+    def connect(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._started is None:
+            self._started = loop.create_future()
+        if self._dead and not self._started.done():
+            self._started.set_result(None)
+        if self._transport is None and self._connecting is None and not self._dead:
+            self._connecting = loop.create_task(self._open(loop), name="thumbnail-worker-link")
+
+    async def _open(self, loop: asyncio.AbstractEventLoop) -> None:
+        sock = self._sock
+        transport, _ = await loop.create_unix_connection(
+            lambda: _FrameReader(self._on_frame, lambda: self._on_lost(sock)), sock=sock
+        )
+        self._transport = transport
+        self._connecting = None
+        for data in self._outbox:
+            transport.write(data)
+        self._outbox.clear()
+
+    def _on_frame(self, body: bytearray) -> None:
+        try:
+            message = from_worker_decoder.decode(body)
+        except msgspec.DecodeError:
+            log.error("Thumbnail worker %s sent an unreadable message; stopping it", self.pid)
+            if self._transport is not None:
+                self._transport.abort()  # connection_lost restarts it
+            return
+        if isinstance(message, Progress):
+            self._counters = message.counters
+            if self._started is not None and not self._started.done():
+                self._started.set_result(None)
+            return
+        key = ThumbnailKey(*message.key)
+        self.wanted.pop(message.key, None)
+        if isinstance(message, Ready):
+            try:
+                thumb = DecodedThumbnail(
+                    message.width, message.height, message.data, message.source_pixels
+                )
+            except ValueError:
+                self._owner._report_failed(key, "internal error")
+                return
+            self._owner._report_ready(key, thumb)
+        elif isinstance(message, Failed):
+            self._owner._report_failed(key, message.reason)
+
+    def _on_lost(self, sock: socket.socket) -> None:
+        if self._closing or sock is not self._sock:
+            return
+        self._transport = None
+        old = self._proc
+        self._exited.append(old)
+        self._earlier.append(msgspec.structs.replace(self._counters, in_flight=0, queued=0))
+        self._counters = Counters()
+        code = old.poll()
+        loop = asyncio.get_running_loop()
+        if self._restarts >= MAX_RESTARTS:
+            log.error("Thumbnail worker stopped again (exit code %s); giving up on it", code)
+            self._give_up(loop)
+            return
+        self._restarts += 1
+        log.warning("Thumbnail worker stopped (exit code %s); starting it again", code)
+        try:
+            self._proc, self._sock = self._spawn()
+        except OSError as exc:
+            log.error("Thumbnail worker could not start again: %s", exc)
+            self._give_up(loop)
+            return
+        self._connecting = None
+        self.connect(loop)
+        if self.wanted:
+            self.send(Want(list(self.wanted)))
+
+    def _give_up(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._dead = True
+        if self._started is not None and not self._started.done():
+            self._started.set_result(None)
+        wanted, self.wanted = self.wanted, {}
+        for url, size in wanted:
+            self._owner._fail_soon(loop, ThumbnailKey(url, size), WORKER_STOPPED)
+
+
+class _FrameReader(asyncio.BufferedProtocol):
+    """Reads length-prefixed frames straight into their own buffers (no copies on the way)."""
+
+    def __init__(self, on_frame: Callable[[bytearray], None], on_lost: Callable[[], None]) -> None:
+        self._on_frame = on_frame
+        self._on_lost = on_lost
+        self._transport: asyncio.Transport | None = None
+        self._buffer = bytearray(HEADER.size)
+        self._filled = 0
+        self._in_body = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return memoryview(self._buffer)[self._filled :]
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self._filled += nbytes
+        if self._filled < len(self._buffer):
+            return
+        if self._in_body:
+            body = self._buffer
+            self._buffer, self._filled, self._in_body = bytearray(HEADER.size), 0, False
+            self._on_frame(body)
+            return
+        try:
+            length = frame_length(self._buffer)
+        except ValueError as exc:
+            log.error("Thumbnail worker stream is corrupt: %s", exc)
+            if self._transport is not None:
+                self._transport.abort()
+            return
+        self._buffer, self._filled, self._in_body = bytearray(length), 0, True
+        if length == 0:
+            self.buffer_updated(0)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._on_lost()

@@ -1,0 +1,151 @@
+"""A thumbnail worker process: one ThumbnailPipeline, driven over a socket by the app.
+
+Started by `ProcessPipeline` as `qamera-desktop --thumbnail-worker FD CONFIG` (or `python -m
+qamera_desktop ...`): FD is this end of a socket pair, CONFIG the WorkerConfig as JSON. It loads
+the keys of one disk cache shard and sends each thumbnail back as it is ready. It exits when the
+app says Close or goes away (end of stream), so it never outlives the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import msgspec
+
+from ...memory import tune_allocator
+from .pipeline import ThumbnailPipeline
+from .records import DecodedThumbnail, ThumbnailKey
+from .worker_protocol import (
+    HEADER,
+    Close,
+    Counters,
+    Failed,
+    ForgetFailures,
+    FromWorker,
+    Progress,
+    Ready,
+    Want,
+    WorkerConfig,
+    frame,
+    frame_length,
+    to_worker_decoder,
+)
+
+log = logging.getLogger(__name__)
+
+# The app's end of the socket reads as fast as the GUI thread allows; past this many bytes
+# waiting in this end, the pipeline's results wait too (a stalled app costs no unbounded memory).
+_HIGH_WATER = 32 * 2**20
+
+
+class _Link:
+    """This worker's end of the socket: the pipeline's callbacks write frames to it."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self._writer = writer
+        self.pipeline: ThumbnailPipeline | None = None
+        self._progress_due = False
+
+    def ready(self, key: ThumbnailKey, thumb: DecodedThumbnail) -> None:
+        self._send(
+            Ready((key.url, key.size), thumb.width, thumb.height, thumb.source_pixels, thumb.data)
+        )
+
+    def failed(self, key: ThumbnailKey, reason: str) -> None:
+        self._send(Failed((key.url, key.size), reason))
+
+    def _send(self, message: FromWorker) -> None:
+        if self._writer.is_closing():
+            return
+        self._writer.write(frame(message))
+        if not self._progress_due:
+            # Once the job that reported has let go of its slot: the gauges are current then.
+            self._progress_due = True
+            asyncio.get_running_loop().call_soon(self.send_progress)
+
+    def send_progress(self) -> None:
+        self._progress_due = False
+        if self.pipeline is not None and not self._writer.is_closing():
+            s = self.pipeline.stats()
+            counters = Counters(
+                s.fetched,
+                s.decoded,
+                s.disk_hits,
+                s.failed,
+                s.cancelled,
+                s.bytes_downloaded,
+                s.in_flight,
+                s.queued,
+            )
+            self._writer.write(frame(Progress(counters)))
+
+
+def _keys(pairs: list[tuple[str, int]]) -> list[ThumbnailKey]:
+    return [ThumbnailKey(url, size) for url, size in pairs]
+
+
+async def serve(sock: socket.socket, config: WorkerConfig) -> None:
+    """Run the pipeline for the messages arriving on `sock` until Close or end of stream."""
+    reader, writer = await asyncio.open_connection(sock=sock)
+    writer.transport.set_write_buffer_limits(high=_HIGH_WATER)
+    link = _Link(writer)
+    pipeline = ThumbnailPipeline(
+        Path(config.cache_dir),
+        on_ready=link.ready,
+        on_failed=link.failed,
+        max_connections=config.max_connections,
+        decode_workers=config.decode_workers,
+        disk_cache_bytes=config.disk_cache_bytes,
+        max_download_bytes=config.max_download_bytes,
+        max_pixels=config.max_pixels,
+        timeout=config.timeout,
+        cache_shard=(config.shard, config.shards),
+    )
+    link.pipeline = pipeline
+    link.send_progress()  # "started": the app may be waiting for it
+    try:
+        while True:
+            header = await reader.readexactly(HEADER.size)
+            message = to_worker_decoder.decode(await reader.readexactly(frame_length(header)))
+            if isinstance(message, Want):
+                pipeline.want(_keys(message.keys))
+            elif isinstance(message, ForgetFailures):
+                pipeline.forget_failures(None if message.keys is None else _keys(message.keys))
+            elif isinstance(message, Close):
+                break
+            await writer.drain()  # a stalled app holds back new wants, not memory
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass  # the app has gone: nobody is left to load thumbnails for
+    finally:
+        await pipeline.aclose()
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+def main(argv: Sequence[str]) -> int:
+    """`--thumbnail-worker FD CONFIG_JSON`: serve the app on socket FD."""
+    if len(argv) != 2 or not argv[0].isdigit():
+        print("usage: qamera-desktop --thumbnail-worker FD CONFIG_JSON", file=sys.stderr)
+        return 2
+    # Ctrl+C in a terminal reaches the whole process group; the app decides when this one ends.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    logging.basicConfig(
+        level=logging.WARNING, format="qamera thumbnail worker: %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        config = msgspec.json.decode(argv[1], type=WorkerConfig)
+    except msgspec.ValidationError as exc:
+        print(f"invalid thumbnail worker configuration: {exc}", file=sys.stderr)
+        return 2
+    tune_allocator()
+    sock = socket.socket(fileno=int(argv[0]))
+    asyncio.run(serve(sock, config))
+    return 0
