@@ -4,6 +4,9 @@ Finished images are rendered by the worker when they complete (and lazily on fir
 seeded images or after a lost cache file), always into `<data dir>/cdn/v<N>/<kind>/<xx>/<id>.jpg` by
 an atomic rename. Unfinished images get a neutral "rendering" placeholder, failed ones a "failed"
 placeholder. Rendering runs in a small thread pool; concurrent requests for one id share one render.
+Final thumbnails (a done image's, a catalogue record's) never change, so the most recently served
+ones are also kept in memory (`MEMORY_BYTES`): a repeat request costs no thread hop, no status query
+and no file read. In demo mode the sandbox shares the machine, or the process, with the app.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import os
 import re
 import tempfile
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -27,6 +31,7 @@ RENDER_VERSION = 1
 """Bump when the renderer's output changes: old cache files are then ignored and ETags change."""
 
 KINDS = ("images", "products", "models", "sceneries")
+MEMORY_BYTES = 64 * 2**20
 
 _RECORD_ID = re.compile(r"[A-Za-z0-9_-]{1,100}")
 _FINAL = "public, max-age=31536000, immutable"
@@ -46,6 +51,8 @@ class ThumbnailCache:
         self._store = store
         self._executor = executor
         self._inflight: dict[tuple[str, str], asyncio.Future[bytes | None]] = {}
+        self._memory: OrderedDict[tuple[str, str], Thumbnail] = OrderedDict()  # LRU first
+        self._memory_bytes = 0
 
     def path_for(self, kind: str, record_id: str) -> Path:
         return self.root / kind / record_id[-2:] / f"{record_id}.jpg"
@@ -121,6 +128,10 @@ class ThumbnailCache:
         """The thumbnail of a record, or None for an unknown kind or id."""
         if kind not in KINDS or not _RECORD_ID.fullmatch(record_id):
             return None
+        remembered = self._memory.get((kind, record_id))
+        if remembered is not None:
+            self._memory.move_to_end((kind, record_id))
+            return remembered
         if kind == "images":
             status = await run_in_threadpool(self._store.image_status, record_id)
             if status is None:
@@ -132,4 +143,15 @@ class ThumbnailCache:
         data = await self._final_bytes(kind, record_id)
         if data is None:
             return None
-        return Thumbnail(data, f'"{record_id}-v{RENDER_VERSION}"', _FINAL)
+        thumb = Thumbnail(data, f'"{record_id}-v{RENDER_VERSION}"', _FINAL)
+        self._remember((kind, record_id), thumb)
+        return thumb
+
+    def _remember(self, key: tuple[str, str], thumb: Thumbnail) -> None:
+        if key in self._memory or len(thumb.data) > MEMORY_BYTES // 8:
+            return
+        self._memory[key] = thumb
+        self._memory_bytes += len(thumb.data)
+        while self._memory_bytes > MEMORY_BYTES:
+            _, oldest = self._memory.popitem(last=False)
+            self._memory_bytes -= len(oldest.data)

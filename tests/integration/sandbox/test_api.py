@@ -322,3 +322,38 @@ def test_ledger_debug_endpoint_shows_the_keys_account(
     assert body["accounts"][0]["reserved"] == 6
     assert [r["reserved"] for r in body["reservations"]] == [6]
     assert httpx.get(f"{sandbox.base_url}/__sandbox/ledger").status_code == 401
+
+
+def test_final_thumbnails_are_served_from_memory_after_the_first_request(
+    sandbox: SandboxHandle, client: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    done = next(im for im in list_images(client) if im["status"] == "DONE")
+    first = httpx.get(done["thumbnail"])
+    thumbnails = sandbox._runtime.thumbnails
+    path = thumbnails.path_for("images", done["id"])
+    path.unlink()  # a repeat must not need the file...
+    queries: list[str] = []
+    status = sandbox._runtime.store.image_status
+    monkeypatch.setattr(
+        sandbox._runtime.store, "image_status", lambda i: queries.append(i) or status(i)
+    )
+    again = httpx.get(done["thumbnail"])
+    assert again.status_code == 200
+    assert again.content == first.content
+    assert again.headers["etag"] == first.headers["etag"]
+    assert queries == []  # ...nor the database
+    assert not path.exists()  # nor a new render
+
+
+def test_the_thumbnail_memory_is_bounded_and_forgets_the_least_recent(
+    sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from qamera_desktop.sandbox import cdn
+
+    monkeypatch.setattr(cdn, "MEMORY_BYTES", 100)
+    memory = cdn.ThumbnailCache(sandbox.data_dir, sandbox._runtime.store, executor=None)  # type: ignore[arg-type]
+    for n in range(12):  # 10 bytes each: 120 in all
+        memory._remember(("images", f"img_{n}"), cdn.Thumbnail(b"x" * 10, f'"{n}"', "final"))
+    memory._remember(("images", "img_big"), cdn.Thumbnail(b"x" * 13, '"big"', "final"))
+    assert [key[1] for key in memory._memory] == [f"img_{n}" for n in range(2, 12)]
+    assert memory._memory_bytes == 100  # the big one (over an eighth of the budget) is not kept
