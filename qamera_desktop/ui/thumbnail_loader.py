@@ -107,6 +107,11 @@ class ThumbnailLoader(QObject):
         self._failed.clear()
         self._pipeline.forget_failures()
 
+    @property
+    def worker_pids(self) -> list[int]:
+        """The processes loading thumbnails for this loader (none when it is done in this one)."""
+        return self._pipeline.worker_pids
+
     async def wait_started(self) -> None:
         """Until the pipeline's worker processes are up (they start with the loader)."""
         await self._pipeline.wait_started()

@@ -1,6 +1,7 @@
 """The thumbnail pipeline: wanted keys, most urgent first -> disk cache or download -> decode.
 
-Everything here runs on one asyncio loop (the app's, on the GUI thread). Blocking work runs in
+Everything here runs on one asyncio loop: a thumbnail worker process's (process_pipeline.py, the
+app's default) or the app's own, on the GUI thread. Blocking work runs in
 threads: decoding, reading a cached file and writing a new one in a pool of `decode_workers`
 (twice that many are submitted, so a worker never waits for the loop thread to hand it the next
 one), which also scan the cache directory once at start. Writing the cache file in the decode
@@ -205,6 +206,11 @@ class ThumbnailPipeline:
 
     async def wait_started(self) -> None:
         """Nothing to wait for in this process (ProcessPipeline waits for its workers)."""
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """No worker processes: everything runs in this one (see ProcessPipeline)."""
+        return []
 
     async def aclose(self) -> None:
         """Cancel everything, wait for running worker threads, close the HTTP client and pool."""
