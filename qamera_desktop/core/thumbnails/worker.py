@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 # The app's end of the socket reads as fast as the GUI thread allows; past this many bytes
 # waiting in this end, the pipeline's results wait too (a stalled app costs no unbounded memory).
 _HIGH_WATER = 32 * 2**20
+PROGRESS_INTERVAL = 0.1  # seconds
 
 
 class _Link:
@@ -52,6 +53,7 @@ class _Link:
         self._writer = writer
         self.pipeline: ThumbnailPipeline | None = None
         self._progress_due = False
+        self._last_sent: Counters | None = None
 
     def ready(self, key: ThumbnailKey, thumb: DecodedThumbnail) -> None:
         self._send(
@@ -65,34 +67,53 @@ class _Link:
         if self._writer.is_closing():
             return
         self._writer.write(frame(message))
+        self.progress_soon()
+
+    def progress_soon(self) -> None:
+        """Send the counters on the next loop turn (once for any number of calls before it):
+        after the job that reported has let go of its slot, or after the jobs a want() started
+        or cancelled, so the gauges are current."""
         if not self._progress_due:
-            # Once the job that reported has let go of its slot: the gauges are current then.
             self._progress_due = True
             asyncio.get_running_loop().call_soon(self.send_progress)
 
-    def send_progress(self) -> None:
+    def send_progress(self, *, if_changed: bool = False) -> None:
         self._progress_due = False
-        if self.pipeline is not None and not self._writer.is_closing():
-            s = self.pipeline.stats()
-            counters = Counters(
-                s.fetched,
-                s.decoded,
-                s.disk_hits,
-                s.failed,
-                s.cancelled,
-                s.bytes_downloaded,
-                s.in_flight,
-                s.queued,
-            )
+        if self.pipeline is None or self._writer.is_closing():
+            return
+        s = self.pipeline.stats()
+        counters = Counters(
+            s.fetched,
+            s.decoded,
+            s.disk_hits,
+            s.failed,
+            s.cancelled,
+            s.bytes_downloaded,
+            s.in_flight,
+            s.queued,
+        )
+        if not if_changed or counters != self._last_sent:
+            self._last_sent = counters
             self._writer.write(frame(Progress(counters)))
+
+    async def report_changes(self) -> None:
+        """Jobs also move without a report (a download starts once the cache index is in):
+        the counters go out when they changed, a few times a second."""
+        while True:
+            await asyncio.sleep(PROGRESS_INTERVAL)
+            self.send_progress(if_changed=True)
 
 
 def _keys(pairs: list[tuple[str, int]]) -> list[ThumbnailKey]:
     return [ThumbnailKey(url, size) for url, size in pairs]
 
 
-async def serve(sock: socket.socket, config: WorkerConfig) -> None:
-    """Run the pipeline for the messages arriving on `sock` until Close or end of stream."""
+async def serve(sock: socket.socket, config: WorkerConfig) -> int:
+    """Run the pipeline for the messages arriving on `sock` until Close or end of stream.
+
+    Returns the exit status: 0, or 1 when the app's stream was unreadable.
+    """
+    status = 0
     reader, writer = await asyncio.open_connection(sock=sock)
     writer.transport.set_write_buffer_limits(high=_HIGH_WATER)
     link = _Link(writer)
@@ -110,6 +131,7 @@ async def serve(sock: socket.socket, config: WorkerConfig) -> None:
     )
     link.pipeline = pipeline
     link.send_progress()  # "started": the app may be waiting for it
+    reporter = asyncio.create_task(link.report_changes())
     try:
         while True:
             header = await reader.readexactly(HEADER.size)
@@ -120,14 +142,20 @@ async def serve(sock: socket.socket, config: WorkerConfig) -> None:
                 pipeline.forget_failures(None if message.keys is None else _keys(message.keys))
             elif isinstance(message, Close):
                 break
+            link.progress_soon()
             await writer.drain()  # a stalled app holds back new wants, not memory
     except (asyncio.IncompleteReadError, ConnectionError):
         pass  # the app has gone: nobody is left to load thumbnails for
+    except (ValueError, msgspec.DecodeError) as exc:  # DecodeError is a ValueError; both named
+        log.error("Unreadable message from the app (%s); stopping", exc)
+        status = 1
     finally:
+        reporter.cancel()
         await pipeline.aclose()
         writer.close()
         with contextlib.suppress(ConnectionError):
             await writer.wait_closed()
+    return status
 
 
 def main(argv: Sequence[str]) -> int:
@@ -142,10 +170,9 @@ def main(argv: Sequence[str]) -> int:
     )
     try:
         config = msgspec.json.decode(argv[1], type=WorkerConfig)
-    except msgspec.ValidationError as exc:
+    except msgspec.DecodeError as exc:  # not JSON, or not a WorkerConfig (ValidationError)
         print(f"invalid thumbnail worker configuration: {exc}", file=sys.stderr)
         return 2
     tune_allocator()
     sock = socket.socket(fileno=int(argv[0]))
-    asyncio.run(serve(sock, config))
-    return 0
+    return asyncio.run(serve(sock, config))
