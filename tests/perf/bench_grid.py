@@ -200,6 +200,7 @@ async def bench_listing(sandbox: SandboxProcess, work: Path) -> dict[str, float]
     view.resize(1280, 800)
     view.show()
     try:
+        await loader.wait_started()  # as in the app, which makes its loader at start
         for _ in range(REPEATS):
             library.set_filter(ServerFilter(product_id="none"))  # empty the grid
             library.set_filter(ServerFilter())

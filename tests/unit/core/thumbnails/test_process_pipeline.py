@@ -958,3 +958,16 @@ def test_worker_stops_at_a_frame_too_large(worker: WorkerProcess) -> None:
     assert f"frame of {MAX_FRAME + 1} bytes" in worker.stderr
     with pytest.raises((EOFError, ConnectionError)):
         worker.receive()
+
+
+def test_workers_run_below_the_app_s_priority(make_processes: ProcessFactory, arun: Any) -> None:
+    from qamera_desktop.core.thumbnails import worker as worker_module
+
+    pipeline, _ = make_processes()
+    arun(pipeline.wait_started())  # past the worker's os.nice()
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    expected = min(19, mine + worker_module.NICENESS)
+    assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in pipeline.worker_pids] == [
+        expected,
+        expected,
+    ]
