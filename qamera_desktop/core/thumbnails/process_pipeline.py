@@ -14,7 +14,9 @@ disk cache bytes are divided between the workers. Results arrive as frames on th
 thread and are reported from there, like ThumbnailPipeline's.
 
 A worker that dies (a decoder crash, say) is started again and given its wanted keys again, up to
-`MAX_RESTARTS` times; after that its keys fail with a reason the window shows.
+`MAX_RESTARTS` times within `RESTART_WINDOW` seconds; after that its keys fail with a reason the
+window shows. A worker that dies twice in a row before saying it started (a broken install, a
+frozen build missing a module) is not tried again: its shard loads in this process instead.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Final, Protocol
@@ -57,7 +60,8 @@ from .worker_protocol import (
 
 log = logging.getLogger(__name__)
 
-MAX_RESTARTS: Final = 3  # per worker, over the pipeline's life
+MAX_RESTARTS: Final = 3  # per worker, within RESTART_WINDOW seconds
+RESTART_WINDOW: Final = 60.0
 WORKER_STOPPED: Final = "thumbnail worker stopped"
 _SOCKET_BUFFER: Final = 2**20  # a 256 px thumbnail is a 250 KB frame: a few per wake-up
 _EXIT_WAIT: Final = 3.0  # seconds a worker gets to finish its cache writes at close
@@ -100,10 +104,19 @@ def open_pipeline(
 
 def worker_command() -> list[str]:
     """How to start a worker: the frozen app itself, or this Python with the package."""
-    flag = "--thumbnail-worker"  # cli.THUMBNAIL_WORKER_FLAG (core does not import the CLI)
+    from qamera_desktop.cli import THUMBNAIL_WORKER_FLAG  # Qt-free, and argparse only
+
     if getattr(sys, "frozen", False):
-        return [sys.executable, flag]
-    return [sys.executable, "-m", "qamera_desktop", flag]
+        return [sys.executable, THUMBNAIL_WORKER_FLAG]
+    return [sys.executable, "-m", "qamera_desktop", THUMBNAIL_WORKER_FLAG]
+
+
+def worker_environment() -> dict[str, str]:
+    """The app's environment without the account key: a worker parses downloaded files, and
+    never needs the key (the thumbnail client sends no credentials)."""
+    from qamera_desktop.cli import API_KEY_ENV
+
+    return {name: value for name, value in os.environ.items() if name != API_KEY_ENV}
 
 
 class ProcessPipeline:
@@ -191,19 +204,20 @@ class ProcessPipeline:
 
     def stats(self) -> PipelineStats:
         """The workers' counters, summed (their last report: a moment behind)."""
-        totals = [0] * 8
+        totals = dict.fromkeys(PipelineStats.__dataclass_fields__, 0)
         for link in self._links:
             for counters in link.all_counters():
-                for i, value in enumerate(msgspec.structs.astuple(counters)):
-                    totals[i] += value
-        return PipelineStats(*totals)
+                for name in totals:
+                    totals[name] += getattr(counters, name)
+        return PipelineStats(**totals)
 
     async def wait_started(self) -> None:
         """Until every worker has started and said so (benchmarks time the loading after it)."""
         loop = self._bind_loop()
         for link in self._links:
             link.connect(loop)
-        await asyncio.gather(*(link.started for link in self._links))
+        # shielded: a caller that gives up waiting must not cancel the links' shared futures
+        await asyncio.gather(*(asyncio.shield(link.started) for link in self._links))
 
     @property
     def worker_pids(self) -> list[int]:
@@ -220,6 +234,8 @@ class ProcessPipeline:
         self._soon.clear()
         for link in self._links:
             link.close()
+        for link in self._links:
+            await link.close_fallback()
         deadline = time.monotonic() + _EXIT_WAIT
         # Polled: a child's exit is no event on this loop without a child watcher thread.
         while any(link.running() for link in self._links) and time.monotonic() < deadline:  # noqa: ASYNC110
@@ -271,7 +287,10 @@ class _WorkerLink:
         self.wanted: dict[KeyTuple, None] = {}  # sent to the worker and not reported yet
         self._counters = Counters()
         self._earlier: list[Counters] = []  # the last counters of workers that died
-        self._restarts = 0
+        self._restarts: deque[float] = deque()  # when the worker was started again
+        self._hello = False  # the current worker has said it started
+        self._early_deaths = 0  # workers in a row that died before that
+        self._fallback: ThumbnailPipeline | None = None  # the shard, loaded in this process
         self._dead = False
         self._closing = False
         self._outbox: list[bytes] = []  # frames written before the socket is connected
@@ -294,6 +313,7 @@ class _WorkerLink:
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
+                env=worker_environment(),
             )
         except BaseException:
             mine.close()
@@ -304,7 +324,7 @@ class _WorkerLink:
 
     @property
     def pid(self) -> int | None:
-        return None if self._dead else self._proc.pid
+        return None if self._dead or self._fallback is not None else self._proc.pid
 
     def running(self) -> bool:
         return any(proc.poll() is None for proc in (self._proc, *self._exited))
@@ -330,15 +350,22 @@ class _WorkerLink:
         if self._transport is not None:
             self._transport.write(frame(Close()))
             self._transport.close()  # after the buffered frames are out
-        else:
-            with contextlib.suppress(OSError):
-                self._sock.setblocking(True)
-                self._sock.sendall(b"".join([*self._outbox, frame(Close())]))
+        else:  # never connected: the end of the stream stops it just as well, without blocking
+            self._outbox.clear()
             with contextlib.suppress(OSError):
                 self._sock.close()
+        if self._started is not None and not self._started.done():
+            self._started.set_result(None)  # nobody waits for a worker being closed
+
+    async def close_fallback(self) -> None:
+        if self._fallback is not None:
+            await self._fallback.aclose()
 
     # -------------------------------------------------------------------------------- messages
     def want(self, loop: asyncio.AbstractEventLoop, part: dict[KeyTuple, None]) -> None:
+        if self._fallback is not None:
+            self._fallback.want([ThumbnailKey(url, size) for url, size in part])
+            return
         if self._dead:
             for url, size in part:
                 self._owner._fail_soon(loop, ThumbnailKey(url, size), WORKER_STOPPED)
@@ -350,7 +377,12 @@ class _WorkerLink:
         self.send(Want(list(part)))
 
     def send(self, message: ToWorker) -> None:
-        if self._dead or self._closing:
+        if self._fallback is not None and isinstance(message, ForgetFailures):
+            keys = message.keys
+            self._fallback.forget_failures(
+                None if keys is None else [ThumbnailKey(url, size) for url, size in keys]
+            )
+        if self._dead or self._closing or self._fallback is not None:
             return
         data = frame(message)
         if self._transport is not None:
@@ -358,9 +390,12 @@ class _WorkerLink:
         else:
             self._outbox.append(data)
 
-    def all_counters(self) -> list[Counters]:
+    def all_counters(self) -> list[Counters | PipelineStats]:
         """Counters of every worker this link ran; gauges only from the current one."""
-        return [*self._earlier, self._counters]
+        current: Counters | PipelineStats = (
+            self._counters if self._fallback is None else self._fallback.stats()
+        )
+        return [*self._earlier, current]
 
     @property
     def started(self) -> asyncio.Future[None]:
@@ -374,7 +409,17 @@ class _WorkerLink:
         if self._dead and not self._started.done():
             self._started.set_result(None)
         if self._transport is None and self._connecting is None and not self._dead:
-            self._connecting = loop.create_task(self._open(loop), name="thumbnail-worker-link")
+            sock = self._sock
+            task = loop.create_task(self._open(loop), name="thumbnail-worker-link")
+            task.add_done_callback(lambda t: self._opened(t, sock))
+            self._connecting = task
+
+    def _opened(self, task: asyncio.Task[None], sock: socket.socket) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        log.error("Thumbnail worker socket could not be used: %s", task.exception())
+        self._connecting = None
+        self._on_lost(sock)  # as if the worker had died: start another
 
     async def _open(self, loop: asyncio.AbstractEventLoop) -> None:
         sock = self._sock
@@ -397,6 +442,7 @@ class _WorkerLink:
             return
         if isinstance(message, Progress):
             self._counters = message.counters
+            self._hello, self._early_deaths = True, 0
             if self._started is not None and not self._started.done():
                 self._started.set_result(None)
             return
@@ -418,28 +464,67 @@ class _WorkerLink:
         if self._closing or sock is not self._sock:
             return
         self._transport = None
+        if self._connecting is not None:
+            self._connecting.cancel()
+            self._connecting = None
+        with contextlib.suppress(OSError):
+            sock.close()
         old = self._proc
+        if old.poll() is None:
+            old.kill()  # its stream is gone (or garbled): it must not write to the shard any more
         self._exited.append(old)
         self._earlier.append(msgspec.structs.replace(self._counters, in_flight=0, queued=0))
         self._counters = Counters()
-        code = old.poll()
         loop = asyncio.get_running_loop()
-        if self._restarts >= MAX_RESTARTS:
-            log.error("Thumbnail worker stopped again (exit code %s); giving up on it", code)
+        if not self._hello:
+            self._early_deaths += 1
+            if self._early_deaths >= 2:
+                log.warning(
+                    "Thumbnail worker could not start (exit code %s); loading in this process",
+                    old.poll(),
+                )
+                self._load_here()
+                return
+        now = time.monotonic()
+        while self._restarts and now - self._restarts[0] > RESTART_WINDOW:
+            self._restarts.popleft()
+        if len(self._restarts) >= MAX_RESTARTS:
+            log.error("Thumbnail worker keeps stopping (exit code %s); giving up", old.poll())
             self._give_up(loop)
             return
-        self._restarts += 1
-        log.warning("Thumbnail worker stopped (exit code %s); starting it again", code)
+        self._restarts.append(now)
+        log.warning("Thumbnail worker stopped (exit code %s); starting it again", old.poll())
         try:
             self._proc, self._sock = self._spawn()
+            self._hello = False
         except OSError as exc:
             log.error("Thumbnail worker could not start again: %s", exc)
             self._give_up(loop)
             return
-        self._connecting = None
         self.connect(loop)
         if self.wanted:
             self.send(Want(list(self.wanted)))
+
+    def _load_here(self) -> None:
+        """This shard from now on in this process (the same pipeline the worker would run)."""
+        c = self._config
+        self._fallback = ThumbnailPipeline(
+            Path(c.cache_dir),
+            on_ready=self._owner._report_ready,
+            on_failed=self._owner._report_failed,
+            max_connections=c.max_connections,
+            decode_workers=c.decode_workers,
+            disk_cache_bytes=c.disk_cache_bytes,
+            max_download_bytes=c.max_download_bytes,
+            max_pixels=c.max_pixels,
+            timeout=c.timeout,
+            cache_shard=(c.shard, c.shards),
+        )
+        if self._started is not None and not self._started.done():
+            self._started.set_result(None)
+        wanted, self.wanted = self.wanted, {}
+        if wanted:
+            self._fallback.want([ThumbnailKey(url, size) for url, size in wanted])
 
     def _give_up(self, loop: asyncio.AbstractEventLoop) -> None:
         self._dead = True

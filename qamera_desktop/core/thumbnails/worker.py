@@ -41,9 +41,6 @@ from .worker_protocol import (
 
 log = logging.getLogger(__name__)
 
-# The app's end of the socket reads as fast as the GUI thread allows; past this many bytes
-# waiting in this end, the pipeline's results wait too (a stalled app costs no unbounded memory).
-_HIGH_WATER = 32 * 2**20
 PROGRESS_INTERVAL = 0.1  # seconds
 # Background work: when the app's GUI thread wants a core, it gets it first (a 100k listing
 # parsed while visible thumbnails load stalled the window past two frames at equal priority).
@@ -119,7 +116,6 @@ async def serve(sock: socket.socket, config: WorkerConfig) -> int:
     """
     status = 0
     reader, writer = await asyncio.open_connection(sock=sock)
-    writer.transport.set_write_buffer_limits(high=_HIGH_WATER)
     link = _Link(writer)
     pipeline = ThumbnailPipeline(
         Path(config.cache_dir),
@@ -146,8 +142,10 @@ async def serve(sock: socket.socket, config: WorkerConfig) -> int:
                 pipeline.forget_failures(None if message.keys is None else _keys(message.keys))
             elif isinstance(message, Close):
                 break
+            # No drain() here: the app's new wants (scrolled away: cancel) must get through even
+            # when it reads results slowly. What waits in this end is bounded by the wanted set
+            # (the visible rows and about a screen ahead), each key reported once.
             link.progress_soon()
-            await writer.drain()  # a stalled app holds back new wants, not memory
     except (asyncio.IncompleteReadError, ConnectionError):
         pass  # the app has gone: nobody is left to load thumbnails for
     except (ValueError, msgspec.DecodeError) as exc:  # DecodeError is a ValueError; both named

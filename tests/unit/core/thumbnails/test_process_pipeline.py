@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -32,6 +33,7 @@ from qamera_desktop.core.thumbnails.worker_protocol import (
     HEADER,
     MAX_FRAME,
     Close,
+    Counters,
     Failed,
     Progress,
     Ready,
@@ -502,7 +504,9 @@ def test_a_worker_killed_before_it_was_connected_is_restarted(
 
 
 def fake_worker(stream: bytes) -> str:
-    """A stand-in worker (python -c) that writes `stream` on its socket, then waits for EOF."""
+    """A stand-in worker (python -c) that says it started, writes `stream` on its socket, then
+    waits for EOF."""
+    stream = frame(Progress(Counters())) + stream
     return (
         "import socket, sys\n"
         "sock = socket.socket(fileno=int(sys.argv[1]))\n"
@@ -590,23 +594,33 @@ def test_a_worker_that_dies_too_often_fails_its_keys(
     assert server.hits[path_of(odds[2])] == 0
 
 
-def test_a_worker_that_cannot_start_ends_in_worker_stopped(
-    server: ImageServer, make_processes: ProcessFactory, qtbot: Any, arun: Any, caplog: Any
+def test_a_worker_that_cannot_start_hands_its_shard_to_this_process(
+    server: ImageServer,
+    make_processes: ProcessFactory,
+    qtbot: Any,
+    arun: Any,
+    caplog: Any,
+    tmp_path: Path,
 ) -> None:
-    """A command that exits at once: restarted MAX_RESTARTS times, then its keys fail (no hang)."""
+    """A command that exits at once (a broken install): tried twice, then the shard loads in
+    this process, with the same disk cache shard, and wait_started() does not hang."""
     key = ThumbnailKey(server.add("/a.jpg", jpeg(100, 100)), 64)
-    with caplog.at_level("ERROR", logger="qamera_desktop.core.thumbnails"):
+    with caplog.at_level("WARNING", logger="qamera_desktop.core.thumbnails"):
         pipeline, sink = make_processes(
             processes=1, command=[sys.executable, "-c", "raise SystemExit(3)"]
         )
-        # wait_started() does not wait forever for a worker that never speaks
+        pipeline.want([key])
         arun(pipeline.wait_started(), timeout=15)
         qtbot.waitUntil(lambda: pipeline.worker_pids == [], timeout=WAIT_MS)
-        pipeline.want([key])
         qtbot.waitUntil(sink.settled(key), timeout=WAIT_MS)
-    assert sink.failed == {key: WORKER_STOPPED}
-    assert server.log == []
-    assert any("giving up" in r.message for r in caplog.records)
+    assert sink.failed == {}
+    assert sink.ready[key].width == 64
+    assert server.paths() == ["/a.jpg"]
+    assert sum("starting it again" in r.message for r in caplog.records) == 1
+    assert any("loading in this process" in r.message for r in caplog.records)
+    qtbot.waitUntil(lambda: pipeline.stats().decoded == 1, timeout=WAIT_MS)
+    arun(pipeline.aclose())
+    assert cache_name(key) in {p.name for p in (tmp_path / "cache").rglob("*.jpg")}
 
 
 # ==================================================================================== closing
@@ -971,3 +985,63 @@ def test_workers_run_below_the_app_s_priority(make_processes: ProcessFactory, ar
         expected,
         expected,
     ]
+
+
+def test_restarts_long_ago_do_not_count(
+    server: ImageServer, make_processes: ProcessFactory, qtbot: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MAX_RESTARTS counts within RESTART_WINDOW: a worker that dies now and then is always
+    started again, and its keys load."""
+    monkeypatch.setattr(process_module, "MAX_RESTARTS", 1)
+    monkeypatch.setattr(process_module, "RESTART_WINDOW", 0.0)
+    _, odds = serve_shards(server, 3)
+    pipeline, sink = make_processes()
+    for key in odds:  # three deaths, each after a healthy load: more than MAX_RESTARTS
+        pipeline.want([key])
+        qtbot.waitUntil(sink.settled(key), timeout=WAIT_MS)
+        pid = pipeline.worker_pids[1]
+        os.kill(pid, signal.SIGKILL)
+        qtbot.waitUntil(
+            lambda p=pid: len(pipeline.worker_pids) == 2 and pipeline.worker_pids[1] != p,
+            timeout=WAIT_MS,
+        )
+    assert sink.failed == {}
+    assert set(sink.ready) == set(odds)
+
+
+def test_a_caller_giving_up_on_wait_started_does_not_break_it(
+    make_processes: ProcessFactory, arun: Any
+) -> None:
+    pipeline, _ = make_processes()
+
+    async def impatient() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(pipeline.wait_started(), 0.0001)
+
+    arun(impatient())
+    arun(pipeline.wait_started(), timeout=15)  # still works, not CancelledError
+
+
+def test_closing_before_the_workers_read_anything_does_not_block(
+    server: ImageServer, make_processes: ProcessFactory, arun: Any
+) -> None:
+    """A worker that never reads, and a large want() queued for it: aclose() does not wait on
+    the socket (it closes it; the end of the stream stops a real worker)."""
+    never_reads = "import time\nwhile True:\n    time.sleep(1)\n"
+    pipeline, _ = make_processes(processes=1, command=[sys.executable, "-c", never_reads])
+    pipeline.want([ThumbnailKey(server.url(f"/{n}-{'x' * 200}.jpg"), 64) for n in range(30_000)])
+    started = time.monotonic()
+    arun(pipeline.aclose(), timeout=30)
+    assert time.monotonic() - started < process_module._EXIT_WAIT + 2  # then it is killed
+    assert pipeline.worker_pids == [] or all(is_gone(pid) for pid in pipeline.worker_pids)
+
+
+def test_workers_do_not_get_the_account_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from qamera_desktop.cli import API_KEY_ENV
+
+    monkeypatch.setenv(API_KEY_ENV, "mk_live_abc123.secret456")
+    monkeypatch.setenv("QAMERA_SOMETHING_ELSE", "kept")
+    env = process_module.worker_environment()
+    assert API_KEY_ENV not in env
+    assert env["QAMERA_SOMETHING_ELSE"] == "kept"
+    assert env["PATH"] == os.environ["PATH"]
