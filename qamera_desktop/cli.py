@@ -9,13 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from qamera_desktop import __version__
+from qamera_desktop import THUMBNAIL_WORKER_FLAG, __version__
 
 API_KEY_ENV = "QAMERA_API_KEY"
 API_URL_ENV = "QAMERA_API_URL"
 DEFAULT_API_URL = "https://app.qamera.ai"
-# Not in --help: the app starts itself with it (thumbnail worker processes, frozen or not).
-THUMBNAIL_WORKER_FLAG = "--thumbnail-worker"
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,9 @@ from typing import Final, Protocol
 import httpx
 import msgspec
 
+from qamera_desktop import THUMBNAIL_WORKER_FLAG
+
+from ..secret_store import API_KEY_ENV
 from .decode import DEFAULT_MAX_PIXELS
 from .disk_cache import shard_of
 from .pipeline import FailedCallback, ReadyCallback, ThumbnailPipeline
@@ -104,8 +107,6 @@ def open_pipeline(
 
 def worker_command() -> list[str]:
     """How to start a worker: the frozen app itself, or this Python with the package."""
-    from qamera_desktop.cli import THUMBNAIL_WORKER_FLAG  # Qt-free, and argparse only
-
     if getattr(sys, "frozen", False):
         return [sys.executable, THUMBNAIL_WORKER_FLAG]
     return [sys.executable, "-m", "qamera_desktop", THUMBNAIL_WORKER_FLAG]
@@ -114,8 +115,6 @@ def worker_command() -> list[str]:
 def worker_environment() -> dict[str, str]:
     """The app's environment without the account key: a worker parses downloaded files, and
     never needs the key (the thumbnail client sends no credentials)."""
-    from qamera_desktop.cli import API_KEY_ENV
-
     return {name: value for name, value in os.environ.items() if name != API_KEY_ENV}
 
 

@@ -1037,7 +1037,7 @@ def test_closing_before_the_workers_read_anything_does_not_block(
 
 
 def test_workers_do_not_get_the_account_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    from qamera_desktop.cli import API_KEY_ENV
+    from qamera_desktop.core.secret_store import API_KEY_ENV
 
     monkeypatch.setenv(API_KEY_ENV, "mk_live_abc123.secret456")
     monkeypatch.setenv("QAMERA_SOMETHING_ELSE", "kept")
