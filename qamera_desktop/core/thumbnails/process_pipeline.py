@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -47,7 +48,6 @@ from .records import DecodedThumbnail, PipelineStats, ThumbnailKey
 from .worker_protocol import (
     HEADER,
     Close,
-    Counters,
     Failed,
     ForgetFailures,
     KeyTuple,
@@ -203,7 +203,7 @@ class ProcessPipeline:
 
     def stats(self) -> PipelineStats:
         """The workers' counters, summed (their last report: a moment behind)."""
-        totals = dict.fromkeys(PipelineStats.__dataclass_fields__, 0)
+        totals = dict.fromkeys((field.name for field in dataclasses.fields(PipelineStats)), 0)
         for link in self._links:
             for counters in link.all_counters():
                 for name in totals:
@@ -284,8 +284,8 @@ class _WorkerLink:
         self._config = config
         self._command = command
         self.wanted: dict[KeyTuple, None] = {}  # sent to the worker and not reported yet
-        self._counters = Counters()
-        self._earlier: list[Counters] = []  # the last counters of workers that died
+        self._counters = PipelineStats()
+        self._earlier: list[PipelineStats] = []  # the last counters of workers that died
         self._restarts: deque[float] = deque()  # when the worker was started again
         self._hello = False  # the current worker has said it started
         self._early_deaths = 0  # workers in a row that died before that
@@ -389,11 +389,9 @@ class _WorkerLink:
         else:
             self._outbox.append(data)
 
-    def all_counters(self) -> list[Counters | PipelineStats]:
+    def all_counters(self) -> list[PipelineStats]:
         """Counters of every worker this link ran; gauges only from the current one."""
-        current: Counters | PipelineStats = (
-            self._counters if self._fallback is None else self._fallback.stats()
-        )
+        current = self._counters if self._fallback is None else self._fallback.stats()
         return [*self._earlier, current]
 
     @property
@@ -472,8 +470,8 @@ class _WorkerLink:
         if old.poll() is None:
             old.kill()  # its stream is gone (or garbled): it must not write to the shard any more
         self._exited.append(old)
-        self._earlier.append(msgspec.structs.replace(self._counters, in_flight=0, queued=0))
-        self._counters = Counters()
+        self._earlier.append(dataclasses.replace(self._counters, in_flight=0, queued=0))
+        self._counters = PipelineStats()
         loop = asyncio.get_running_loop()
         if not self._hello:
             self._early_deaths += 1

@@ -22,11 +22,10 @@ import msgspec
 
 from ...memory import tune_allocator
 from .pipeline import ThumbnailPipeline
-from .records import DecodedThumbnail, ThumbnailKey
+from .records import DecodedThumbnail, PipelineStats, ThumbnailKey
 from .worker_protocol import (
     HEADER,
     Close,
-    Counters,
     Failed,
     ForgetFailures,
     FromWorker,
@@ -54,7 +53,7 @@ class _Link:
         self._writer = writer
         self.pipeline: ThumbnailPipeline | None = None
         self._progress_due = False
-        self._last_sent: Counters | None = None
+        self._last_sent: PipelineStats | None = None
 
     def ready(self, key: ThumbnailKey, thumb: DecodedThumbnail) -> None:
         self._send(
@@ -82,17 +81,7 @@ class _Link:
         self._progress_due = False
         if self.pipeline is None or self._writer.is_closing():
             return
-        s = self.pipeline.stats()
-        counters = Counters(
-            s.fetched,
-            s.decoded,
-            s.disk_hits,
-            s.failed,
-            s.cancelled,
-            s.bytes_downloaded,
-            s.in_flight,
-            s.queued,
-        )
+        counters = self.pipeline.stats()
         if not if_changed or counters != self._last_sent:
             self._last_sent = counters
             self._writer.write(frame(Progress(counters)))

@@ -12,6 +12,8 @@ from typing import Final
 
 import msgspec
 
+from .records import PipelineStats
+
 HEADER: Final = struct.Struct("<I")
 # A frame larger than this is a bug or a corrupt stream, never a thumbnail (a 4096 px RGB888
 # preview is 48 MB): the reader stops instead of allocating it.
@@ -32,17 +34,6 @@ class Close(msgspec.Struct, tag=True, frozen=True):
     pass
 
 
-class Counters(msgspec.Struct, array_like=True, frozen=True):
-    fetched: int = 0
-    decoded: int = 0
-    disk_hits: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    bytes_downloaded: int = 0
-    in_flight: int = 0
-    queued: int = 0
-
-
 class Ready(msgspec.Struct, tag=True, frozen=True):
     key: KeyTuple
     width: int
@@ -57,7 +48,7 @@ class Failed(msgspec.Struct, tag=True, frozen=True):
 
 
 class Progress(msgspec.Struct, tag=True, frozen=True):
-    counters: Counters
+    counters: PipelineStats  # the worker pipeline's stats()
 
 
 class WorkerConfig(msgspec.Struct, frozen=True):

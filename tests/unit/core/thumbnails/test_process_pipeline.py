@@ -33,7 +33,6 @@ from qamera_desktop.core.thumbnails.worker_protocol import (
     HEADER,
     MAX_FRAME,
     Close,
-    Counters,
     Failed,
     Progress,
     Ready,
@@ -506,7 +505,7 @@ def test_a_worker_killed_before_it_was_connected_is_restarted(
 def fake_worker(stream: bytes) -> str:
     """A stand-in worker (python -c) that says it started, writes `stream` on its socket, then
     waits for EOF."""
-    stream = frame(Progress(Counters())) + stream
+    stream = frame(Progress(PipelineStats())) + stream
     return (
         "import socket, sys\n"
         "sock = socket.socket(fileno=int(sys.argv[1]))\n"
