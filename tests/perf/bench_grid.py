@@ -185,7 +185,7 @@ async def bench_fill(sandbox: SandboxProcess, work: Path) -> dict[str, float]:
         images = await client.list_images()
     urls = [i.thumbnail for i in images if i.thumbnail][:FILL_COUNT]
     await fetch_all(urls)  # the sandbox renders lazily: warm its disk cache first
-    fetch, fetch2, decode1, decode2, fill, stall = [], [], [], [], [], []
+    fetch, fetch2, decode1, decode2, fill, stall, in_process = [], [], [], [], [], [], []
     for run in range(REPEATS):
         f, bodies = await fetch_all(urls)
         fetch.append(f)
@@ -195,6 +195,12 @@ async def bench_fill(sandbox: SandboxProcess, work: Path) -> dict[str, float]:
         rate, worst = await fill_rate(urls, work / f"fill-{run}")
         fill.append(rate)
         stall.append(worst)
+        # the same, with the pipeline in this process (no worker processes), for comparison
+        os.environ["QAMERA_THUMBNAIL_PROCESSES"] = "0"
+        try:
+            in_process.append((await fill_rate(urls, work / f"fill-{run}-in-process"))[0])
+        finally:
+            del os.environ["QAMERA_THUMBNAIL_PROCESSES"]
     f, d = statistics.median(fetch), statistics.median(decode2)
     limit = 1 / (1 / f + 1 / d)
     f2 = statistics.median(fetch2)
@@ -207,6 +213,7 @@ async def bench_fill(sandbox: SandboxProcess, work: Path) -> dict[str, float]:
         "fetch2": f2,
         "limit2": 1 / (1 / f2 + 1 / d),
         "fill": statistics.median(fill),
+        "fill_in_process": statistics.median(in_process),
         "stall_ms": statistics.median(stall) * 1000,
     }
 
@@ -341,6 +348,11 @@ def report_fill(fill: dict[str, float]) -> None:
     print(
         f"  grid fill rate        {fill['fill']:8.0f} /s  = {fill['fill'] / fill['limit']:.2f} "
         f"/ {fill['fill'] / fill['limit2']:.2f} of the two limits (target >= 0.80)"
+    )
+    print(
+        f"    in one process        {fill['fill_in_process']:8.0f} /s  = "
+        f"{fill['fill_in_process'] / fill['limit']:.2f} / "
+        f"{fill['fill_in_process'] / fill['limit2']:.2f} (QAMERA_THUMBNAIL_PROCESSES=0)"
     )
     print(f"  longest GUI stall     {fill['stall_ms']:8.1f} ms (target < 34)")
 
