@@ -2,8 +2,8 @@
 
 Why processes: in one process the event loop thread (httpx costs ~1.5 ms of Python per download)
 and the decode threads (Pillow's Python around its C decoder, the cache writes) take turns on one
-GIL, and every turn is a wait. Side by side in one run (tests/perf/bench_grid.py), the grid
-filled at 263 thumbnails/s in one process and at 440/s in two worker processes, each with its
+GIL, and every turn is a wait. Side by side in one run (`make bench` prints both), the grid
+filled at 311 thumbnails/s in one process and at 522/s in two worker processes, each with its
 own GIL; the GUI thread now only receives finished pixels.
 
 Each worker (worker.py) runs a ThumbnailPipeline for one shard of the keys: a key belongs to its
