@@ -45,6 +45,7 @@ from .decode import DEFAULT_MAX_PIXELS
 from .disk_cache import shard_of
 from .pipeline import FailedCallback, ReadyCallback, ThumbnailPipeline
 from .records import DecodedThumbnail, PipelineStats, ThumbnailKey
+from .worker import shard_pipeline
 from .worker_protocol import (
     HEADER,
     Close,
@@ -59,6 +60,7 @@ from .worker_protocol import (
     frame,
     frame_length,
     from_worker_decoder,
+    keys_of,
 )
 
 log = logging.getLogger(__name__)
@@ -353,8 +355,7 @@ class _WorkerLink:
             self._outbox.clear()
             with contextlib.suppress(OSError):
                 self._sock.close()
-        if self._started is not None and not self._started.done():
-            self._started.set_result(None)  # nobody waits for a worker being closed
+        self._mark_started()  # nobody waits for a worker being closed
 
     async def close_fallback(self) -> None:
         if self._fallback is not None:
@@ -363,7 +364,7 @@ class _WorkerLink:
     # -------------------------------------------------------------------------------- messages
     def want(self, loop: asyncio.AbstractEventLoop, part: dict[KeyTuple, None]) -> None:
         if self._fallback is not None:
-            self._fallback.want([ThumbnailKey(url, size) for url, size in part])
+            self._fallback.want(keys_of(part))
             return
         if self._dead:
             for url, size in part:
@@ -378,9 +379,7 @@ class _WorkerLink:
     def send(self, message: ToWorker) -> None:
         if self._fallback is not None and isinstance(message, ForgetFailures):
             keys = message.keys
-            self._fallback.forget_failures(
-                None if keys is None else [ThumbnailKey(url, size) for url, size in keys]
-            )
+            self._fallback.forget_failures(None if keys is None else keys_of(keys))
         if self._dead or self._closing or self._fallback is not None:
             return
         data = frame(message)
@@ -394,6 +393,11 @@ class _WorkerLink:
         current = self._counters if self._fallback is None else self._fallback.stats()
         return [*self._earlier, current]
 
+    def _mark_started(self) -> None:
+        """Whoever waits for this worker to start stops waiting (it did, or never will)."""
+        if self._started is not None and not self._started.done():
+            self._started.set_result(None)
+
     @property
     def started(self) -> asyncio.Future[None]:
         """Done once the worker's first message has arrived (call connect() first)."""
@@ -403,8 +407,8 @@ class _WorkerLink:
     def connect(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._started is None:
             self._started = loop.create_future()
-        if self._dead and not self._started.done():
-            self._started.set_result(None)
+        if self._dead:
+            self._mark_started()
         if self._transport is None and self._connecting is None and not self._dead:
             sock = self._sock
             task = loop.create_task(self._open(loop), name="thumbnail-worker-link")
@@ -440,8 +444,7 @@ class _WorkerLink:
         if isinstance(message, Progress):
             self._counters = message.counters
             self._hello, self._early_deaths = True, 0
-            if self._started is not None and not self._started.done():
-                self._started.set_result(None)
+            self._mark_started()
             return
         key = ThumbnailKey(*message.key)
         self.wanted.pop(message.key, None)
@@ -504,29 +507,17 @@ class _WorkerLink:
 
     def _load_here(self) -> None:
         """This shard from now on in this process (the same pipeline the worker would run)."""
-        c = self._config
-        self._fallback = ThumbnailPipeline(
-            Path(c.cache_dir),
-            on_ready=self._owner._report_ready,
-            on_failed=self._owner._report_failed,
-            max_connections=c.max_connections,
-            decode_workers=c.decode_workers,
-            disk_cache_bytes=c.disk_cache_bytes,
-            max_download_bytes=c.max_download_bytes,
-            max_pixels=c.max_pixels,
-            timeout=c.timeout,
-            cache_shard=(c.shard, c.shards),
+        self._fallback = shard_pipeline(
+            self._config, on_ready=self._owner._report_ready, on_failed=self._owner._report_failed
         )
-        if self._started is not None and not self._started.done():
-            self._started.set_result(None)
+        self._mark_started()
         wanted, self.wanted = self.wanted, {}
         if wanted:
-            self._fallback.want([ThumbnailKey(url, size) for url, size in wanted])
+            self._fallback.want(keys_of(wanted))
 
     def _give_up(self, loop: asyncio.AbstractEventLoop) -> None:
         self._dead = True
-        if self._started is not None and not self._started.done():
-            self._started.set_result(None)
+        self._mark_started()
         wanted, self.wanted = self.wanted, {}
         for url, size in wanted:
             self._owner._fail_soon(loop, ThumbnailKey(url, size), WORKER_STOPPED)

@@ -21,7 +21,7 @@ from pathlib import Path
 import msgspec
 
 from ...memory import tune_allocator
-from .pipeline import ThumbnailPipeline
+from .pipeline import FailedCallback, ReadyCallback, ThumbnailPipeline
 from .records import DecodedThumbnail, PipelineStats, ThumbnailKey
 from .worker_protocol import (
     HEADER,
@@ -35,6 +35,7 @@ from .worker_protocol import (
     WorkerConfig,
     frame,
     frame_length,
+    keys_of,
     to_worker_decoder,
 )
 
@@ -94,8 +95,23 @@ class _Link:
             self.send_progress(if_changed=True)
 
 
-def _keys(pairs: list[tuple[str, int]]) -> list[ThumbnailKey]:
-    return [ThumbnailKey(url, size) for url, size in pairs]
+def shard_pipeline(
+    config: WorkerConfig, *, on_ready: ReadyCallback, on_failed: FailedCallback
+) -> ThumbnailPipeline:
+    """The pipeline that loads one shard, as `config` says: in a worker, or in the app when its
+    worker could not start."""
+    return ThumbnailPipeline(
+        Path(config.cache_dir),
+        on_ready=on_ready,
+        on_failed=on_failed,
+        max_connections=config.max_connections,
+        decode_workers=config.decode_workers,
+        disk_cache_bytes=config.disk_cache_bytes,
+        max_download_bytes=config.max_download_bytes,
+        max_pixels=config.max_pixels,
+        timeout=config.timeout,
+        cache_shard=(config.shard, config.shards),
+    )
 
 
 async def serve(sock: socket.socket, config: WorkerConfig) -> int:
@@ -106,18 +122,7 @@ async def serve(sock: socket.socket, config: WorkerConfig) -> int:
     status = 0
     reader, writer = await asyncio.open_connection(sock=sock)
     link = _Link(writer)
-    pipeline = ThumbnailPipeline(
-        Path(config.cache_dir),
-        on_ready=link.ready,
-        on_failed=link.failed,
-        max_connections=config.max_connections,
-        decode_workers=config.decode_workers,
-        disk_cache_bytes=config.disk_cache_bytes,
-        max_download_bytes=config.max_download_bytes,
-        max_pixels=config.max_pixels,
-        timeout=config.timeout,
-        cache_shard=(config.shard, config.shards),
-    )
+    pipeline = shard_pipeline(config, on_ready=link.ready, on_failed=link.failed)
     link.pipeline = pipeline
     link.send_progress()  # "started": the app may be waiting for it
     reporter = asyncio.create_task(link.report_changes())
@@ -126,9 +131,9 @@ async def serve(sock: socket.socket, config: WorkerConfig) -> int:
             header = await reader.readexactly(HEADER.size)
             message = to_worker_decoder.decode(await reader.readexactly(frame_length(header)))
             if isinstance(message, Want):
-                pipeline.want(_keys(message.keys))
+                pipeline.want(keys_of(message.keys))
             elif isinstance(message, ForgetFailures):
-                pipeline.forget_failures(None if message.keys is None else _keys(message.keys))
+                pipeline.forget_failures(None if message.keys is None else keys_of(message.keys))
             elif isinstance(message, Close):
                 break
             # No drain() here: the app's new wants (scrolled away: cancel) must get through even

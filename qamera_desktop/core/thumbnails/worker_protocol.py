@@ -8,11 +8,12 @@ inline) and `Failed`, and with `Progress` (its counters) once a batch of those i
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterable
 from typing import Final
 
 import msgspec
 
-from .records import PipelineStats
+from .records import PipelineStats, ThumbnailKey
 
 HEADER: Final = struct.Struct("<I")
 # A frame larger than this is a bug or a corrupt stream, never a thumbnail (a 4096 px RGB888
@@ -20,6 +21,11 @@ HEADER: Final = struct.Struct("<I")
 MAX_FRAME: Final = 64 * 2**20
 
 KeyTuple = tuple[str, int]  # (url, size): ThumbnailKey, flattened for msgpack
+
+
+def keys_of(pairs: Iterable[KeyTuple]) -> list[ThumbnailKey]:
+    """The ThumbnailKeys of (url, size) pairs, in their order."""
+    return [ThumbnailKey(url, size) for url, size in pairs]
 
 
 class Want(msgspec.Struct, tag=True, frozen=True):

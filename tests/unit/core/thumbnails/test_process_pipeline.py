@@ -343,7 +343,7 @@ def test_stats_catch_up_after_a_want_that_only_cancels(
         # reported with `fast`: `first` downloading, two queued
         settle_stats(pipeline, qtbot, decoded=1, in_flight=1, queued=2)
         pipeline.want([])  # the user scrolled away: everything is cancelled
-        # ThumbnailPipeline reports (0, 0) and cancelled == 3 here; the workers never tell.
+        # as ThumbnailPipeline does: (0, 0) and cancelled == 3, once the worker has reported
         settle_stats(pipeline, qtbot, timeout=2000, cancelled=3, in_flight=0, queued=0)
     finally:
         gate.set()
