@@ -41,19 +41,6 @@ class SandboxError(RuntimeError):
     """The sandbox could not start."""
 
 
-def _http_implementation() -> str:
-    """uvicorn's C parser when installed: less CPU per request than h11, which matters in demo
-    mode, where the sandbox shares the machine (or the process) with the app."""
-    try:
-        import httptools  # noqa: F401
-    except ImportError:  # pragma: no cover (a dependency; h11 is uvicorn's own fallback)
-        return "h11"
-    return "httptools"
-
-
-HTTP_IMPLEMENTATION = _http_implementation()
-
-
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto must be IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted sockets only then; without it
@@ -230,7 +217,9 @@ def start_sandbox(
         access_log=False,
         lifespan="on",
         loop="asyncio",
-        http=HTTP_IMPLEMENTATION,
+        # uvicorn's C parser (httptools, a dependency): less CPU per request than h11, which
+        # matters in demo mode, where the sandbox shares the machine (or the process) with the app
+        http="httptools",
         ws="none",
         server_header=False,
         timeout_graceful_shutdown=5,
