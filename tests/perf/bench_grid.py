@@ -42,12 +42,12 @@ from qamera_desktop.api.parsing import parse_body, parse_images
 from qamera_desktop.core.image_library import ImageLibrary
 from qamera_desktop.core.image_query import ServerFilter
 from qamera_desktop.core.thumbnails import decode_thumbnail
-from qamera_desktop.core.thumbnails.fetch import make_client
 from qamera_desktop.memory import tune_allocator
 from qamera_desktop.ui.event_loop import make_event_loop
 from qamera_desktop.ui.image_grid_model import ImageGridModel
 from qamera_desktop.ui.image_grid_view import ImageGridView
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
+from tests.perf.fetch_worker import fetch_all
 from tests.sandbox_fixtures import SandboxProcess
 
 FILL_COUNT = 1000
@@ -87,23 +87,6 @@ def rss_mb(pid: int | str = "self") -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-async def fetch_all(urls: list[str]) -> tuple[float, list[bytes]]:
-    """Download-only throughput, with the thumbnail pipeline's own client (same transport,
-    same six connections): the limit is what this machine's network path can do at best."""
-    async with make_client(max_connections=6, timeout=30) as client:
-        sem = asyncio.Semaphore(6)
-
-        async def one(url: str) -> bytes:
-            async with sem:
-                r = await client.get(url)
-                r.raise_for_status()
-                return r.content
-
-        t0 = time.perf_counter()
-        bodies = await asyncio.gather(*(one(u) for u in urls))
-        return len(urls) / (time.perf_counter() - t0), list(bodies)
 
 
 def fetch_in_processes(urls: list[str], processes: int = 2, connections: int = 3) -> float:
