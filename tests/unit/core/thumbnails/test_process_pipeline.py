@@ -43,7 +43,7 @@ from qamera_desktop.core.thumbnails.worker_protocol import (
     from_worker_decoder,
 )
 
-from .conftest import ImageServer, Sink
+from .conftest import ImageServer, Sink, closing_factory
 from .images import jpeg
 
 WAIT_MS = 15_000
@@ -55,23 +55,7 @@ ProcessFactory = Callable[..., tuple[ProcessPipeline, Sink]]
 
 @pytest.fixture
 def make_processes(tmp_path: Path, arun: Any) -> Iterator[ProcessFactory]:
-    """Build ProcessPipelines (cache in tmp_path/cache unless given); all closed at teardown."""
-    made: list[ProcessPipeline] = []
-
-    def make(cache_dir: Path | None = None, **options: Any) -> tuple[ProcessPipeline, Sink]:
-        sink = Sink()
-        pipeline = ProcessPipeline(
-            cache_dir or tmp_path / "cache",
-            on_ready=options.pop("on_ready", sink.on_ready),
-            on_failed=options.pop("on_failed", sink.on_failed),
-            **options,
-        )
-        made.append(pipeline)
-        return pipeline, sink
-
-    yield make
-    for pipeline in made:
-        arun(pipeline.aclose())
+    yield from closing_factory(ProcessPipeline, tmp_path, arun)
 
 
 def is_gone(pid: int) -> bool:
