@@ -4,14 +4,17 @@ Why processes: in one process the event loop thread (httpx costs ~1.5 ms of Pyth
 and the decode threads (Pillow's Python around its C decoder, the cache writes) take turns on one
 GIL, and every turn is a wait. Side by side in one run (`make bench` prints both), the grid
 filled at 311 thumbnails/s in one process and at 522/s in two worker processes, each with its
-own GIL; the GUI thread now only receives finished pixels.
+own GIL (743/s since: cache writes while idle, small JPEGs decoded on the worker's loop, a
+worker's own allocator settings, frames in batches, pixels in shared memory); the GUI thread
+only turns finished pixels into pixmaps.
 
 Each worker (worker.py) runs a ThumbnailPipeline for one shard of the keys: a key belongs to its
 disk cache subdirectory's number modulo the number of workers (`shard_of`), so each worker owns
 its part of the disk cache and the cache folder keeps one layout. `want()` splits the wanted list
 by shard, keeping its order, and sends each worker its part when that changed; connections and
 disk cache bytes are divided between the workers. Results arrive as frames on the event loop
-thread and are reported from there, like ThumbnailPipeline's.
+thread, a batch per read (`_FrameReader`), with the pixels in the worker's shared ring
+(pixel_ring.py), and are reported from there, like ThumbnailPipeline's.
 
 A worker that dies (a decoder crash, say) is started again and given its wanted keys again, up to
 `MAX_RESTARTS` times within `RESTART_WINDOW` seconds; after that its keys fail with a reason the
@@ -43,12 +46,14 @@ from qamera_desktop import THUMBNAIL_WORKER_FLAG
 from ..secret_store import API_KEY_ENV
 from .decode import DEFAULT_MAX_PIXELS
 from .disk_cache import shard_of
-from .pipeline import FailedCallback, ReadyCallback, ThumbnailPipeline
+from .pipeline import WRITE_BACK_BYTES, FailedCallback, ReadyCallback, ThumbnailPipeline
+from .pixel_ring import create_ring, read_pixels
 from .records import DecodedThumbnail, PipelineStats, ThumbnailKey
 from .worker import shard_pipeline
 from .worker_protocol import (
     HEADER,
     Close,
+    Consumed,
     Failed,
     ForgetFailures,
     KeyTuple,
@@ -68,7 +73,12 @@ log = logging.getLogger(__name__)
 MAX_RESTARTS: Final = 3  # per worker, within RESTART_WINDOW seconds
 RESTART_WINDOW: Final = 60.0
 WORKER_STOPPED: Final = "thumbnail worker stopped"
-_SOCKET_BUFFER: Final = 2**20  # a 256 px thumbnail is a 250 KB frame: a few per wake-up
+_SOCKET_BUFFER: Final = 2**20  # a 256 px thumbnail is a 200 KB frame: a few per wake-up
+_STAGING: Final = 256 * 1024  # the app reads small frames into this, as many as have come
+_LARGE_FRAME: Final = _STAGING // 2  # a larger frame's body is read into a buffer of its own
+# The app says Consumed each time it has copied out a quarter of the ring: a message per
+# thumbnail cost the worker and the app more than the ring saved.
+_CONSUMED_EVERY: Final = 4
 _EXIT_WAIT: Final = 3.0  # seconds a worker gets to finish its cache writes at close
 
 
@@ -138,6 +148,7 @@ class ProcessPipeline:
         max_connections: int = 6,
         decode_workers: int = 1,
         disk_cache_bytes: int = 512 * 2**20,
+        write_back_bytes: int = WRITE_BACK_BYTES,
         max_download_bytes: int = 20 * 2**20,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         timeout: float = 15.0,
@@ -163,6 +174,7 @@ class ProcessPipeline:
                     + (1 if shard < max_connections % processes else 0),
                     decode_workers=decode_workers,
                     disk_cache_bytes=disk_cache_bytes // processes,
+                    write_back_bytes=write_back_bytes // processes,
                     max_download_bytes=max_download_bytes,
                     max_pixels=max_pixels,
                     timeout=timeout,
@@ -299,7 +311,15 @@ class _WorkerLink:
         self._connecting: asyncio.Task[None] | None = None
         self._exited: list[subprocess.Popen[bytes]] = []
         self._started: asyncio.Future[None] | None = None
-        self._proc, self._sock = self._spawn()
+        # The pixel ring, kept for the link's life (each worker started writes it from the start)
+        self._ring = create_ring()
+        self._consumed = 0  # ring position the current worker's pixels have been copied out to
+        self._said_consumed = 0  # the position last told to the worker
+        try:
+            self._proc, self._sock = self._spawn()
+        except BaseException:
+            self._close_ring()
+            raise
 
     # -------------------------------------------------------------------------------- process
     def _spawn(self) -> tuple[subprocess.Popen[bytes], socket.socket]:
@@ -308,10 +328,16 @@ class _WorkerLink:
             for sock in (mine, theirs):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SOCKET_BUFFER)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _SOCKET_BUFFER)
-            config = msgspec.json.encode(self._config).decode()
+            fds = [theirs.fileno()]
+            config = self._config
+            if self._ring is not None:
+                fds.append(self._ring[0])
+                config = msgspec.structs.replace(
+                    config, ring_fd=self._ring[0], ring_bytes=len(self._ring[1])
+                )
             proc = subprocess.Popen(  # noqa: S603 (this app's own executable, no shell)
-                [*self._command, str(theirs.fileno()), config],
-                pass_fds=(theirs.fileno(),),
+                [*self._command, str(theirs.fileno()), msgspec.json.encode(config).decode()],
+                pass_fds=fds,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 env=worker_environment(),
@@ -342,6 +368,14 @@ class _WorkerLink:
             self._transport.abort()
         with contextlib.suppress(OSError):
             self._sock.close()
+        self._close_ring()
+
+    def _close_ring(self) -> None:
+        if self._ring is not None:
+            fd, ring = self._ring
+            self._ring = None
+            ring.close()
+            os.close(fd)
 
     def close(self) -> None:
         """Ask the worker to stop once it has read everything sent so far."""
@@ -451,7 +485,7 @@ class _WorkerLink:
         if isinstance(message, Ready):
             try:
                 thumb = DecodedThumbnail(
-                    message.width, message.height, message.data, message.source_pixels
+                    message.width, message.height, self._pixels(message), message.source_pixels
                 )
             except ValueError:
                 self._owner._report_failed(key, "internal error")
@@ -460,10 +494,26 @@ class _WorkerLink:
         elif isinstance(message, Failed):
             self._owner._report_failed(key, message.reason)
 
+    def _pixels(self, message: Ready) -> bytes:
+        """The Ready's pixels: from the frame, or copied out of the ring (ValueError when they
+        are not where it says)."""
+        if message.ring_offset < 0:
+            return message.data
+        if self._ring is None:
+            raise ValueError("pixels in a ring this link does not have")
+        ring = self._ring[1]
+        pixels = read_pixels(ring, message.ring_offset, message.width * message.height * 3)
+        self._consumed = max(self._consumed, message.ring_end)
+        if self._consumed - self._said_consumed >= len(ring) // _CONSUMED_EVERY:
+            self._said_consumed = self._consumed
+            self.send(Consumed(self._consumed))
+        return pixels
+
     def _on_lost(self, sock: socket.socket) -> None:
         if self._closing or sock is not self._sock:
             return
         self._transport = None
+        self._consumed = self._said_consumed = 0  # the next worker's positions start again
         if self._connecting is not None:
             self._connecting.cancel()
             self._connecting = None
@@ -524,42 +574,73 @@ class _WorkerLink:
 
 
 class _FrameReader(asyncio.BufferedProtocol):
-    """Reads length-prefixed frames straight into their own buffers (no copies on the way)."""
+    """Reads length-prefixed frames: small ones as many per read as have come, through a staging
+    buffer; the rest of a large one (pixels sent in the frame) straight into its own buffer.
+
+    Each read is a turn of the GUI thread's event loop: a worker sends its frames in batches,
+    and one read takes in a whole batch of small frames (the pixels are in the ring).
+    """
 
     def __init__(self, on_frame: Callable[[bytearray], None], on_lost: Callable[[], None]) -> None:
         self._on_frame = on_frame
         self._on_lost = on_lost
         self._transport: asyncio.Transport | None = None
-        self._buffer = bytearray(HEADER.size)
-        self._filled = 0
-        self._in_body = False
+        self._staging = bytearray(_STAGING)
+        self._start = 0  # the first byte of `_staging` not parsed yet
+        self._end = 0  # the end of what was read into it
+        self._body: bytearray | None = None  # a large frame being read into its own buffer
+        self._body_filled = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        return memoryview(self._buffer)[self._filled :]
+        if self._body is not None:
+            return memoryview(self._body)[self._body_filled :]
+        return memoryview(self._staging)[self._end :]
 
     def buffer_updated(self, nbytes: int) -> None:
-        self._filled += nbytes
-        if self._filled < len(self._buffer):
+        if self._body is None:
+            self._end += nbytes
+            self._parse()
             return
-        if self._in_body:
-            body = self._buffer
-            self._buffer, self._filled, self._in_body = bytearray(HEADER.size), 0, False
+        self._body_filled += nbytes
+        if self._body_filled == len(self._body):
+            body, self._body = self._body, None
             self._on_frame(body)
-            return
-        try:
-            length = frame_length(self._buffer)
-        except ValueError as exc:
-            log.error("Thumbnail worker stream is corrupt: %s", exc)
-            if self._transport is not None:
-                self._transport.abort()
-            return
-        self._buffer, self._filled, self._in_body = bytearray(length), 0, True
-        if length == 0:
-            self.buffer_updated(0)
+
+    def _parse(self) -> None:
+        """Hand on every whole frame in the staging buffer; keep the start of the next one."""
+        staging = self._staging
+        while self._end - self._start >= HEADER.size:
+            if self._transport is not None and self._transport.is_closing():
+                return  # a frame was refused: nothing more is read from this worker
+            begin = self._start + HEADER.size
+            try:
+                length = frame_length(staging[self._start : begin])
+            except ValueError as exc:
+                log.error("Thumbnail worker stream is corrupt: %s", exc)
+                if self._transport is not None:
+                    self._transport.abort()
+                return
+            have = self._end - begin
+            if have >= length:
+                self._start = begin + length
+                self._on_frame(staging[begin : self._start])
+            elif length > _LARGE_FRAME:
+                body = bytearray(length)
+                body[:have] = staging[begin : self._end]
+                self._body, self._body_filled = body, have
+                self._start = self._end = 0
+                return
+            else:
+                break
+        # The start of the next frame moves to the front: a small frame then always fits.
+        rest = self._end - self._start
+        if self._start and rest:
+            staging[:rest] = staging[self._start : self._end]
+        self._start, self._end = 0, rest
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._on_lost()

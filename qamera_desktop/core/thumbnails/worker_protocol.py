@@ -1,8 +1,12 @@
 """The messages between the app and its thumbnail worker processes, and how they are framed.
 
 A frame is a 4-byte little-endian length and a msgpack body (msgspec, tagged structs). The app
-sends `Want`, `ForgetFailures` and `Close`; a worker answers with `Ready` (the decoded pixels
-inline) and `Failed`, and with `Progress` (its counters) once a batch of those is out.
+sends `Want`, `ForgetFailures` and `Close`; a worker answers with `Ready` and `Failed`, and with
+`Progress` (its counters) once a batch of those is out.
+
+A Ready's pixels are in the worker's shared pixel ring (pixel_ring.py) when it has one with room,
+else inline in the frame. The app copies them out of the ring and says `Consumed` (once per turn
+of its loop, for every Ready it has read), which gives that part of the ring back to the worker.
 """
 
 from __future__ import annotations
@@ -40,12 +44,18 @@ class Close(msgspec.Struct, tag=True, frozen=True):
     pass
 
 
+class Consumed(msgspec.Struct, tag=True, frozen=True):
+    upto: int  # the ring position up to which the app has copied the pixels out (RingWriter)
+
+
 class Ready(msgspec.Struct, tag=True, frozen=True):
     key: KeyTuple
     width: int
     height: int
     source_pixels: int
-    data: bytes  # RGB888, stride width * 3
+    data: bytes  # RGB888, stride width * 3; empty when the pixels are in the ring
+    ring_offset: int = -1  # where in the ring the pixels are (-1: not in the ring)
+    ring_end: int = 0  # the ring position to say Consumed for once they are copied out
 
 
 class Failed(msgspec.Struct, tag=True, frozen=True):
@@ -66,12 +76,15 @@ class WorkerConfig(msgspec.Struct, frozen=True):
     max_connections: int
     decode_workers: int
     disk_cache_bytes: int
+    write_back_bytes: int  # of the disk cache's write-back buffer
     max_download_bytes: int
     max_pixels: int
     timeout: float
+    ring_fd: int = -1  # the worker's shared pixel ring (a file descriptor it inherits), if any
+    ring_bytes: int = 0
 
 
-ToWorker = Want | ForgetFailures | Close
+ToWorker = Want | ForgetFailures | Close | Consumed
 FromWorker = Ready | Failed | Progress
 
 _encoder = msgspec.msgpack.Encoder()

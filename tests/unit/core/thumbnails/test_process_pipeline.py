@@ -849,6 +849,7 @@ class WorkerProcess:
             max_connections=2,
             decode_workers=1,
             disk_cache_bytes=10**8,
+            write_back_bytes=10**7,
             max_download_bytes=10**7,
             max_pixels=10**8,
             timeout=10.0,
@@ -908,7 +909,7 @@ def test_worker_speaks_the_protocol(server: ImageServer, worker: WorkerProcess) 
     bad = (server.url("/missing.jpg"), 64)
     worker.send(Want([good, bad]))
     results: dict[tuple[str, int], Any] = {}
-    last_progress = None
+    last_progress = None  # the counters sent after the latest result
     while len(results) < 2 or last_progress is None or last_progress.counters.in_flight:
         message = worker.receive()
         if isinstance(message, Progress):
@@ -916,6 +917,7 @@ def test_worker_speaks_the_protocol(server: ImageServer, worker: WorkerProcess) 
         else:
             assert isinstance(message, Ready | Failed)
             results[message.key] = message
+            last_progress = None
     ready, failed = results[good], results[bad]
     assert isinstance(ready, Ready)
     assert (ready.width, ready.height, ready.source_pixels) == (64, 32, 200 * 100)

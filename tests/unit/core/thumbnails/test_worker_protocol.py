@@ -162,6 +162,7 @@ def test_worker_config_json_round_trip() -> None:
         max_connections=3,
         decode_workers=1,
         disk_cache_bytes=256 * 2**20,
+        write_back_bytes=16 * 2**20,
         max_download_bytes=20 * 2**20,
         max_pixels=50_000_000,
         timeout=15.0,
@@ -175,7 +176,8 @@ def test_worker_config_with_a_missing_field_is_refused() -> None:
     with pytest.raises(msgspec.ValidationError, match="max_pixels"):
         msgspec.json.decode(
             b'{"cache_dir": "/c", "shard": 0, "shards": 1, "max_connections": 1,'
-            b' "decode_workers": 1, "disk_cache_bytes": 1, "max_download_bytes": 1,'
+            b' "decode_workers": 1, "disk_cache_bytes": 1, "write_back_bytes": 1,'
+            b' "max_download_bytes": 1,'
             b' "timeout": 1.0}',
             type=WorkerConfig,
         )
