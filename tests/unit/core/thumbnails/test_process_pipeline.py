@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import msgspec
 import pytest
 from pytestqt.exceptions import TimeoutError as QtTimeoutError
 
@@ -37,16 +36,12 @@ from qamera_desktop.core.thumbnails.worker_protocol import (
     Progress,
     Ready,
     Want,
-    WorkerConfig,
     frame,
-    frame_length,
-    from_worker_decoder,
 )
 
 from .conftest import ImageServer, Sink, closing_factory
 from .images import jpeg
-
-WAIT_MS = 15_000
+from .worker_harness import WAIT_MS, WorkerProcess
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="worker processes need POSIX")
 
@@ -836,63 +831,6 @@ def test_help_does_not_mention_the_worker_flag() -> None:
 
 
 # ==================================================================================== the worker
-class WorkerProcess:
-    """A worker started by hand on a socket pair, spoken to with blocking reads (no pipeline)."""
-
-    def __init__(self, cache_dir: Path, stderr: Path) -> None:
-        self.sock, theirs = socket.socketpair()
-        self.stderr_path = stderr
-        config = WorkerConfig(
-            cache_dir=str(cache_dir),
-            shard=0,
-            shards=1,
-            max_connections=2,
-            decode_workers=1,
-            disk_cache_bytes=10**8,
-            write_back_bytes=10**7,
-            max_download_bytes=10**7,
-            max_pixels=10**8,
-            timeout=10.0,
-        )
-        try:
-            with stderr.open("wb") as err:
-                self.proc = subprocess.Popen(
-                    [*worker_command(), str(theirs.fileno()), msgspec.json.encode(config).decode()],
-                    pass_fds=(theirs.fileno(),),
-                    stdin=subprocess.DEVNULL,
-                    stderr=err,
-                )
-        finally:
-            theirs.close()
-        self.sock.settimeout(WAIT_MS / 1000)
-
-    def send(self, message: Any) -> None:
-        self.sock.sendall(frame(message))
-
-    @property
-    def stderr(self) -> str:
-        return self.stderr_path.read_text()
-
-    def receive(self) -> Any:
-        length = frame_length(self._exactly(HEADER.size))
-        return from_worker_decoder.decode(self._exactly(length))
-
-    def _exactly(self, n: int) -> bytes:
-        data = b""
-        while len(data) < n:
-            chunk = self.sock.recv(n - len(data))
-            if not chunk:
-                raise EOFError("the worker closed the socket")
-            data += chunk
-        return data
-
-    def close(self) -> None:
-        self.sock.close()
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=10)
-
-
 @pytest.fixture
 def worker(tmp_path: Path) -> Iterator[WorkerProcess]:
     proc = WorkerProcess(tmp_path / "cache", stderr=tmp_path / "worker.err")

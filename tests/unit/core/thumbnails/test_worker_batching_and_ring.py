@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import ctypes
 import io
-import mmap
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -28,8 +26,8 @@ from qamera_desktop.core.thumbnails import pipeline as pipeline_module
 from qamera_desktop.core.thumbnails import process_pipeline as process_module
 from qamera_desktop.core.thumbnails.decode import decode_thumbnail, quick_to_decode
 from qamera_desktop.core.thumbnails.disk_cache import shard_of
-from qamera_desktop.core.thumbnails.pixel_ring import RING_BYTES, create_ring, read_pixels
-from qamera_desktop.core.thumbnails.process_pipeline import ProcessPipeline, worker_command
+from qamera_desktop.core.thumbnails.pixel_ring import RING_BYTES
+from qamera_desktop.core.thumbnails.process_pipeline import ProcessPipeline
 from qamera_desktop.core.thumbnails.worker import INLINE_DECODE_BYTES
 from qamera_desktop.core.thumbnails.worker_protocol import (
     HEADER,
@@ -51,9 +49,7 @@ from qamera_desktop.core.thumbnails.worker_protocol import (
 
 from .conftest import ImageServer, PipelineFactory, Sink, closing_factory
 from .images import encode, jpeg
-
-WAIT_MS = 15_000
-WAIT_S = WAIT_MS / 1000
+from .worker_harness import WAIT_MS, WAIT_S, KeyTuple, WorkerProcess, worker_config, worker_starter
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="worker processes need POSIX")
 needs_memfd = pytest.mark.skipif(
@@ -61,7 +57,6 @@ needs_memfd = pytest.mark.skipif(
 )
 
 ProcessFactory = Callable[..., tuple[ProcessPipeline, Sink]]
-KeyTuple = tuple[str, int]
 
 
 @pytest.fixture
@@ -94,154 +89,9 @@ def distinct_jpeg(n: int, width: int = 64, height: int = 64) -> bytes:
 
 
 # ==================================================================================== by hand
-class RingWorker:
-    """A real worker started by hand on a socket pair, with a pixel ring of `ring_bytes` (0: none),
-    spoken to with blocking reads; remembers how the frames came in (a list per recv)."""
-
-    def __init__(
-        self,
-        cache_dir: Path,
-        stderr: Path,
-        *,
-        ring_bytes: int = 0,
-        max_connections: int = 2,
-        foreign_ring_fd: int | None = None,
-    ) -> None:
-        self.sock, theirs = socket.socketpair()
-        self.stderr_path = stderr
-        self.ring: mmap.mmap | None = None
-        self._pending = bytearray()
-        fds = [theirs.fileno()]
-        ring_fd = -1
-        made = create_ring(ring_bytes) if ring_bytes > 0 else None
-        if ring_bytes > 0:
-            assert made is not None
-        if made is not None:
-            ring_fd, self.ring = made
-            fds.append(ring_fd)
-        if foreign_ring_fd is not None:
-            ring_fd, ring_bytes = foreign_ring_fd, 4096
-            fds.append(foreign_ring_fd)
-        config = WorkerConfig(
-            cache_dir=str(cache_dir),
-            shard=0,
-            shards=1,
-            max_connections=max_connections,
-            decode_workers=1,
-            disk_cache_bytes=10**8,
-            write_back_bytes=10**7,
-            max_download_bytes=10**7,
-            max_pixels=10**8,
-            timeout=10.0,
-            ring_fd=ring_fd,
-            ring_bytes=ring_bytes,
-        )
-        try:
-            with stderr.open("wb") as err:
-                self.proc = subprocess.Popen(
-                    [*worker_command(), str(theirs.fileno()), msgspec.json.encode(config).decode()],
-                    pass_fds=fds,
-                    stdin=subprocess.DEVNULL,
-                    stderr=err,
-                )
-        except BaseException:
-            self.sock.close()
-            if self.ring is not None:
-                self.ring.close()
-            raise
-        finally:
-            theirs.close()
-            if made is not None:
-                os.close(made[0])  # the mapping keeps the memory
-        self.sock.settimeout(WAIT_S)
-
-    @property
-    def stderr(self) -> str:
-        return self.stderr_path.read_text()
-
-    def send(self, message: ToWorker) -> None:
-        self.sock.sendall(frame(message))
-
-    def _recv(self) -> None:
-        chunk = self.sock.recv(1 << 20)
-        if not chunk:
-            raise EOFError("the worker closed the socket")
-        self._pending += chunk
-
-    def _whole_frames(self) -> list[FromWorker]:
-        messages: list[FromWorker] = []
-        while len(self._pending) >= HEADER.size:
-            length = frame_length(self._pending[: HEADER.size])
-            if len(self._pending) < HEADER.size + length:
-                break
-            body = bytes(self._pending[HEADER.size : HEADER.size + length])
-            del self._pending[: HEADER.size + length]
-            messages.append(from_worker_decoder.decode(body))
-        return messages
-
-    def receive(self) -> FromWorker:
-        """The next message (reads as much as it takes)."""
-        while True:
-            messages = self._whole_frames()
-            if messages:
-                # put back what came after the first one
-                self._pending[:0] = b"".join(frame(m) for m in messages[1:])
-                return messages[0]
-            self._recv()
-
-    def recv_batch(self) -> list[FromWorker]:
-        """The whole frames that one recv brought (or an earlier recv, not yet handed out)."""
-        messages = self._whole_frames()
-        if messages:
-            return messages
-        self._recv()
-        return self._whole_frames()
-
-    def pixels(self, ready: Ready) -> bytes:
-        if ready.ring_offset < 0:
-            return ready.data
-        assert self.ring is not None
-        assert ready.data == b""
-        return read_pixels(self.ring, ready.ring_offset, ready.width * ready.height * 3)
-
-    def results(self, count: int) -> dict[KeyTuple, tuple[Ready | Failed, bytes]]:
-        """The next `count` results by key, each with its pixels copied out at once."""
-        found: dict[KeyTuple, tuple[Ready | Failed, bytes]] = {}
-        while len(found) < count:
-            message = self.receive()
-            if isinstance(message, Ready):
-                assert message.key not in found
-                found[message.key] = (message, self.pixels(message))
-            elif isinstance(message, Failed):
-                found[message.key] = (message, b"")
-        return found
-
-    def started(self) -> None:
-        message = self.receive()
-        assert isinstance(message, Progress)  # "started"
-
-    def close(self) -> None:
-        self.sock.close()
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait(timeout=10)
-        if self.ring is not None:
-            self.ring.close()
-
-
 @pytest.fixture
-def start_worker(tmp_path: Path) -> Iterator[Callable[..., RingWorker]]:
-    started: list[RingWorker] = []
-
-    def start(**options: Any) -> RingWorker:
-        n = len(started)
-        worker = RingWorker(tmp_path / f"cache{n}", tmp_path / f"worker{n}.err", **options)
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.close()
+def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    yield from worker_starter(tmp_path)
 
 
 def serve_images(
@@ -409,7 +259,7 @@ def test_the_ring_positions_start_again_with_a_restarted_worker(
 # ==================================================================================== (b) (c) ring
 @needs_memfd
 def test_a_ring_smaller_than_a_thumbnail_sends_the_pixels_inline(
-    server: ImageServer, start_worker: Callable[..., RingWorker]
+    server: ImageServer, start_worker: Callable[..., WorkerProcess]
 ) -> None:
     bodies = {
         (server.add("/wide.jpg", jpeg(200, 100)), 64): jpeg(200, 100),
@@ -433,7 +283,7 @@ def test_a_ring_smaller_than_a_thumbnail_sends_the_pixels_inline(
 
 @needs_memfd
 def test_a_full_ring_falls_back_to_inline_pixels_until_consumed(
-    server: ImageServer, start_worker: Callable[..., RingWorker]
+    server: ImageServer, start_worker: Callable[..., WorkerProcess]
 ) -> None:
     thumb = 64 * 64 * 3  # 12288 bytes: three fit the ring exactly
     served = serve_images(server, "fill", 9)
@@ -479,7 +329,7 @@ def test_a_full_ring_falls_back_to_inline_pixels_until_consumed(
 
 @needs_memfd
 def test_a_consumed_beyond_what_was_written_gives_back_no_more(
-    server: ImageServer, start_worker: Callable[..., RingWorker]
+    server: ImageServer, start_worker: Callable[..., WorkerProcess]
 ) -> None:
     thumb = 64 * 64 * 3
     served = serve_images(server, "clamp", 5)
@@ -496,7 +346,7 @@ def test_a_consumed_beyond_what_was_written_gives_back_no_more(
 
 
 def test_a_ring_the_worker_cannot_map_sends_the_pixels_inline(
-    server: ImageServer, start_worker: Callable[..., RingWorker]
+    server: ImageServer, start_worker: Callable[..., WorkerProcess]
 ) -> None:
     body = distinct_jpeg(7)
     key = (server.add("/a.jpg", body), 64)
@@ -517,7 +367,7 @@ def test_a_ring_the_worker_cannot_map_sends_the_pixels_inline(
 
 # ==================================================================================== (d) batches
 def test_failures_reported_together_go_out_in_one_write_with_the_counters_last(
-    start_worker: Callable[..., RingWorker],
+    start_worker: Callable[..., WorkerProcess],
 ) -> None:
     worker = start_worker()
     worker.started()
@@ -533,7 +383,7 @@ def test_failures_reported_together_go_out_in_one_write_with_the_counters_last(
 
 @needs_memfd
 def test_thumbnails_ready_together_arrive_in_batches_followed_by_the_counters(
-    server: ImageServer, start_worker: Callable[..., RingWorker]
+    server: ImageServer, start_worker: Callable[..., WorkerProcess]
 ) -> None:
     gates = []
     served: dict[KeyTuple, bytes] = {}
@@ -571,7 +421,7 @@ def test_thumbnails_ready_together_arrive_in_batches_followed_by_the_counters(
 
 
 def test_a_consumed_to_a_worker_without_a_ring_is_ignored(
-    server: ImageServer, start_worker: Callable[..., RingWorker]
+    server: ImageServer, start_worker: Callable[..., WorkerProcess]
 ) -> None:
     body = distinct_jpeg(11)
     key = (server.add("/a.jpg", body), 64)
@@ -947,12 +797,11 @@ def test_a_ready_without_ring_fields_says_its_pixels_are_inline() -> None:
 
 
 def test_the_worker_config_carries_the_ring() -> None:
-    config = WorkerConfig(
-        cache_dir="/c",
+    config = worker_config(
+        "/c",
         shard=1,
         shards=2,
         max_connections=3,
-        decode_workers=1,
         disk_cache_bytes=10,
         write_back_bytes=20,
         max_download_bytes=30,

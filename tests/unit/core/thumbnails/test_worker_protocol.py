@@ -24,6 +24,8 @@ from qamera_desktop.core.thumbnails.worker_protocol import (
     to_worker_decoder,
 )
 
+from .worker_harness import worker_config
+
 TO_WORKER: list[Any] = [
     Want([("https://cdn.test/a.jpg", 256), ("https://cdn.test/b.jpg?sig=x%20y", 128)]),
     Want([]),
@@ -155,12 +157,11 @@ def test_ready_with_a_wrongly_typed_field_is_refused() -> None:
 
 
 def test_worker_config_json_round_trip() -> None:
-    config = WorkerConfig(
-        cache_dir="/tmp/cache dir/ü",
+    config = worker_config(
+        "/tmp/cache dir/ü",
         shard=1,
         shards=2,
         max_connections=3,
-        decode_workers=1,
         disk_cache_bytes=256 * 2**20,
         write_back_bytes=16 * 2**20,
         max_download_bytes=20 * 2**20,
