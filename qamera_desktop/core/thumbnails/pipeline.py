@@ -517,18 +517,12 @@ class ThumbnailPipeline:
 
     # ================================================================================ reporting
     def _report_ready(self, key: ThumbnailKey, thumb: DecodedThumbnail) -> None:
-        try:
-            self._on_ready(key, thumb)
-        except Exception:
-            log.exception("Thumbnail on_ready callback raised")
+        call_back("on_ready", self._on_ready, key, thumb)
 
     def _report_failed(self, key: ThumbnailKey, reason: str) -> None:
         self._counters.failed += 1
         log.debug("Thumbnail %s failed: %s", _redact(key.url), reason)
-        try:
-            self._on_failed(key, reason)
-        except Exception:
-            log.exception("Thumbnail on_failed callback raised")
+        call_back("on_failed", self._on_failed, key, reason)
 
     def _fail_soon(self, loop: asyncio.AbstractEventLoop, key: ThumbnailKey, reason: str) -> None:
         """Fail at once, but report on the next loop turn, not from inside want()."""
@@ -538,6 +532,14 @@ class ThumbnailPipeline:
     def _report_soon(self, key: ThumbnailKey, reason: str) -> None:
         self._soon.pop(key, None)
         self._report_failed(key, reason)
+
+
+def call_back(name: str, callback: Callable[..., None], *args: object) -> None:
+    """Call a pipeline's `name` callback: what it raises is logged and goes no further."""
+    try:
+        callback(*args)
+    except Exception:
+        log.exception("Thumbnail %s callback raised", name)
 
 
 def _redact(url: str) -> str:

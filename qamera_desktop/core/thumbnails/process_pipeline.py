@@ -46,7 +46,13 @@ from qamera_desktop import THUMBNAIL_WORKER_FLAG
 from ..secret_store import API_KEY_ENV
 from .decode import DEFAULT_MAX_PIXELS
 from .disk_cache import shard_of
-from .pipeline import WRITE_BACK_BYTES, FailedCallback, ReadyCallback, ThumbnailPipeline
+from .pipeline import (
+    WRITE_BACK_BYTES,
+    FailedCallback,
+    ReadyCallback,
+    ThumbnailPipeline,
+    call_back,
+)
 from .pixel_ring import create_ring, read_pixels
 from .records import DecodedThumbnail, PipelineStats, ThumbnailKey
 from .worker import shard_pipeline
@@ -266,17 +272,11 @@ class ProcessPipeline:
         return loop
 
     def _report_ready(self, key: ThumbnailKey, thumb: DecodedThumbnail) -> None:
-        try:
-            self._on_ready(key, thumb)
-        except Exception:
-            log.exception("Thumbnail on_ready callback raised")
+        call_back("on_ready", self._on_ready, key, thumb)
 
     def _report_failed(self, key: ThumbnailKey, reason: str) -> None:
         self._failed.add(key)
-        try:
-            self._on_failed(key, reason)
-        except Exception:
-            log.exception("Thumbnail on_failed callback raised")
+        call_back("on_failed", self._on_failed, key, reason)
 
     def _fail_soon(self, loop: asyncio.AbstractEventLoop, key: ThumbnailKey, reason: str) -> None:
         """Fail on the next loop turn, not from inside want()."""

@@ -460,6 +460,21 @@ def test_concurrent_flushes_write_every_entry_once(
     assert rescanned(tmp_path).total_bytes == cache.total_bytes
 
 
+def hold_a_flush(
+    cache: DiskCache,
+    when: str,
+    monkeypatch: pytest.MonkeyPatch,
+    flush_in_thread: Callable[[DiskCache], threading.Thread],
+) -> tuple[Gate, threading.Thread]:
+    """A flush in a thread, held while it writes key 1's file (`when`: before or after it is
+    in place), until the gate's `proceed` is set."""
+    gate = Gate(cache, key(1), when)
+    monkeypatch.setattr(cache, "_write_file", gate)
+    thread = flush_in_thread(cache)
+    assert gate.reached.wait(WAIT)
+    return gate, thread
+
+
 def test_a_second_flush_skips_the_entry_being_written(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -468,10 +483,7 @@ def test_a_second_flush_skips_the_entry_being_written(
     cache = DiskCache(tmp_path, BIG, write_back_bytes=BIG)
     cache.write(key(1), payload(1))
     cache.write(key(2), payload(2))
-    gate = Gate(cache, key(1), "before")
-    monkeypatch.setattr(cache, "_write_file", gate)
-    flush_in_thread(cache)
-    assert gate.reached.wait(WAIT)
+    gate, _thread = hold_a_flush(cache, "before", monkeypatch, flush_in_thread)
 
     assert cache.flush() == 1  # key 2 only: key 1 is another flush's
     assert cache.read(key(1)) == payload(1)  # still readable while its file is written
@@ -492,10 +504,7 @@ def test_an_entry_dropped_while_its_file_is_written_leaves_no_file(
 ) -> None:
     cache = DiskCache(tmp_path, 250, write_back_bytes=BIG)
     cache.write(key(1), payload(1))
-    gate = Gate(cache, key(1), when)
-    monkeypatch.setattr(cache, "_write_file", gate)
-    thread = flush_in_thread(cache)
-    assert gate.reached.wait(WAIT)
+    gate, thread = hold_a_flush(cache, when, monkeypatch, flush_in_thread)
 
     if how == "evicted":
         cache.write(key(2), payload(2))
@@ -524,10 +533,7 @@ def test_an_entry_rewritten_while_its_file_is_written_gets_the_new_bytes(
 ) -> None:
     cache = DiskCache(tmp_path, BIG, write_back_bytes=BIG)
     cache.write(key(1), payload(1))
-    gate = Gate(cache, key(1), "before")
-    monkeypatch.setattr(cache, "_write_file", gate)
-    thread = flush_in_thread(cache)
-    assert gate.reached.wait(WAIT)
+    gate, thread = hold_a_flush(cache, "before", monkeypatch, flush_in_thread)
 
     cache.write(key(1), payload(8, 40))  # waits again, with the new bytes
     assert cache.read(key(1)) == payload(8, 40)
@@ -552,10 +558,7 @@ def test_a_write_through_waits_for_the_flush_of_older_bytes(
     """Two renames of one name never cross: the last bytes stored are the ones on disk."""
     cache = DiskCache(tmp_path, BIG, write_back_bytes=100)
     cache.write(key(1), payload(1, 50))  # waits
-    gate = Gate(cache, key(1), "before")
-    monkeypatch.setattr(cache, "_write_file", gate)
-    thread = flush_in_thread(cache)
-    assert gate.reached.wait(WAIT)
+    gate, thread = hold_a_flush(cache, "before", monkeypatch, flush_in_thread)
 
     # larger than the buffer: its file is written at once, but not while the flush writes one
     writer = threading.Thread(target=cache.write, args=(key(1), payload(2, 150)))

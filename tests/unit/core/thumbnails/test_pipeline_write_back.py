@@ -36,6 +36,13 @@ def serve(server: ImageServer, count: int, prefix: str = "img") -> list[Thumbnai
     ]
 
 
+def gated_key(server: ImageServer, path: str) -> tuple[ThumbnailKey, threading.Event]:
+    """A thumbnail whose download waits for the returned event (wanted, it keeps a pipeline
+    busy)."""
+    url, gate = server.gate(path, jpeg(100, 100))
+    return ThumbnailKey(url, SIZE), gate
+
+
 def path_of(cache_dir: Path, key: ThumbnailKey) -> Path:
     name = cache_name(key)
     return cache_dir / name[:2] / name
@@ -140,8 +147,7 @@ def test_no_flush_while_a_wanted_key_is_loading(
 ) -> None:
     cache_dir = tmp_path / "cache"
     fast = serve(server, 4)
-    slow_url, gate = server.gate("/slow.jpg", jpeg(100, 100))
-    slow = ThumbnailKey(slow_url, SIZE)
+    slow, gate = gated_key(server, "/slow.jpg")
     pipeline, sink = make_pipeline()
     recorder = recorded(pipeline, sink, monkeypatch)
 
@@ -166,8 +172,7 @@ def test_a_key_wanted_again_while_waiting_is_read_from_memory(
 ) -> None:
     cache_dir = tmp_path / "cache"
     keys = serve(server, 3)
-    held_url, _gate = server.gate("/held.jpg", jpeg(100, 100))  # busy: no idle flush
-    held = ThumbnailKey(held_url, SIZE)
+    held, _gate = gated_key(server, "/held.jpg")  # busy: no idle flush
     pipeline, sink = make_pipeline()
     pipeline.want([*keys, held])
     qtbot.waitUntil(sink.settled(*keys), timeout=WAIT_MS)
@@ -193,8 +198,7 @@ def test_the_flush_stops_after_the_current_file_when_something_is_wanted(
 ) -> None:
     cache_dir = tmp_path / "cache"
     keys = serve(server, 5)
-    later_url, gate = server.gate("/later.jpg", jpeg(100, 100))
-    later = ThumbnailKey(later_url, SIZE)
+    later, gate = gated_key(server, "/later.jpg")
     pipeline, sink = make_pipeline(decode_workers=2)
     recorder = recorded(pipeline, sink, monkeypatch, hold_first=True)
 
@@ -225,9 +229,9 @@ def test_aclose_writes_what_is_left_and_a_new_pipeline_finds_it(
 ) -> None:
     cache_dir = tmp_path / "cache"
     keys = serve(server, 5)
-    held_url, _gate = server.gate("/held.jpg", jpeg(100, 100))  # keeps the pipeline busy
+    held, _gate = gated_key(server, "/held.jpg")  # keeps the pipeline busy
     first, sink1 = make_pipeline()
-    first.want([*keys, ThumbnailKey(held_url, SIZE)])
+    first.want([*keys, held])
     qtbot.waitUntil(sink1.settled(*keys), timeout=WAIT_MS)
     assert cached_names(cache_dir) == set()
 
@@ -287,9 +291,9 @@ def test_the_close_flush_stops_at_its_deadline(
 ) -> None:
     monkeypatch.setattr(pipeline_module, "CLOSE_FLUSH_SECONDS", -1.0)  # already past
     keys = serve(server, 3)
-    held_url, _gate = server.gate("/held.jpg", jpeg(100, 100))
+    held, _gate = gated_key(server, "/held.jpg")
     pipeline, sink = make_pipeline()
-    pipeline.want([*keys, ThumbnailKey(held_url, SIZE)])
+    pipeline.want([*keys, held])
     qtbot.waitUntil(sink.settled(*keys), timeout=WAIT_MS)
 
     arun(pipeline.aclose())
@@ -302,7 +306,7 @@ def test_no_buffer_writes_each_file_before_it_is_reported(
 ) -> None:
     cache_dir = tmp_path / "cache"
     keys = serve(server, 3)
-    held_url, _gate = server.gate("/held.jpg", jpeg(100, 100))  # busy: no idle flush
+    held, _gate = gated_key(server, "/held.jpg")  # busy: no idle flush
     sink = Sink()
     written_when_ready: dict[ThumbnailKey, bool] = {}
 
@@ -311,7 +315,7 @@ def test_no_buffer_writes_each_file_before_it_is_reported(
         sink.on_ready(key, thumb)
 
     pipeline, _ = make_pipeline(write_back_bytes=0, on_ready=on_ready, on_failed=sink.on_failed)
-    pipeline.want([*keys, ThumbnailKey(held_url, SIZE)])
+    pipeline.want([*keys, held])
     qtbot.waitUntil(sink.settled(*keys), timeout=WAIT_MS)
 
     assert written_when_ready == dict.fromkeys(keys, True)
@@ -325,11 +329,11 @@ def test_a_small_buffer_overflows_to_disk_while_loading(
 ) -> None:
     cache_dir = tmp_path / "cache"
     keys = serve(server, 6)
-    held_url, _gate = server.gate("/held.jpg", jpeg(100, 100))  # busy: no idle flush
+    held, _gate = gated_key(server, "/held.jpg")  # busy: no idle flush
     bound = max(len(body_of(server, k)) for k in keys) * 2  # room for two files, not three
     # one download and one decode at a time: the thumbnails enter the buffer in `keys` order
     pipeline, sink = make_pipeline(write_back_bytes=bound, max_connections=1, decode_workers=1)
-    pipeline.want([*keys, ThumbnailKey(held_url, SIZE)])
+    pipeline.want([*keys, held])
     qtbot.waitUntil(sink.settled(*keys), timeout=WAIT_MS)
     assert sink.ready_order == keys
 

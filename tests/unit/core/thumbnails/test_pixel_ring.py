@@ -283,15 +283,8 @@ def raise_interrupted(*args: object) -> None:
     raise Interrupted
 
 
-@needs_memfd
-@pytest.mark.parametrize(
-    ("target", "failure"),
-    [("ftruncate", raise_no_space), ("mmap", raise_no_space)],
-    ids=["ftruncate", "mmap"],
-)
-def test_create_ring_is_none_and_closes_its_descriptor_when_it_cannot_be_sized_or_mapped(
-    monkeypatch: pytest.MonkeyPatch, target: str, failure: Callable[..., None]
-) -> None:
+def record_memfds(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The descriptors os.memfd_create hands out from now on, in order."""
     made: list[int] = []
     real_memfd_create = os.memfd_create
 
@@ -301,6 +294,19 @@ def test_create_ring_is_none_and_closes_its_descriptor_when_it_cannot_be_sized_o
         return fd
 
     monkeypatch.setattr(os, "memfd_create", recording)
+    return made
+
+
+@needs_memfd
+@pytest.mark.parametrize(
+    ("target", "failure"),
+    [("ftruncate", raise_no_space), ("mmap", raise_no_space)],
+    ids=["ftruncate", "mmap"],
+)
+def test_create_ring_is_none_and_closes_its_descriptor_when_it_cannot_be_sized_or_mapped(
+    monkeypatch: pytest.MonkeyPatch, target: str, failure: Callable[..., None]
+) -> None:
+    made = record_memfds(monkeypatch)
     if target == "ftruncate":
         monkeypatch.setattr(os, "ftruncate", failure)
     else:
@@ -314,15 +320,7 @@ def test_create_ring_is_none_and_closes_its_descriptor_when_it_cannot_be_sized_o
 def test_create_ring_closes_its_descriptor_when_interrupted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    made: list[int] = []
-    real_memfd_create = os.memfd_create
-
-    def recording(name: str, flags: int = os.MFD_CLOEXEC) -> int:
-        fd = real_memfd_create(name, flags)
-        made.append(fd)
-        return fd
-
-    monkeypatch.setattr(os, "memfd_create", recording)
+    made = record_memfds(monkeypatch)
     monkeypatch.setattr(os, "ftruncate", raise_interrupted)
     with pytest.raises(Interrupted):
         create_ring(4096)
