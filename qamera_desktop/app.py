@@ -1,7 +1,7 @@
-"""Composition root: QApplication + qasync loop, the services, the main window.
+"""Bootstrap: the QApplication and its asyncio loop (ui/event_loop.py), then the AppController.
 
-The window is shown first; everything slow (sandbox start, keyring, first listing) happens after
-the first paint, on the event loop.
+The services and the window are built in ui/services.py; the window is shown first and everything
+slow (sandbox start, keyring, first listing) happens after the first paint, on the event loop.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from qamera_desktop.cli import DEFAULT_API_URL, LaunchOptions
+from qamera_desktop.launch_options import DEFAULT_API_URL, LaunchOptions
 
 if TYPE_CHECKING:
     from qamera_desktop.sandbox import SandboxHandle as DemoServerHandle
@@ -72,9 +72,9 @@ def run_app(options: LaunchOptions) -> int:
         options, data_dir=data_dir, default_api_url=DEFAULT_API_URL, start_demo=_start_demo
     )
     try:
-        with loop:
-            code: int = loop.run_until_complete(controller.run())
-            return code
+        code: int = loop.run_until_complete(controller.run())
+        return code
     finally:
+        loop.close()
         if temp is not None:
             temp.cleanup()

@@ -4,28 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-from qamera_desktop import THUMBNAIL_WORKER_FLAG, __version__
-
-API_KEY_ENV = "QAMERA_API_KEY"
-API_URL_ENV = "QAMERA_API_URL"
-DEFAULT_API_URL = "https://app.qamera.ai"
-
-
-@dataclass(frozen=True)
-class LaunchOptions:
-    """What the command line asked for. The API key is read from the environment, never argv."""
-
-    demo: bool
-    api_url: str | None
-    data_dir: Path | None
-    self_test: bool
-    screenshot: Path | None
-    sandbox_fast: bool
+from qamera_desktop import __version__
+from qamera_desktop.launch_options import (
+    API_KEY_ENV,
+    API_URL_ENV,
+    DEFAULT_API_URL,
+    LaunchOptions,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,12 +79,7 @@ def parse_args(argv: Sequence[str] | None = None) -> LaunchOptions:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if args[:1] == [THUMBNAIL_WORKER_FLAG]:  # internal: the app starting its own worker
-        from qamera_desktop.core.thumbnails.worker import main as worker_main
-
-        return worker_main(args[1:])
-    options = parse_args(args)
+    options = parse_args(argv)
     from qamera_desktop.app import run_app  # Qt is imported only past argument parsing
 
     return run_app(options)

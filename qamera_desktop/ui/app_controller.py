@@ -1,5 +1,5 @@
-"""Builds the services and the main window, connects to an account (or the demo sandbox), and runs
-until the window closes, or runs the headless self-test."""
+"""Shows the main window, connects to an account (or the demo sandbox), and runs until the window
+closes, or runs the headless self-test. What is built and how it is wired: ui/services.py."""
 
 from __future__ import annotations
 
@@ -16,17 +16,14 @@ from PySide6.QtWidgets import QApplication
 from qamera_desktop.api import QameraClient
 from qamera_desktop.api.errors import ApiError
 from qamera_desktop.api.shoot_request import ShootRequest
-from qamera_desktop.cli import LaunchOptions
-from qamera_desktop.core.account import account_id
 from qamera_desktop.core.app_paths import AppPaths
-from qamera_desktop.core.database import Database
-from qamera_desktop.core.image_library import ImageLibrary, LoadState
+from qamera_desktop.core.image_library import LoadState
 from qamera_desktop.core.secret_store import load_api_key
-from qamera_desktop.core.settings import SettingsStore
 from qamera_desktop.core.shoot_service import ShootService
 from qamera_desktop.core.shoots import ShootState
+from qamera_desktop.launch_options import LaunchOptions
 from qamera_desktop.ui.main_window import MainWindow
-from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
+from qamera_desktop.ui.services import AppServices, build_services
 
 log = logging.getLogger(__name__)
 
@@ -61,20 +58,24 @@ class AppController:
         self.paths = AppPaths.resolve(data_dir)
         self.default_api_url = default_api_url
         self._start_demo = start_demo
-        self.window: MainWindow | None = None
-        self.client: QameraClient | None = None
+        self.services: AppServices | None = None
         self.demo: DemoServer | None = None
-        self.loader: ThumbnailLoader | None = None
-        self.database: Database | None = None
-        self.shoots: ShootService | None = None
+
+    @property
+    def client(self) -> QameraClient | None:
+        return self.services.client if self.services is not None else None
+
+    @property
+    def shoots(self) -> ShootService | None:
+        return self.services.shoots if self.services is not None else None
 
     async def run(self) -> int:
         started = time.perf_counter()
         self.paths.ensure()
-        settings_store = SettingsStore(self.paths.settings_file)
-        library = ImageLibrary()
-        self.loader = ThumbnailLoader(self.paths.thumbnail_cache_dir)
-        window = self.window = MainWindow(library, self.loader, settings_store)
+        services = self.services = build_services(
+            self.paths.settings_file, self.paths.thumbnail_cache_dir
+        )
+        window = services.window
         window.show()
         app = QApplication.instance()
         closed = asyncio.Event()
@@ -85,7 +86,7 @@ class AppController:
         if trace:
             print(f"trace window-shown {time.time():.4f}", flush=True)
         try:
-            await self._connect(window, settings_store)
+            await self._connect(services)
             if trace:
                 await self._trace_first_thumbnails(window, exit_after=trace == "exit")
             if self.options.self_test:
@@ -95,7 +96,8 @@ class AppController:
         finally:
             await self._shutdown()
 
-    async def _connect(self, window: MainWindow, settings_store: SettingsStore) -> None:
+    async def _connect(self, services: AppServices) -> None:
+        window = services.window
         use_demo = self.options.demo or self.options.self_test
         api_url = self.options.api_url or window.settings.api_url or self.default_api_url
         key = None if use_demo else await asyncio.to_thread(load_api_key, api_url)
@@ -107,26 +109,16 @@ class AppController:
         else:
             description = f"Connected to {api_url}"
         try:
-            client = QameraClient(api_url, key)
+            services.connect(
+                api_url,
+                key,
+                database_file=self.paths.database_file,
+                description=description,
+                demo=self.demo is not None,
+            )
         except ValueError as exc:
             window.grid.show_message(f"Cannot connect: {exc}")
             window.connection_label.setText("Not connected")
-            return
-        self.client = await client.__aenter__()
-        self.database = Database(self.paths.database_file)
-        self.shoots = ShootService(
-            self.client,
-            self.database,
-            account_id(api_url, key),
-            on_change=window.shoot_changed,
-            on_images=window.shoot_images,
-            on_finished=window.shoot_finished,
-        )
-        # start() loads the account's remembered shoots: before attach_shoots(), so that the
-        # Shoots panel lists them (and shows itself) from the start, not only once one changes
-        self.shoots.start()
-        window.attach_shoots(self.shoots)
-        window.attach(self.client, description, demo=self.demo is not None)
 
     async def _trace_first_thumbnails(self, window: MainWindow, *, exit_after: bool) -> None:
         """For `make bench`: print when the first screen of thumbnails is painted."""
@@ -205,16 +197,8 @@ class AppController:
         )
 
     async def _shutdown(self) -> None:
-        if self.shoots is not None:
-            await self.shoots.aclose()
-        if self.window is not None:
-            await self.window.tasks.cancel_all()
-        if self.loader is not None:
-            await self.loader.aclose()
-        if self.client is not None:
-            await self.client.__aexit__(None, None, None)
-        if self.database is not None:
-            self.database.close()
+        if self.services is not None:
+            await self.services.aclose()
         if self.demo is not None:
             await asyncio.to_thread(self.demo.stop)
 

@@ -1,36 +1,31 @@
-"""Widget tests against the real sandbox: a main window built the way `app_controller.py` builds it.
+"""Widget tests against the real sandbox: a main window built by the app's own composition root.
 
-`make_app(...)` starts the real services in the order of `AppController._connect` (QameraClient
-over loopback HTTP, ThumbnailLoader with a disk cache in tmp_path, a SQLite Database file,
-ShootService) and a MainWindow on a SettingsStore, shows it and (by default) waits for the first
-listing. Everything it made is closed at teardown.
+`make_app(...)` builds through `qamera_desktop.ui.services` as the app does (`build_services`, then
+`connect`: QameraClient over loopback HTTP, ThumbnailLoader with a disk cache in tmp_path, a SQLite
+Database file, ShootService, MainWindow on a SettingsStore), shows the window before connecting
+and (by default) waits for the first listing. Everything it made is closed at teardown.
 
-Deliberate deviations from production, for speed only:
+Deliberate deviations from production, passed in as `Tuning`, for speed only:
 - each client gets its own `RateBudget()`, so tests do not share the process-wide 60-a-minute
   budget of the demo key (the sandbox's own rate limit is off unless a test turns it on);
-- GET retries wait at most `RETRY_SLEEP_CAP` s instead of 1, 2, 4, 8 s (the attempts still happen).
-- shoot tracking polls every 0.1 s to 1 s instead of every 2 s to 20 s.
+- GET retries wait at most `RETRY_SLEEP_CAP` s instead of 1, 2, 4, 8 s (the attempts still happen);
+- shoot tracking polls every 0.1 s to 1 s instead of every 2 s to 20 s, at up to 600 a minute.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from qamera_desktop.api import QameraClient
-from qamera_desktop.core.account import account_id
-from qamera_desktop.core.database import Database
-from qamera_desktop.core.image_library import ImageLibrary
-from qamera_desktop.core.settings import SettingsStore
-from qamera_desktop.core.shoot_service import ShootService
 from qamera_desktop.core.shoots import Shoot
 from qamera_desktop.sandbox import SandboxHandle
-from qamera_desktop.ui.main_window import MainWindow
+from qamera_desktop.ui.services import ShootPolling, Tuning, build_services
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 from tests.sandbox_fixtures import make_sandbox_fixtures
 from tests.ui.helpers import App, MakeApp, make_client, wait_listed
@@ -55,52 +50,40 @@ def make_app(
         wait_loaded: bool = True,
         min_interval: float = 0.1,
         max_interval: float = 1.0,
-        client_kwargs: dict[str, Any] | None = None,
     ) -> App:
         server = handle or request.getfixturevalue("sandbox")  # started only when used
         url = base_url or server.base_url
         api_key = key or server.demo_key
         n = len(made)
-        store = SettingsStore(settings_path or tmp_path / f"settings-{n}.json")
-        library = ImageLibrary()
-        loader = ThumbnailLoader(tmp_path / f"thumbs-{n}")
-        window = MainWindow(library, loader, store)
+        tuning = Tuning(
+            make_client=make_client,
+            polling=ShootPolling(min_interval, max_interval, requests_per_minute=600.0),
+        )
+        services = build_services(
+            settings_path or tmp_path / f"settings-{n}.json",
+            tmp_path / f"thumbs-{n}",
+            tuning=tuning,
+        )
+        window = services.window
         qtbot.addWidget(window)
         window.show()
         qtbot.waitExposed(window)
-        client = make_client(url, api_key, **(client_kwargs or {}))
-        database = Database(database_path or tmp_path / f"qamera-{n}.sqlite3")
-        changes: list[Shoot] = []
-        finished: list[Shoot] = []
-        after_change: list[Callable[[Shoot], None]] = []
+        app = App(services, url, api_key)
+        made.append(app)
 
-        def on_change(shoot: Shoot) -> None:
-            changes.append(shoot)
-            window.shoot_changed(shoot)
-            for listener in after_change:
+        def after_change(shoot: Shoot) -> None:
+            for listener in app.after_change:
                 listener(shoot)
 
-        def on_finished(shoot: Shoot) -> None:
-            finished.append(shoot)
-            window.shoot_finished(shoot)
-
-        service = ShootService(
-            client,
-            database,
-            account_id(url, api_key),
-            on_change=on_change,
-            on_images=window.shoot_images,
-            on_finished=on_finished,
-            min_interval=min_interval,
-            max_interval=max_interval,
-            requests_per_minute=600.0,
+        services.connect(
+            url,
+            api_key,
+            database_file=database_path or tmp_path / f"qamera-{n}.sqlite3",
+            description="Demo sandbox",
+            demo=True,
+            on_change=[app.changes.append, after_change],
+            on_finished=[app.finished.append],
         )
-        service.start()
-        window.attach_shoots(service)
-        window.attach(client, "Demo sandbox", demo=True)
-        app = App(window, library, loader, client, service, database, store, url, api_key)
-        app.changes, app.finished, app.after_change = changes, finished, after_change
-        made.append(app)
         if wait_loaded:
             wait_listed(qtbot, app)
         return app
@@ -112,11 +95,7 @@ def make_app(
         if dialog is not None:
             with contextlib.suppress(RuntimeError):  # already deleted (WA_DeleteOnClose)
                 arun(dialog.aclose())
-        arun(app.service.aclose())
-        arun(app.window.tasks.cancel_all())
-        arun(app.loader.aclose())
-        arun(app.client.aclose())
-        app.database.close()
+        arun(app.services.aclose())
     made.clear()
     # Collect reference cycles holding Qt objects now, on the GUI thread: left to chance, the
     # collector may run in a worker thread and delete a widget there (a segfault).

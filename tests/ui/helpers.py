@@ -22,6 +22,7 @@ from qamera_desktop.core.shoots import Shoot, ShootState
 from qamera_desktop.sandbox import SandboxHandle
 from qamera_desktop.ui.grid_geometry import CELL_MARGIN
 from qamera_desktop.ui.main_window import MainWindow
+from qamera_desktop.ui.services import AppServices
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 from tests.sandbox_fixtures import api_client, list_images
 
@@ -42,21 +43,46 @@ def make_client(base_url: str, key: str, **kwargs: Any) -> QameraClient:
 
 @dataclass
 class App:
-    """One running window and the services behind it."""
+    """One running window and the services behind it (built by `qamera_desktop.ui.services`)."""
 
-    window: MainWindow
-    library: ImageLibrary
-    loader: ThumbnailLoader
-    client: QameraClient
-    service: ShootService
-    database: Database
-    settings_store: SettingsStore
+    services: AppServices
     base_url: str
     key: str
     changes: list[Shoot] = field(default_factory=list)
     finished: list[Shoot] = field(default_factory=list)
     after_change: list[Callable[[Shoot], None]] = field(default_factory=list)
     """Called after the window has shown each change of a shoot."""
+
+    @property
+    def window(self) -> MainWindow:
+        return self.services.window
+
+    @property
+    def library(self) -> ImageLibrary:
+        return self.services.library
+
+    @property
+    def loader(self) -> ThumbnailLoader:
+        return self.services.loader
+
+    @property
+    def settings_store(self) -> SettingsStore:
+        return self.services.settings_store
+
+    @property
+    def client(self) -> QameraClient:
+        assert self.services.client is not None, "not connected"
+        return self.services.client
+
+    @property
+    def service(self) -> ShootService:
+        assert self.services.shoots is not None, "not connected"
+        return self.services.shoots
+
+    @property
+    def database(self) -> Database:
+        assert self.services.database is not None, "not connected"
+        return self.services.database
 
     def settings_json(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self.settings_store.path.read_text())

@@ -1,0 +1,140 @@
+"""The composition root: builds the app's services and main window and wires them together.
+
+In two steps, so that the window is on screen before anything slow happens:
+
+1. `build_services(...)` makes the settings store, the image library, the thumbnail loader and the
+   main window (not shown yet: the caller shows it and lets it paint);
+2. `AppServices.connect(...)`, once the account is known, makes the API client, the local
+   database and the shoot service, and attaches them to the window.
+
+The app (ui/app_controller.py) and the widget tests (tests/ui/conftest.py) both build through here;
+the tests only pass faster timings and a client factory of their own as parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qamera_desktop.api import QameraClient
+from qamera_desktop.core.account import account_id
+from qamera_desktop.core.database import Database
+from qamera_desktop.core.image_library import ImageLibrary
+from qamera_desktop.core.settings import SettingsStore
+from qamera_desktop.core.shoot_service import ShootService
+from qamera_desktop.core.shoots import Shoot
+from qamera_desktop.ui.main_window import MainWindow
+from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+ClientFactory = Callable[[str, str], QameraClient]
+"""(base_url, api_key) -> a client; raises ValueError for a refused URL or a malformed key."""
+
+ShootListener = Callable[[Shoot], None]
+
+
+@dataclass(frozen=True)
+class ShootPolling:
+    """How often the shoot service polls the listings of products with shoots in flight.
+    The defaults are the app's (ShootService's own); tests poll faster."""
+
+    min_interval: float = 2.0
+    max_interval: float = 20.0
+    requests_per_minute: float = 40.0
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """What the widget tests change for speed. The defaults are production's."""
+
+    make_client: ClientFactory = QameraClient
+    polling: ShootPolling = field(default_factory=ShootPolling)
+
+
+@dataclass
+class AppServices:
+    """Everything `build_services` made; `connect` adds the client, database and shoot service."""
+
+    settings_store: SettingsStore
+    library: ImageLibrary
+    loader: ThumbnailLoader
+    window: MainWindow
+    tuning: Tuning = field(default_factory=Tuning)
+    client: QameraClient | None = None
+    database: Database | None = None
+    shoots: ShootService | None = None
+
+    def connect(
+        self,
+        api_url: str,
+        api_key: str,
+        *,
+        database_file: Path,
+        description: str,
+        demo: bool,
+        on_change: Sequence[ShootListener] = (),
+        on_finished: Sequence[ShootListener] = (),
+    ) -> QameraClient:
+        """Use this account: client, database and shoot service, attached to the window.
+
+        `on_change` and `on_finished` are called after the window has shown each change or end
+        of a shoot. Raises ValueError (before anything is made) for a refused URL or key.
+        """
+        if self.client is not None:
+            raise RuntimeError("already connected")
+        client = self.client = self.tuning.make_client(api_url, api_key)
+        self.database = Database(database_file)
+        window = self.window
+        polling = self.tuning.polling
+        self.shoots = ShootService(
+            client,
+            self.database,
+            account_id(api_url, api_key),
+            on_change=_then(window.shoot_changed, on_change),
+            on_images=window.shoot_images,
+            on_finished=_then(window.shoot_finished, on_finished),
+            min_interval=polling.min_interval,
+            max_interval=polling.max_interval,
+            requests_per_minute=polling.requests_per_minute,
+        )
+        # start() loads the account's remembered shoots: before attach_shoots(), so that the
+        # Shoots panel lists them (and shows itself) from the start, not only once one changes
+        self.shoots.start()
+        window.attach_shoots(self.shoots)
+        window.attach(client, description, demo=demo)
+        return client
+
+    async def aclose(self) -> None:
+        """Stop tracking, cancel the window's tasks, close the loader, the client, the database."""
+        if self.shoots is not None:
+            await self.shoots.aclose()
+        await self.window.tasks.cancel_all()
+        await self.loader.aclose()
+        if self.client is not None:
+            await self.client.aclose()
+        if self.database is not None:
+            self.database.close()
+
+
+def build_services(
+    settings_file: Path, thumbnail_cache_dir: Path, *, tuning: Tuning | None = None
+) -> AppServices:
+    """The settings store, image library, thumbnail loader and main window (not shown yet)."""
+    settings_store = SettingsStore(settings_file)
+    library = ImageLibrary()
+    loader = ThumbnailLoader(thumbnail_cache_dir)
+    window = MainWindow(library, loader, settings_store)
+    return AppServices(settings_store, library, loader, window, tuning or Tuning())
+
+
+def _then(first: ShootListener, listeners: Sequence[ShootListener]) -> ShootListener:
+    if not listeners:
+        return first
+    after = tuple(listeners)
+
+    def call_all(shoot: Shoot) -> None:
+        first(shoot)
+        for listener in after:
+            listener(shoot)
+
+    return call_all

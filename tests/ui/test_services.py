@@ -1,0 +1,98 @@
+"""The composition root (qamera_desktop/ui/services.py) that the app and the widget tests share."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qamera_desktop.api.shoot_request import ShootRequest
+from qamera_desktop.core.shoot_service import ShootService
+from qamera_desktop.core.shoots import Shoot, ShootState
+from qamera_desktop.sandbox import SandboxHandle
+from qamera_desktop.ui.services import ShootPolling, Tuning, build_services
+from tests.ui.helpers import make_client
+
+
+def test_production_polls_at_the_shoot_services_own_pace() -> None:
+    defaults = inspect.signature(ShootService).parameters
+    polling = ShootPolling()
+    assert polling.min_interval == defaults["min_interval"].default
+    assert polling.max_interval == defaults["max_interval"].default
+    assert polling.requests_per_minute == defaults["requests_per_minute"].default
+
+
+def test_a_refused_url_connects_nothing_and_leaves_no_database(
+    qtbot: Any, arun: Any, tmp_path: Path, sandbox: SandboxHandle
+) -> None:
+    services = build_services(tmp_path / "settings.json", tmp_path / "thumbs")
+    qtbot.addWidget(services.window)
+    database_file = tmp_path / "qamera.sqlite3"
+    try:
+        assert not services.window.isVisible()  # the caller shows it, before anything slow
+        plain_http = sandbox.base_url.replace("127.0.0.1", "example.com")
+        with pytest.raises(ValueError, match="https"):
+            services.connect(
+                plain_http,
+                sandbox.demo_key,
+                database_file=database_file,
+                description="nowhere",
+                demo=False,
+            )
+        assert (services.client, services.database, services.shoots) == (None, None, None)
+        assert not database_file.exists()
+        assert not services.window.new_shoot_action.isEnabled()
+    finally:
+        arun(services.aclose())
+
+
+def test_connect_wires_the_window_first_then_the_extra_listeners(
+    qtbot: Any, arun: Any, tmp_path: Path, sandbox: SandboxHandle
+) -> None:
+    tuning = Tuning(make_client=make_client, polling=ShootPolling(0.1, 1.0, 600.0))
+    services = build_services(tmp_path / "settings.json", tmp_path / "thumbs", tuning=tuning)
+    window = services.window
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    panel_had_it: list[bool] = []  # at each change: the Shoots panel already showed this shoot
+    status_when_finished: list[str] = []
+
+    def on_change(shoot: Shoot) -> None:
+        panel_had_it.append(window.shoots_panel.current_shoot() is shoot)
+
+    def on_finished(shoot: Shoot) -> None:
+        status_when_finished.append(window.statusBar().currentMessage())
+
+    database_file = tmp_path / "qamera.sqlite3"
+    try:
+        client = services.connect(
+            sandbox.base_url,
+            sandbox.demo_key,
+            database_file=database_file,
+            description="Demo sandbox",
+            demo=True,
+            on_change=[on_change],
+            on_finished=[on_finished],
+        )
+        assert client is services.client
+        assert database_file.exists()
+        assert window.connection_label.text() == "Demo sandbox"
+        qtbot.waitUntil(lambda: window.product_combo.count() > 1)  # attached: products listed
+        assert window.new_shoot_action.isEnabled()
+
+        arun(window.submit_shoot(ShootRequest("prod_mug06", count=2), "Stoneware Mug"))
+        assert services.shoots is not None
+        shoot = services.shoots.shoots()[0]
+        qtbot.waitUntil(lambda: len(status_when_finished) == 1, timeout=15_000)
+        finished = services.shoots.get(shoot.local_id)
+        assert finished is not None
+        assert finished.state is ShootState.FINISHED
+        assert status_when_finished[0].startswith("Shoot finished: Stoneware Mug")
+        assert panel_had_it
+        assert all(panel_had_it)
+    finally:
+        arun(services.aclose())
+    assert client.closed
