@@ -109,7 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=_non_negative_int,
         default=defaults.latency_ms,
         metavar="N",
-        help="delay added before every request is handled (default 0)",
+        help="delay added before every API request is handled (default 0)",
+    )
+    p.add_argument(
+        "--cdn-latency-ms",
+        type=_non_negative_int,
+        default=defaults.cdn_latency_ms,
+        metavar="N",
+        help="delay added before every thumbnail CDN request is answered (default 0)",
     )
     p.add_argument(
         "--no-rate-limit", action="store_true", help="do not enforce 60 requests a minute per key"
@@ -143,6 +150,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         failure_rate=args.failure_rate,
         error_rate=args.error_rate,
         latency_ms=args.latency_ms,
+        cdn_latency_ms=args.cdn_latency_ms,
         rate_limit=not args.no_rate_limit,
         credits=args.credits,
         seed_images=args.seed_images,

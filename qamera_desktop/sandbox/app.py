@@ -1,8 +1,9 @@
 """The ASGI application: Qamera's external API, the thumbnail CDN, auth, errors and fault knobs.
 
 Request path, outermost first (`SandboxMiddleware`): a correlation id and the request statistics,
-then the whole body is read, then the configured latency is waited (API requests; the thumbnail
-CDN gets neither latency nor random errors), and only then the handler runs. Reading the body
+then the whole body is read, then the configured latency is waited (`latency_ms` for API requests,
+`cdn_latency_ms` for the thumbnail CDN, which never gets random errors), and only then the handler
+runs. Reading the body
 first means a client that times out during the latency still leaves its request behind, and the
 handler runs to completion whatever the client does: a timed-out POST has registered its job, as
 it may have on the real service.
@@ -334,8 +335,9 @@ class SandboxMiddleware:
             more = message.get("more_body", False)
             if len(body) > MAX_BODY_BYTES:  # the validator refuses it; stop reading
                 break
-        latency = self.runtime.config.current.latency_ms
-        if latency > 0 and is_api:  # the thumbnail CDN is another service: no added latency
+        config = self.runtime.config.current
+        latency = config.latency_ms if is_api else config.cdn_latency_ms
+        if latency > 0:
             await asyncio.sleep(latency / 1000)
 
         replayed = False

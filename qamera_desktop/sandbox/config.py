@@ -24,7 +24,15 @@ FAST_PROCESSING_SECONDS = 0.05
 """Processing time per image in `fast` mode."""
 
 RUNTIME_KNOBS = frozenset(
-    {"error_rate", "latency_ms", "failure_rate", "processing_seconds", "fast", "rate_limit"}
+    {
+        "error_rate",
+        "latency_ms",
+        "cdn_latency_ms",
+        "failure_rate",
+        "processing_seconds",
+        "fast",
+        "rate_limit",
+    }
 )
 """The fields `reconfigure()` may change while the server runs."""
 
@@ -43,6 +51,9 @@ class SandboxConfig:
     """Fraction of API requests answered with a random 500."""
     latency_ms: int = 0
     """Delay added to every API request before its handler runs (not to thumbnails)."""
+    cdn_latency_ms: int = 0
+    """Delay added to every thumbnail CDN request: a CDN across the internet answers in tens of
+    milliseconds, not at once as on loopback."""
     rate_limit: bool = True
     """Enforce `rate_limit_per_minute` per key (sliding window)."""
     credits: int = 500
@@ -65,8 +76,8 @@ class SandboxConfig:
                 raise ValueError(f"{name} must be within 0..1, got {value!r}")
         if self.processing_seconds < 0:
             raise ValueError("processing_seconds must not be negative")
-        if self.latency_ms < 0:
-            raise ValueError("latency_ms must not be negative")
+        if self.latency_ms < 0 or self.cdn_latency_ms < 0:
+            raise ValueError("latency_ms and cdn_latency_ms must not be negative")
         if self.credits < 0 or self.seed_images < 0:
             raise ValueError("credits and seed_images must not be negative")
         if self.rate_limit_per_minute < 1 or self.rate_limit_window_seconds <= 0:

@@ -1,5 +1,10 @@
 """Qt side of the thumbnail pipeline: turns decoded thumbnails into QPixmaps on the GUI thread,
-keeps them in a byte-bounded memory cache, and tells the views which URLs became ready (batched).
+keeps them in a byte-bounded memory cache, and tells the views which URLs became ready.
+
+The pipeline runs on its own thread (core/thumbnails/thumbnail_thread.py), which hands over its
+results in batches; each batch becomes one queued signal, so the views hear of a fast fill about
+once a frame. The pixels are converted to the display format on that thread too: the GUI thread
+only makes the QPixmap.
 
 Consumers ask for URLs on named channels (preview, details, grid, icons, pickers: that priority);
 the union, in
@@ -11,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 from PySide6.QtCore import QObject, QTimer
@@ -20,7 +25,7 @@ from PySide6.QtGui import QImage, QPixmap
 
 from qamera_desktop.core.byte_lru import ByteLRU
 from qamera_desktop.core.thumbnails import DecodedThumbnail, ThumbnailKey
-from qamera_desktop.core.thumbnails.process_pipeline import open_pipeline
+from qamera_desktop.core.thumbnails.thumbnail_thread import Result, ThumbnailThread
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +39,11 @@ def _pixmap_cost(pixmap: QPixmap) -> int:
 
 
 class ThumbnailLoader(QObject):
-    """Emits `ready(urls)` a few times a second at most, never once per thumbnail."""
+    """Emits `ready(urls)` once per batch of arrivals, never once per thumbnail."""
 
     ready = QtSignal(list)  # list[str] of URLs whose thumbnails arrived or failed
+    # from the thumbnail thread: list[tuple[ThumbnailKey, QImage | str]] (queued to this thread)
+    _arrived = QtSignal(list)
 
     def __init__(
         self,
@@ -45,21 +52,18 @@ class ThumbnailLoader(QObject):
         memory_bytes: int = 128 * 2**20,  # ~400 thumbnails of 256 px: 8 screens of the grid
         transport: httpx.AsyncBaseTransport | None = None,
         parent: QObject | None = None,
+        **pipeline_options: Any,
     ) -> None:
+        """`pipeline_options` go to ThumbnailPipeline (connections, decode workers...)."""
         super().__init__(parent)
         self._pixmaps: ByteLRU[ThumbnailKey, QPixmap] = ByteLRU(memory_bytes, _pixmap_cost)
         self._failed: dict[ThumbnailKey, str] = {}
         # per channel, in priority order (dicts keep insertion order and remove in O(1))
         self._wanted: dict[Channel, dict[ThumbnailKey, None]] = {c: {} for c in CHANNEL_ORDER}
-        # In worker processes (in this one when a test passes a transport): see process_pipeline.
-        self._pipeline = open_pipeline(
-            cache_dir, on_ready=self._on_ready, on_failed=self._on_failed, transport=transport
+        self._arrived.connect(self._on_arrived)  # emitted on another thread: a queued connection
+        self._pipeline = ThumbnailThread(
+            cache_dir, deliver=self._deliver, transport=transport, **pipeline_options
         )
-        self._pending_urls: set[str] = set()
-        self._flush_timer = QTimer(self)
-        self._flush_timer.setSingleShot(True)
-        self._flush_timer.setInterval(30)
-        self._flush_timer.timeout.connect(self._flush)
         self._want_timer = QTimer(self)
         self._want_timer.setSingleShot(True)
         self._want_timer.setInterval(0)
@@ -107,55 +111,43 @@ class ThumbnailLoader(QObject):
         self._failed.clear()
         self._pipeline.forget_failures()
 
-    @property
-    def worker_pids(self) -> list[int]:
-        """The processes loading thumbnails for this loader (none when it is done in this one)."""
-        return self._pipeline.worker_pids
-
-    async def wait_started(self) -> None:
-        """Until the pipeline's worker processes are up (they start with the loader)."""
-        await self._pipeline.wait_started()
-
     async def aclose(self) -> None:
         self._want_timer.stop()
-        self._flush_timer.stop()
         await self._pipeline.aclose()
         self._pixmaps.clear()  # the memory goes now, not whenever the QObject is collected
 
-    # -- pipeline callbacks (on the GUI thread: the event loop runs there) ----------------------
+    # -- the pipeline's side ---------------------------------------------------------------------
     def _push_wanted(self) -> None:
-        merged: list[ThumbnailKey] = []
-        seen: set[ThumbnailKey] = set()
+        merged: dict[ThumbnailKey, None] = {}
         for channel in CHANNEL_ORDER:
-            for key in self._wanted[channel]:
-                if key not in seen:
-                    seen.add(key)
-                    merged.append(key)
-        try:
-            self._pipeline.want(merged)
-        except RuntimeError:  # no running loop (shutting down)
-            log.debug("thumbnail pipeline not running; wanted set dropped")
+            merged.update(self._wanted[channel])
+        self._pipeline.want(list(merged))
 
-    def _on_ready(self, key: ThumbnailKey, thumb: DecodedThumbnail) -> None:
-        image = QImage(
-            thumb.data, thumb.width, thumb.height, thumb.width * 3, QImage.Format.Format_RGB888
-        )
-        pixmap = QPixmap.fromImage(image)  # copies: the bytes may go away after this
-        self._pixmaps.put(key, pixmap)
-        self._done(key)
+    def _deliver(self, batch: list[Result]) -> None:
+        """On the thumbnail thread: pixels in the format a pixmap is made from, then one signal."""
+        items: list[tuple[ThumbnailKey, QImage | str]] = []
+        for key, result in batch:
+            if isinstance(result, DecodedThumbnail):
+                image = QImage(
+                    result.data,
+                    result.width,
+                    result.height,
+                    result.stride,
+                    QImage.Format.Format_RGB888,
+                )
+                items.append((key, image.convertToFormat(QImage.Format.Format_RGB32)))  # a copy
+            else:
+                items.append((key, result))
+        self._arrived.emit(items)
 
-    def _on_failed(self, key: ThumbnailKey, reason: str) -> None:
-        self._failed[key] = reason
-        self._done(key)
-
-    def _done(self, key: ThumbnailKey) -> None:
-        for channel in CHANNEL_ORDER:
-            self._wanted[channel].pop(key, None)
-        self._pending_urls.add(key.url)
-        if not self._flush_timer.isActive():
-            self._flush_timer.start()
-
-    def _flush(self) -> None:
-        urls, self._pending_urls = list(self._pending_urls), set()
-        if urls:
-            self.ready.emit(urls)
+    def _on_arrived(self, items: list[tuple[ThumbnailKey, QImage | str]]) -> None:
+        urls: set[str] = set()
+        for key, result in items:
+            if isinstance(result, QImage):
+                self._pixmaps.put(key, QPixmap.fromImage(result))
+            else:
+                self._failed[key] = result
+            for channel in CHANNEL_ORDER:
+                self._wanted[channel].pop(key, None)
+            urls.add(key.url)
+        self.ready.emit(list(urls))

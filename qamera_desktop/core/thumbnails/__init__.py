@@ -1,7 +1,7 @@
 """Thumbnails for the image grid: download, decode and scale off the GUI thread, cache on disk.
 
-`ThumbnailPipeline` does it in one process; `ProcessPipeline` (what the app uses, where it can)
-runs one per disk cache shard in worker processes.
+`ThumbnailPipeline` schedules the loads on one asyncio loop; `ThumbnailThread` runs it on a
+background thread of its own, which is what the app uses.
 
 Qt-free: the UI turns `DecodedThumbnail.data` (RGB888) into a QImage / QPixmap on the GUI thread.
 """

@@ -60,12 +60,6 @@ def decode_thumbnail(
         raise ThumbnailError("corrupt image") from None
 
 
-def quick_to_decode(data: bytes, max_bytes: int) -> bool:
-    """Whether `data` is a JPEG of at most `max_bytes`: draft() then decodes at most about a
-    megapixel, a few milliseconds. (A small PNG can still hold tens of megapixels.)"""
-    return len(data) <= max_bytes and data[:3] == b"\xff\xd8\xff"
-
-
 @functools.cache
 def _formats() -> tuple[str, ...]:
     """The wanted formats this Pillow build has (Image.open fails oddly on an unknown one)."""

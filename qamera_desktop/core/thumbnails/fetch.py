@@ -10,7 +10,6 @@ import asyncio
 import os
 import socket
 import ssl
-import urllib.request
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Final
 from urllib.parse import urlsplit
@@ -18,7 +17,6 @@ from urllib.parse import urlsplit
 import httpx
 
 from .records import ThumbnailError
-from .transport import ThumbnailTransport
 
 MAX_REDIRECTS: Final = 3
 _ALLOWED_SCHEMES: Final = frozenset({"http", "https"})
@@ -52,14 +50,6 @@ async def _strip_credentials(request: httpx.Request) -> None:
             del request.headers[name]
 
 
-def _default_transport(limits: httpx.Limits) -> httpx.AsyncBaseTransport | None:
-    """The quick transport, unless proxies are configured: httpx applies the environment's
-    proxies only to a client whose transport it builds itself (None: let it)."""
-    if urllib.request.getproxies():
-        return None
-    return ThumbnailTransport(limits=limits)
-
-
 def make_client(
     *,
     max_connections: int,
@@ -78,7 +68,7 @@ def make_client(
         verify=True,
         follow_redirects=True,
         max_redirects=MAX_REDIRECTS,
-        transport=transport if transport is not None else _default_transport(limits),
+        transport=transport,
         event_hooks={"request": [_strip_credentials]},
     )
 

@@ -1,14 +1,10 @@
 """The thumbnail pipeline: wanted keys, most urgent first -> disk cache or download -> decode.
 
-Everything here runs on one asyncio loop: a thumbnail worker process's (process_pipeline.py, the
-app's default) or the app's own, on the GUI thread. Blocking work runs in threads: decoding,
-reading a cached file and writing cache files in a pool of `decode_workers` (twice that many are
-submitted, so a worker never waits for the loop thread to hand it the next one), which also scan
-the cache directory once at start. In a worker process, small JPEG downloads are decoded on the
-loop itself (`inline_decode_bytes`). New cache files wait in the disk cache's write-back buffer
-while anything is loading, and are written by the pool once nothing is (`_flush_while_idle`):
-creating files cost up to a fifth of a worker's CPU time while the grid filled. The loop thread
-otherwise only schedules, downloads (httpx) and calls back.
+Everything here runs on one asyncio loop: the thumbnail thread's own (thumbnail_thread.py), never
+the GUI thread's. Blocking work runs in a pool of `decode_workers` threads: decoding, reading a
+cached file and writing it (twice that many are submitted, so a worker never waits for the loop
+thread to hand it the next one), which also scan the cache directory once at start. The loop
+thread only schedules, downloads (httpx) and calls back.
 
 Scheduling: a key goes QUEUED -> FETCHING -> FETCHED -> DECODING, or QUEUED -> DECODING when its
 file is in the disk cache. Jobs waiting for a download slot and jobs waiting for a decode slot sit
@@ -29,7 +25,6 @@ import enum
 import heapq
 import itertools
 import logging
-import time
 from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +32,7 @@ from typing import Any, Final, TypeVar
 
 import httpx
 
-from .decode import DEFAULT_MAX_PIXELS, decode_thumbnail, encode_jpeg, quick_to_decode
+from .decode import DEFAULT_MAX_PIXELS, decode_thumbnail, encode_jpeg
 from .disk_cache import DiskCache
 from .fetch import fetch_bytes, make_client, url_problem
 from .records import DecodedThumbnail, PipelineStats, ThumbnailError, ThumbnailKey
@@ -50,11 +45,12 @@ T = TypeVar("T")
 # thumbnail's pixel area (libjpeg's draft then decodes it at full or half scale) and this size.
 KEEP_DOWNLOAD_AREA: Final = 4
 KEEP_DOWNLOAD_BYTES: Final = 512 * 1024
-# Cache files are written when nothing is loading (DiskCache's write-back buffer), up to this
-# much held in memory meanwhile: a full window of the smallest thumbnails and a screen ahead
-# (~600 files of ~35 KB) with room to spare. At close, what is left gets this long to be written.
-WRITE_BACK_BYTES: Final = 48 * 2**20
-CLOSE_FLUSH_SECONDS: Final = 2.0
+
+# Connections to the thumbnail CDN. Across the internet a thumbnail takes a round trip or more
+# (tens of ms) whatever the CPU does, so the connection count sets the pace of a fill: at 60 ms a
+# request, 6 connections filled 89 thumbnails/s and 16 filled 220/s (tests/perf/bench_grid.py,
+# "cdn"), about what a browser gets from one HTTP/2 connection.
+DEFAULT_CONNECTIONS: Final = 16
 
 ReadyCallback = Callable[[ThumbnailKey, DecodedThumbnail], None]
 FailedCallback = Callable[[ThumbnailKey, str], None]
@@ -95,12 +91,6 @@ class ThumbnailPipeline:
     an exception they raise is logged and goes no further. A key that failed is not tried again
     until `forget_failures()` and a later `want()`. A key that was reported ready is forgotten: a
     later `want()` listing it loads it again (from the disk cache), so want only what you lack.
-
-    `inline_decode_bytes`: JPEG downloads up to this size are decoded on the loop's thread, not in
-    the pool. Only for a loop with nothing else to do (a thumbnail worker process's): it saves the
-    hand-over of the GIL between the loop and a decode thread, a sixth of a worker's CPU time
-    per thumbnail (tests/perf/bench_grid.py), and a decode holds up that worker's downloads for
-    a few milliseconds at most. Never on the GUI thread (the default, 0).
     """
 
     def __init__(
@@ -109,16 +99,13 @@ class ThumbnailPipeline:
         *,
         on_ready: ReadyCallback,
         on_failed: FailedCallback,
-        max_connections: int = 6,
+        max_connections: int = DEFAULT_CONNECTIONS,
         decode_workers: int = 2,
         disk_cache_bytes: int = 512 * 2**20,
         max_download_bytes: int = 20 * 2**20,
         max_pixels: int = DEFAULT_MAX_PIXELS,
         timeout: float = 15.0,
         transport: httpx.AsyncBaseTransport | None = None,
-        cache_shard: tuple[int, int] = (0, 1),
-        write_back_bytes: int = WRITE_BACK_BYTES,
-        inline_decode_bytes: int = 0,
     ) -> None:
         if max_connections < 1 or decode_workers < 1:
             raise ValueError("max_connections and decode_workers must be at least 1")
@@ -131,7 +118,6 @@ class ThumbnailPipeline:
         self._max_decodes = 2 * decode_workers
         self._max_backlog = max_connections  # downloads waiting for a decode slot
         self._max_download_bytes = max_download_bytes
-        self._inline_decode_bytes = inline_decode_bytes
         self._max_pixels = max_pixels
         self._timeout = timeout
         self._client = make_client(
@@ -140,9 +126,7 @@ class ThumbnailPipeline:
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=decode_workers, thread_name_prefix="thumbnail-decode"
         )
-        self._disk = DiskCache(
-            cache_dir, disk_cache_bytes, shard=cache_shard, write_back_bytes=write_back_bytes
-        )
+        self._disk = DiskCache(cache_dir, disk_cache_bytes)
 
         self._loop: asyncio.AbstractEventLoop | None = None
         self._rank: dict[ThumbnailKey, int] = {}  # wanted keys -> position, 0 = most urgent
@@ -159,7 +143,6 @@ class ThumbnailPipeline:
         self._fetching = 0
         self._decoding = 0
         self._counters = _Counters()
-        self._flushing = False  # a task writes the cache's waiting files while nothing loads
         self._closed = False
         self._write_warned = False  # only touched by the pool's threads
 
@@ -223,14 +206,6 @@ class ThumbnailPipeline:
             queued=queued,
         )
 
-    async def wait_started(self) -> None:
-        """Nothing to wait for in this process (ProcessPipeline waits for its workers)."""
-
-    @property
-    def worker_pids(self) -> list[int]:
-        """No worker processes: everything runs in this one (see ProcessPipeline)."""
-        return []
-
     async def aclose(self) -> None:
         """Cancel everything, wait for running worker threads, close the HTTP client and pool."""
         if self._closed:
@@ -255,11 +230,6 @@ class ThumbnailPipeline:
         running = [asyncio.wrap_future(f) for f in self._decode_futures if not f.done()]
         if running:
             await asyncio.wait(running)
-        if self._disk.pending_bytes:
-            deadline = time.monotonic() + CLOSE_FLUSH_SECONDS
-            await asyncio.wrap_future(
-                self._pool.submit(self._flush_cache, lambda: time.monotonic() > deadline)
-            )
         self._pool.shutdown(wait=False, cancel_futures=True)
         await self._client.aclose()
 
@@ -294,13 +264,6 @@ class ThumbnailPipeline:
             if job is None:
                 break
             self._start(job, _Stage.FETCHING, self._fetch(job))
-        if not self._flushing and not self._busy() and self._disk.pending_bytes:
-            self._flushing = True
-            self._spawn(self._flush_while_idle(), "thumbnail-cache-flush")
-
-    def _busy(self) -> bool:
-        """Whether anything is loading or wanted (also asked from the flushing thread)."""
-        return self._closed or bool(self._jobs) or self._fetching > 0 or self._decoding > 0
 
     def _rebuild_heaps(self) -> None:
         """Order the waiting jobs by the current ranks (after want() or once the index is in)."""
@@ -372,16 +335,6 @@ class ThumbnailPipeline:
         self._rebuild_heaps()
         self._pump()
 
-    async def _flush_while_idle(self) -> None:
-        """Write the cache's waiting files, a batch per thread hop, until something is wanted."""
-        try:
-            while not self._busy() and self._disk.pending_bytes:
-                await self._in_thread(
-                    self._pool, self._decode_futures, self._flush_cache, self._busy
-                )
-        finally:
-            self._flushing = False
-
     async def _fetch(self, job: _Job) -> None:
         try:
             data = await fetch_bytes(
@@ -420,8 +373,6 @@ class ThumbnailPipeline:
                     self._requeue_for_download(job)
                     return
                 self._counters.disk_hits += 1
-            elif quick_to_decode(data, self._inline_decode_bytes):
-                thumb = self._decode_and_store(key, data)  # on this loop: see the class docstring
             else:
                 thumb = await self._in_thread(
                     self._pool, self._decode_futures, self._decode_and_store, key, data
@@ -484,8 +435,8 @@ class ThumbnailPipeline:
 
         A download that is already about thumbnail-sized is stored as it came; a larger one as
         the decoded thumbnail, encoded again. Re-encoding every thumbnail, in a cache thread of
-        its own, cost a quarter of the fill rate (tests/perf/bench_grid.py): the JPEG encode,
-        and a third thread waking for the GIL once per thumbnail.
+        its own, cost a quarter of the fill rate: the JPEG encode, and a third thread waking for
+        the GIL once per thumbnail.
         """
         thumb = decode_thumbnail(data, key.size, max_pixels=self._max_pixels)
         if not self._closed:
@@ -502,14 +453,6 @@ class ThumbnailPipeline:
         except Exception as exc:  # a full disk costs a re-download later, nothing more
             self._warn_write(exc)
 
-    def _flush_cache(self, should_stop: Callable[[], bool]) -> None:
-        """Write the disk cache's waiting files until none is left or `should_stop()`."""
-        while self._disk.pending_bytes and not should_stop():
-            try:
-                self._disk.flush(should_stop)
-            except Exception as exc:  # that file is dropped from the cache; go on with the next
-                self._warn_write(exc)
-
     def _warn_write(self, exc: Exception) -> None:
         level = logging.DEBUG if self._write_warned else logging.WARNING
         self._write_warned = True  # once, not once per thumbnail
@@ -517,12 +460,12 @@ class ThumbnailPipeline:
 
     # ================================================================================ reporting
     def _report_ready(self, key: ThumbnailKey, thumb: DecodedThumbnail) -> None:
-        call_back("on_ready", self._on_ready, key, thumb)
+        _call_back("on_ready", self._on_ready, key, thumb)
 
     def _report_failed(self, key: ThumbnailKey, reason: str) -> None:
         self._counters.failed += 1
         log.debug("Thumbnail %s failed: %s", _redact(key.url), reason)
-        call_back("on_failed", self._on_failed, key, reason)
+        _call_back("on_failed", self._on_failed, key, reason)
 
     def _fail_soon(self, loop: asyncio.AbstractEventLoop, key: ThumbnailKey, reason: str) -> None:
         """Fail at once, but report on the next loop turn, not from inside want()."""
@@ -534,8 +477,8 @@ class ThumbnailPipeline:
         self._report_failed(key, reason)
 
 
-def call_back(name: str, callback: Callable[..., None], *args: object) -> None:
-    """Call a pipeline's `name` callback: what it raises is logged and goes no further."""
+def _call_back(name: str, callback: Callable[..., None], *args: object) -> None:
+    """Call the pipeline's `name` callback: what it raises is logged and goes no further."""
     try:
         callback(*args)
     except Exception:

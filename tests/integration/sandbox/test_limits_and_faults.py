@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
 
-from qamera_desktop.sandbox import EXAMPLE_API_KEY, READONLY_API_KEY, SandboxHandle
+from qamera_desktop.sandbox import EXAMPLE_API_KEY, READONLY_API_KEY, SandboxConfig, SandboxHandle
+from qamera_desktop.sandbox import __main__ as sandbox_main
 from tests.sandbox_fixtures import API, api_client, list_images, wait_until
 
 REGISTER = f"{API}/image-picker/register-ideas"
@@ -134,3 +136,25 @@ def test_latency_and_errors_spare_the_thumbnail_cdn(sandbox: SandboxHandle) -> N
     response = httpx.get(f"{sandbox.base_url}/cdn/sceneries/scenery_beach.jpg")
     assert response.status_code == 200
     assert time.monotonic() - started < 1.5
+
+
+def test_cdn_latency_delays_thumbnails_only(sandbox: SandboxHandle) -> None:
+    sandbox.reconfigure(cdn_latency_ms=400)
+    with api_client(sandbox.base_url, sandbox.demo_key) as client:
+        started = time.monotonic()
+        assert client.get(f"{API}/models").status_code == 200
+        api_seconds = time.monotonic() - started
+        started = time.monotonic()
+        assert client.get("/cdn/sceneries/scenery_beach.jpg").status_code == 200
+        cdn_seconds = time.monotonic() - started
+    assert cdn_seconds >= 0.4
+    assert api_seconds < 0.4
+
+
+def test_cdn_latency_is_a_command_line_option(tmp_path: Path) -> None:
+    args = sandbox_main.build_parser().parse_args(
+        ["--data-dir", str(tmp_path), "--cdn-latency-ms", "60"]
+    )
+    assert sandbox_main.config_from_args(args).cdn_latency_ms == 60
+    with pytest.raises(ValueError, match="must not be negative"):
+        SandboxConfig(cdn_latency_ms=-1)

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 
 from qamera_desktop.core.thumbnails import DecodedThumbnail, ThumbnailKey, ThumbnailPipeline
-from qamera_desktop.core.thumbnails.process_pipeline import ProcessPipeline
 
 GATE_LIMIT = 30.0  # a gated request gives up after this long, so no thread outlives a test run
 
@@ -169,16 +168,17 @@ class Sink:
 PipelineFactory = Callable[..., tuple[ThumbnailPipeline, Sink]]
 
 
-def closing_factory[P: (ThumbnailPipeline, ProcessPipeline)](
-    kind: type[P], tmp_path: Path, arun: Any
-) -> Iterator[Callable[..., tuple[P, Sink]]]:
-    """Build pipelines of `kind` (cache in tmp_path/cache unless given), each with a Sink for its
-    callbacks unless given; every one is closed at teardown."""
-    made: list[P] = []
+@pytest.fixture
+def make_pipeline(
+    tmp_path: Path, arun: Any, qt_loop: asyncio.AbstractEventLoop
+) -> Iterator[PipelineFactory]:
+    """Build pipelines on the test loop (cache in tmp_path/cache unless given), each with a Sink
+    for its callbacks unless given; every one is closed at teardown."""
+    made: list[ThumbnailPipeline] = []
 
-    def make(cache_dir: Path | None = None, **options: Any) -> tuple[P, Sink]:
+    def make(cache_dir: Path | None = None, **options: Any) -> tuple[ThumbnailPipeline, Sink]:
         sink = Sink()
-        pipeline = kind(
+        pipeline = ThumbnailPipeline(
             cache_dir or tmp_path / "cache",
             on_ready=options.pop("on_ready", sink.on_ready),
             on_failed=options.pop("on_failed", sink.on_failed),
@@ -190,10 +190,3 @@ def closing_factory[P: (ThumbnailPipeline, ProcessPipeline)](
     yield make
     for pipeline in made:
         arun(pipeline.aclose())
-
-
-@pytest.fixture
-def make_pipeline(
-    tmp_path: Path, arun: Any, qt_loop: asyncio.AbstractEventLoop
-) -> Iterator[PipelineFactory]:
-    yield from closing_factory(ThumbnailPipeline, tmp_path, arun)

@@ -1,0 +1,151 @@
+"""The thumbnail pipeline on a background thread of its own, with its own plain asyncio loop.
+
+The GUI thread never downloads or decodes: it says what it wants (`want()`, any thread, cheap)
+and is handed the results in batches (`deliver(batch)`, called on the thumbnail thread; the UI
+turns each batch into one queued Qt signal). The same path on every OS.
+
+A batch holds everything that finished within `batch_seconds` of the first result in it, so a
+fast fill costs the GUI one event per frame or so, not one per thumbnail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from .pipeline import ThumbnailPipeline
+from .records import DecodedThumbnail, PipelineStats, ThumbnailKey
+
+log = logging.getLogger(__name__)
+
+# (key, pixels) when it loaded, (key, reason) when it failed
+Result = tuple[ThumbnailKey, DecodedThumbnail | str]
+Deliver = Callable[[list[Result]], None]
+
+BATCH_SECONDS: Final = 0.016  # about a frame
+CLOSE_SECONDS: Final = 10.0
+
+
+class ThumbnailThread:
+    """Runs a ThumbnailPipeline on a daemon thread. `want()`, `forget_failures()` and `close()`
+    may be called from any thread; `deliver` is called on the thumbnail thread, never after
+    `close()` has returned. Keyword arguments go to ThumbnailPipeline."""
+
+    def __init__(
+        self,
+        cache_dir: Path,
+        *,
+        deliver: Deliver,
+        batch_seconds: float = BATCH_SECONDS,
+        **pipeline_options: Any,
+    ) -> None:
+        self._deliver = deliver
+        self._batch_seconds = batch_seconds
+        self._loop = asyncio.new_event_loop()
+        self._lock = threading.Lock()
+        self._wanted: list[ThumbnailKey] | None = None  # the latest want(), not yet applied
+        self._batch: list[Result] = []
+        self._closing = False
+        self._pipeline: ThumbnailPipeline | None = None
+        self._started = threading.Event()
+        # The pipeline (its httpx client, its SSL context, its pool) is built on the thread too:
+        # none of that costs the GUI thread anything at start-up.
+        self._thread = threading.Thread(
+            target=self._run, args=(cache_dir, pipeline_options), name="thumbnails", daemon=True
+        )
+        self._thread.start()
+
+    # ------------------------------------------------------------------ any thread
+    def want(self, keys: Sequence[ThumbnailKey]) -> None:
+        """Replace the wanted keys, most urgent first. Calls that come faster than the thread
+        takes them are coalesced: only the latest list counts."""
+        with self._lock:
+            if self._closing:
+                return
+            already_posted = self._wanted is not None
+            self._wanted = list(keys)
+        if not already_posted:
+            self._post(self._apply_wanted)
+
+    def forget_failures(self) -> None:
+        """Let failed keys load again the next time they are wanted."""
+        self._post(lambda: self._pipeline.forget_failures() if self._pipeline else None)
+
+    def stats(self, timeout: float = 5.0) -> PipelineStats:
+        """The pipeline's counters, read on its own thread (blocks the caller briefly)."""
+        future = asyncio.run_coroutine_threadsafe(self._stats(), self._loop)
+        return future.result(timeout)
+
+    def close(self, timeout: float = CLOSE_SECONDS) -> None:
+        """Cancel everything, close the pipeline and end the thread (blocking)."""
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+        self._started.wait(timeout)
+        if self._pipeline is not None:  # else the thread ends by itself: nothing ran
+            try:
+                future = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
+                future.result(timeout)
+            except (RuntimeError, concurrent.futures.TimeoutError):
+                log.warning("Thumbnail thread did not close in %.0f s", timeout)
+        self._thread.join(timeout)
+
+    async def aclose(self) -> None:
+        """`close()` from an event loop (another thread waits for the thumbnail thread)."""
+        await asyncio.to_thread(self.close)
+
+    # ------------------------------------------------------------------ the thumbnail thread
+    def _run(self, cache_dir: Path, options: dict[str, Any]) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._pipeline = ThumbnailPipeline(
+                cache_dir, on_ready=self._add, on_failed=self._add, **options
+            )
+        except Exception:
+            log.exception("The thumbnail pipeline could not start; thumbnails stay empty")
+        self._started.set()
+        try:
+            if self._pipeline is not None:
+                self._loop.run_forever()
+        finally:
+            self._loop.close()
+
+    def _post(self, callback: Callable[[], None]) -> None:
+        try:
+            self._loop.call_soon_threadsafe(callback)
+        except RuntimeError:  # the loop is closed: nothing is loading any more
+            log.debug("thumbnail thread closed; request dropped")
+
+    def _apply_wanted(self) -> None:
+        with self._lock:
+            keys, self._wanted = self._wanted, None
+        if keys is not None and self._pipeline is not None and not self._closing:
+            self._pipeline.want(keys)
+
+    def _add(self, key: ThumbnailKey, result: DecodedThumbnail | str) -> None:
+        if not self._batch:
+            self._loop.call_later(self._batch_seconds, self._flush)
+        self._batch.append((key, result))
+
+    def _flush(self) -> None:
+        batch, self._batch = self._batch, []
+        if batch and not self._closing:
+            try:
+                self._deliver(batch)
+            except Exception:
+                log.exception("Thumbnail delivery raised")
+
+    async def _stats(self) -> PipelineStats:
+        return self._pipeline.stats() if self._pipeline is not None else PipelineStats()
+
+    async def _shutdown(self) -> None:
+        if self._pipeline is not None:
+            await self._pipeline.aclose()
+        self._batch.clear()
+        self._loop.call_soon(self._loop.stop)

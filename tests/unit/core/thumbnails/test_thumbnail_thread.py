@@ -1,0 +1,180 @@
+"""ThumbnailThread: the pipeline on a thread of its own, against a real HTTP server on loopback.
+
+No Qt and no test loop here: the thread runs its own asyncio loop, and these tests wait on it
+with threading primitives, as the GUI thread would.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from qamera_desktop.core.thumbnails import DecodedThumbnail, ThumbnailKey
+from qamera_desktop.core.thumbnails.thumbnail_thread import Result, ThumbnailThread
+
+from .conftest import ImageServer
+from .images import jpeg
+
+WAIT_S = 10.0
+
+
+class Batches:
+    """What `deliver` received, batch by batch, with the thread each batch came on."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[Result]] = []
+        self.threads: set[int] = set()
+        self._changed = threading.Condition()
+
+    def __call__(self, batch: list[Result]) -> None:
+        with self._changed:
+            self.threads.add(threading.get_ident())
+            self.batches.append(batch)
+            self._changed.notify_all()
+
+    def results(self) -> dict[ThumbnailKey, DecodedThumbnail | str]:
+        with self._changed:
+            return {key: result for batch in self.batches for key, result in batch}
+
+    def wait_for(self, *keys: ThumbnailKey) -> dict[ThumbnailKey, DecodedThumbnail | str]:
+        deadline = time.monotonic() + WAIT_S
+        with self._changed:
+            while not all(k in self._all() for k in keys):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"not delivered within {WAIT_S} s: {keys}")
+                self._changed.wait(left)
+            return self._all()
+
+    def _all(self) -> dict[ThumbnailKey, DecodedThumbnail | str]:
+        return {key: result for batch in self.batches for key, result in batch}
+
+
+MakeThread = Callable[..., tuple[ThumbnailThread, Batches]]
+
+
+@pytest.fixture
+def make_thread(tmp_path: Path) -> Iterator[MakeThread]:
+    made: list[ThumbnailThread] = []
+
+    def make(**options: object) -> tuple[ThumbnailThread, Batches]:
+        batches = Batches()
+        thread = ThumbnailThread(tmp_path / "cache", deliver=batches, **options)
+        made.append(thread)
+        return thread, batches
+
+    yield make
+    for thread in made:
+        thread.close()
+
+
+def until(predicate: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
+
+
+def test_results_arrive_on_the_thumbnail_thread_in_batches(
+    server: ImageServer, make_thread: MakeThread
+) -> None:
+    keys = [ThumbnailKey(server.add(f"/{n}.jpg", jpeg(120, 80)), 64) for n in range(12)]
+    broken = ThumbnailKey(server.url("/missing.jpg"), 64)
+    # a long batch window: everything that finishes within it comes as one delivery
+    thread, batches = make_thread(batch_seconds=0.5)
+    thread.want([*keys, broken])
+    got = batches.wait_for(*keys, broken)
+
+    assert all(isinstance(got[k], DecodedThumbnail) for k in keys)
+    assert got[broken] == "HTTP 404"
+    assert threading.get_ident() not in batches.threads
+    assert len(batches.threads) == 1
+    assert len(batches.batches) < len(keys) + 1  # batched, not one delivery per thumbnail
+    thumb = got[keys[0]]
+    assert isinstance(thumb, DecodedThumbnail)
+    assert (thumb.width, thumb.height) == (64, 43)
+
+
+def test_only_the_latest_wanted_list_counts(server: ImageServer, make_thread: MakeThread) -> None:
+    slow_url, gate = server.gate("/slow.jpg", jpeg(64, 64))
+    slow = ThumbnailKey(slow_url, 32)
+    fast = ThumbnailKey(server.add("/fast.jpg", jpeg(64, 64)), 32)
+    thread, batches = make_thread()
+    thread.want([slow])
+    until(lambda: server.hits["/slow.jpg"] == 1)  # its download is under way
+    thread.want([fast])  # scrolled away: the slow one is cancelled
+    batches.wait_for(fast)
+    gate.set()
+    until(lambda: thread.stats().cancelled == 1)
+    assert slow not in batches.results()
+
+
+def test_failures_are_forgotten_on_request(server: ImageServer, make_thread: MakeThread) -> None:
+    key = ThumbnailKey(server.url("/late.jpg"), 32)
+    thread, batches = make_thread()
+    thread.want([key])
+    assert batches.wait_for(key)[key] == "HTTP 404"
+
+    server.add("/late.jpg", jpeg(64, 64))
+    thread.want([key])  # a failed key is not tried again by itself
+    thread.stats()  # a round trip through the thread: the want() has been applied
+    assert server.hits["/late.jpg"] == 1
+
+    thread.forget_failures()
+    thread.want([key])
+    until(lambda: isinstance(batches.results().get(key), DecodedThumbnail))
+    assert server.hits["/late.jpg"] == 2
+
+
+def test_close_cancels_loading_ends_the_thread_and_delivers_nothing_more(
+    server: ImageServer, make_thread: MakeThread
+) -> None:
+    url, gate = server.gate("/held.jpg", jpeg(64, 64))
+    thread, batches = make_thread()
+    thread.want([ThumbnailKey(url, 32)])
+    until(lambda: server.hits["/held.jpg"] == 1)
+    started = time.monotonic()
+    thread.close()
+    assert time.monotonic() - started < 5  # the held download was cancelled, not waited for
+    assert not any(t.name == "thumbnails" and t.is_alive() for t in threading.enumerate())
+    gate.set()
+    thread.want([ThumbnailKey(server.add("/after.jpg", jpeg(64, 64)), 32)])  # ignored
+    thread.forget_failures()  # no error once closed
+    thread.close()  # idempotent
+    assert batches.batches == []
+
+
+def test_a_pipeline_that_cannot_start_leaves_an_empty_thread_that_closes(
+    make_thread: MakeThread, caplog: pytest.LogCaptureFixture
+) -> None:
+    thread, batches = make_thread(max_connections=0)  # ThumbnailPipeline refuses it
+    thread.want([ThumbnailKey("http://127.0.0.1:9/a.jpg", 32)])
+    thread.close(timeout=5)
+    assert batches.batches == []
+    assert "could not start" in caplog.text
+
+
+def test_a_delivery_that_raises_is_logged_and_loading_goes_on(
+    server: ImageServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    delivered: list[ThumbnailKey] = []
+
+    def deliver(batch: list[Result]) -> None:
+        delivered.extend(key for key, _ in batch)
+        raise RuntimeError("a bug in the receiver")
+
+    first = ThumbnailKey(server.add("/1.jpg", jpeg(64, 64)), 32)
+    second = ThumbnailKey(server.add("/2.jpg", jpeg(64, 64)), 32)
+    thread = ThumbnailThread(tmp_path / "cache", deliver=deliver)
+    try:
+        thread.want([first])
+        until(lambda: first in delivered)
+        thread.want([second])
+        until(lambda: second in delivered)
+    finally:
+        thread.close()
+    assert "Thumbnail delivery raised" in caplog.text
