@@ -3,7 +3,7 @@ thumbnail loader which rows are visible plus about one screen ahead, and speaks 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtGui import QKeyEvent, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QWidget
@@ -18,7 +18,6 @@ ZOOM_STEP = 32
 
 
 class ImageGridView(QListView):
-    previewRequested = QtSignal(QModelIndex)
     zoomRequested = QtSignal(int)  # new thumbnail size
 
     def __init__(
@@ -211,14 +210,9 @@ class ImageGridView(QListView):
         self._schedule_wanted()
 
     def keyPressEvent(self, e: QKeyEvent) -> None:
+        # the keys of actions (Space / Enter open the preview...) never come here: they are
+        # shortcuts of the table in ui/actions.py; what does is Qt's own navigation
         self._forget_anchor()
-        key = e.key()
-        if key in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter) and (
-            self.currentIndex().isValid()
-        ):
-            self.previewRequested.emit(self.currentIndex())
-            e.accept()
-            return
         super().keyPressEvent(e)
 
     def wheelEvent(self, e: QWheelEvent) -> None:

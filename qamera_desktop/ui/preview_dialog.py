@@ -1,14 +1,15 @@
 """The image in full: opened with Space or Enter from the grid, closed with Esc;
-Left / Right step through the grid without closing."""
+Left / Right step through the grid without closing. Those keys are actions of the table in
+ui/actions.py, which the main window puts on this dialog; the caption names them."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtCore import Signal as QtSignal
-from PySide6.QtGui import QKeyEvent, QPixmap, QResizeEvent
+from PySide6.QtGui import QPixmap, QResizeEvent
 from PySide6.QtWidgets import QDialog, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from qamera_desktop.api.records import Image
+from qamera_desktop.ui.actions import key_text
 from qamera_desktop.ui.grid_geometry import request_size
 from qamera_desktop.ui.status_style import status_label
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
@@ -17,8 +18,6 @@ FULL_LOGICAL = 900
 
 
 class PreviewDialog(QDialog):
-    stepRequested = QtSignal(int)  # -1 previous, +1 next
-
     def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._loader = loader
@@ -40,10 +39,15 @@ class PreviewDialog(QDialog):
         self.setWindowTitle(image.name or image.id)
         self.caption.setText(
             f"{image.name}  ·  {status_label(image.status, image.progress)}  ·  {image.id}"
-            "    (Esc closes, ← → step)"
+            f"    ({self.key_hint()})"
         )
         self._loader.set_wanted("preview", [image.thumbnail] if image.is_done else [], self._size())
         self._paint()
+
+    def key_hint(self) -> str:
+        """The keys of this dialog's actions: "Previous: Left, Next: Right, Close: Esc"."""
+        keyed = [a for a in self.actions() if not a.shortcut().isEmpty()]
+        return ", ".join(f"{a.text()}: {key_text(a)}" for a in keyed)
 
     def _size(self) -> int:
         return request_size(FULL_LOGICAL, self.devicePixelRatioF())
@@ -78,13 +82,3 @@ class PreviewDialog(QDialog):
     def resizeEvent(self, e: QResizeEvent) -> None:
         super().resizeEvent(e)
         self._paint()
-
-    def keyPressEvent(self, e: QKeyEvent) -> None:
-        if e.key() in (Qt.Key.Key_Left, Qt.Key.Key_Right):
-            self.stepRequested.emit(-1 if e.key() == Qt.Key.Key_Left else 1)
-            e.accept()
-            return
-        if e.key() == Qt.Key.Key_Space:
-            self.reject()
-            return
-        super().keyPressEvent(e)

@@ -1,0 +1,216 @@
+"""Every keyboard action of the main window in one table: its id, its text, its default keys and
+where it applies. The window's QActions are built from it (`ActionSet`), so this table is the one
+place to look a shortcut up; README.md's Keyboard table lists the same keys for people.
+
+Where an action applies (`Context`) decides which widget hosts its QAction:
+
+- WINDOW: anywhere in the main window (a window shortcut of the main window);
+- GRID: only while the thumbnail grid has the keyboard focus (a widget shortcut of the grid), so
+  that plain keys (Space, letters, digits) stay free for typing everywhere else;
+- PREVIEW: while the preview dialog is the active window (a window shortcut of the dialog).
+
+The grid's own navigation (arrows, Home, End, PageUp, PageDown, Shift to extend the selection,
+Ctrl+A) stays Qt's: `GRID_NAVIGATION` lists those keys, and `clashes()` reports an action that would
+take one of them, or two actions that share a key where both are live at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from itertools import combinations
+from typing import Final
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QWidget
+
+
+class ActionId(StrEnum):
+    FIND = "find"
+    FOCUS_GRID = "focus_grid"
+    ZOOM_IN = "zoom_in"
+    ZOOM_OUT = "zoom_out"
+    REFRESH = "refresh"
+    NEW_SHOOT = "new_shoot"
+    TOGGLE_SHOOTS = "toggle_shoots"
+    OPEN_PREVIEW = "open_preview"
+    PREVIOUS_IMAGE = "previous_image"
+    NEXT_IMAGE = "next_image"
+    CLOSE_PREVIEW = "close_preview"
+
+
+class Context(StrEnum):
+    WINDOW = "window"
+    GRID = "grid"
+    PREVIEW = "preview"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSpec:
+    id: ActionId
+    text: str
+    keys: tuple[str, ...]
+    """Default key sequences in Qt's portable text ("Ctrl+F"); the first is the one to mention."""
+    context: Context
+    tip: str
+    """What it does; the tooltip adds the keys."""
+
+
+ACTIONS: Final[tuple[ActionSpec, ...]] = (
+    ActionSpec(ActionId.FIND, "Find", ("Ctrl+F",), Context.WINDOW, "Search image names"),
+    ActionSpec(
+        ActionId.FOCUS_GRID, "Go to the grid", ("Ctrl+G",), Context.WINDOW, "Back to the grid"
+    ),
+    ActionSpec(
+        ActionId.ZOOM_IN,
+        "Larger thumbnails",
+        ("Ctrl++", "Ctrl+="),
+        Context.WINDOW,
+        "Larger thumbnails",
+    ),
+    ActionSpec(
+        ActionId.ZOOM_OUT, "Smaller thumbnails", ("Ctrl+-",), Context.WINDOW, "Smaller thumbnails"
+    ),
+    ActionSpec(
+        ActionId.REFRESH,
+        "Refresh",
+        ("F5", "Ctrl+R"),
+        Context.WINDOW,
+        "Reload the images (also retries broken thumbnails)",
+    ),
+    ActionSpec(
+        ActionId.NEW_SHOOT, "New shoot…", ("Ctrl+N",), Context.WINDOW, "Start a new photo shoot"
+    ),
+    ActionSpec(
+        ActionId.TOGGLE_SHOOTS,
+        "Shoots",
+        ("Ctrl+Shift+S",),
+        Context.WINDOW,
+        "Show or hide the Shoots panel",
+    ),
+    ActionSpec(
+        ActionId.OPEN_PREVIEW,
+        "Open",
+        ("Space", "Return", "Enter"),
+        Context.GRID,
+        "Open the current image large",
+    ),
+    ActionSpec(ActionId.PREVIOUS_IMAGE, "Previous", ("Left",), Context.PREVIEW, "Previous image"),
+    ActionSpec(ActionId.NEXT_IMAGE, "Next", ("Right",), Context.PREVIEW, "Next image"),
+    ActionSpec(
+        ActionId.CLOSE_PREVIEW, "Close", ("Esc", "Space"), Context.PREVIEW, "Back to the grid"
+    ),
+)
+
+GRID_NAVIGATION: Final[frozenset[str]] = frozenset(
+    f"{modifier}{key}"
+    for key in ("Left", "Right", "Up", "Down", "Home", "End", "PgUp", "PgDown")
+    for modifier in ("", "Shift+", "Ctrl+", "Ctrl+Shift+")
+) | {"Tab", "Shift+Tab", "Backtab", "Shift+Backtab", "Ctrl+A"}
+"""Keys the grid (and the window's focus chain) handle themselves: no WINDOW or GRID action."""
+
+_SHORTCUT_CONTEXT: Final[Mapping[Context, Qt.ShortcutContext]] = {
+    Context.WINDOW: Qt.ShortcutContext.WindowShortcut,
+    Context.GRID: Qt.ShortcutContext.WidgetShortcut,
+    Context.PREVIEW: Qt.ShortcutContext.WindowShortcut,
+}
+
+
+def spec_of(action_id: ActionId, table: Iterable[ActionSpec] = ACTIONS) -> ActionSpec:
+    for spec in table:
+        if spec.id == action_id:
+            return spec
+    raise KeyError(action_id)
+
+
+def live_together(a: Context, b: Context) -> bool:
+    """Whether keys of the two contexts can be live at the same moment (the grid is inside the
+    main window; the preview is a window of its own)."""
+    return a == b or {a, b} == {Context.WINDOW, Context.GRID}
+
+
+def normalized(key: str) -> str:
+    """One spelling per key sequence ("ctrl+f", "Ctrl+F" -> "Ctrl+F")."""
+    return QKeySequence(key).toString(QKeySequence.SequenceFormat.PortableText)
+
+
+def clashes(table: Sequence[ActionSpec] = ACTIONS) -> list[str]:
+    """What is wrong with the keys of `table`, one sentence each (nothing: an empty list)."""
+    problems = []
+    for spec in table:
+        for key in spec.keys:
+            if normalized(key) != key:  # Qt spells an unknown key as ""
+                problems.append(f"{spec.id}: {key!r} is not a key sequence in Qt's portable text")
+            if spec.context is not Context.PREVIEW and normalized(key) in GRID_NAVIGATION:
+                problems.append(f"{spec.id}: {key} moves in the grid")
+    for a, b in combinations(table, 2):
+        if live_together(a.context, b.context):
+            for key in sorted({normalized(k) for k in a.keys} & {normalized(k) for k in b.keys}):
+                problems.append(f"{a.id} and {b.id} both use {key}")
+    return problems
+
+
+def default_key_text(action_id: ActionId) -> str:
+    """The first default key of `action_id` as the platform spells it ("Ctrl+F")."""
+    return QKeySequence(spec_of(action_id).keys[0]).toString(QKeySequence.SequenceFormat.NativeText)
+
+
+def keys_text(keys: Sequence[QKeySequence]) -> str:
+    """The keys as the platform spells them: "F5 or Ctrl+R"."""
+    return " or ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys)
+
+
+def key_text(action: QAction) -> str:
+    """The action's first key as the platform spells it ("" when it has none)."""
+    return action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+
+
+class ActionSet:
+    """The QActions of one main window, one per row of the table, each hosted by the widget of its
+    context and connected to its handler. Every row needs a handler, unless its QAction already
+    exists and is `adopted` (the Shoots dock's own show/hide action, for one)."""
+
+    def __init__(
+        self,
+        hosts: Mapping[Context, QWidget],
+        handlers: Mapping[ActionId, Callable[[], object]],
+        *,
+        adopt: Mapping[ActionId, QAction] | None = None,
+        table: Sequence[ActionSpec] = ACTIONS,
+    ) -> None:
+        adopted = dict(adopt or {})
+        missing = [s.id for s in table if s.id not in handlers and s.id not in adopted]
+        if missing:
+            raise ValueError(f"no handler for {', '.join(missing)}")
+        self._specs = {spec.id: spec for spec in table}
+        self._actions: dict[ActionId, QAction] = {}
+        for spec in table:
+            host = hosts[spec.context]
+            action = adopted.get(spec.id) or QAction(spec.text, host)
+            action.setText(spec.text)
+            action.setShortcutContext(_SHORTCUT_CONTEXT[spec.context])
+            host.addAction(action)
+            if spec.id in handlers:
+                _connect(action, handlers[spec.id])
+            self._actions[spec.id] = action
+            self.set_keys(spec.id, [QKeySequence(k) for k in spec.keys])
+
+    def __getitem__(self, action_id: ActionId) -> QAction:
+        return self._actions[action_id]
+
+    def set_keys(self, action_id: ActionId, keys: Sequence[QKeySequence]) -> None:
+        """Bind `action_id` to `keys` (none: no shortcut); its tooltip says the new keys."""
+        action = self._actions[action_id]
+        action.setShortcuts(list(keys))
+        tip = self._specs[action_id].tip
+        action.setToolTip(f"{tip} ({keys_text(keys)})" if keys else tip)
+
+    def key_text(self, action_id: ActionId) -> str:
+        return key_text(self._actions[action_id])
+
+
+def _connect(action: QAction, handler: Callable[[], object]) -> None:
+    # triggered(bool) would pass `checked` to a handler with an optional first argument
+    action.triggered.connect(lambda _checked=False: handler())

@@ -1,0 +1,167 @@
+"""The filter bar on top of the main window: product and status filter (the server's query), search
+(names, local), sort order and thumbnail size. It only says what the user changed, through its
+signals; the main window applies the changes and saves them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer
+from PySide6.QtCore import Signal as QtSignal
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QSlider, QToolBar, QWidget
+
+from qamera_desktop.api.records import Product
+from qamera_desktop.core.image_query import ServerFilter, SortOrder, StatusFilter
+from qamera_desktop.core.settings import THUMB_SIZE_MAX, THUMB_SIZE_MIN, Settings
+from qamera_desktop.ui.actions import ActionId, default_key_text
+from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+ICON_SIZE = 48
+SEARCH_PAUSE_MS = 150
+
+
+class FilterBar(QToolBar):
+    filterChanged = QtSignal(object)  # ServerFilter: the user chose another product or status
+    searchChanged = QtSignal(str)  # the search text, once typing pauses
+    sortChanged = QtSignal(object)  # SortOrder
+    thumbSizeChanged = QtSignal(int)
+
+    def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
+        super().__init__("Filters", parent)
+        self.setObjectName("filters")
+        self.setMovable(False)
+        self._loader = loader
+        self._products: list[Product] = []
+
+        self.product_combo = QComboBox()
+        self.product_combo.setAccessibleName("Product filter")
+        self.product_combo.setMinimumWidth(220)
+        self.product_combo.setIconSize(self.product_combo.iconSize() * 1.5)
+        self.product_combo.addItem("All products", None)
+
+        self.status_combo = QComboBox()
+        self.status_combo.setAccessibleName("Status filter")
+        self.status_combo.addItem("All", StatusFilter.ALL.value)
+        self.status_combo.addItem("Approved", StatusFilter.APPROVED.value)
+
+        self.search = QLineEdit()
+        self.search.setPlaceholderText(f"Search names ({default_key_text(ActionId.FIND)})")
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Search")
+        self.search.setMaximumWidth(260)
+        self._search_pause = QTimer(self)
+        self._search_pause.setSingleShot(True)
+        self._search_pause.setInterval(SEARCH_PAUSE_MS)
+
+        self.sort_combo = QComboBox()
+        self.sort_combo.setAccessibleName("Sort order")
+        for order in SortOrder:
+            self.sort_combo.addItem(order.label, order.value)
+
+        self.size_slider = QSlider(Qt.Orientation.Horizontal)
+        self.size_slider.setAccessibleName("Thumbnail size")
+        self.size_slider.setRange(THUMB_SIZE_MIN, THUMB_SIZE_MAX)
+        self.size_slider.setSingleStep(16)
+        self.size_slider.setPageStep(32)
+        self.size_slider.setFixedWidth(140)
+
+        for label, widget in (
+            (" Product ", self.product_combo),
+            ("  Status ", self.status_combo),
+            (None, self.search),
+            ("  Sort ", self.sort_combo),
+            ("  Size ", self.size_slider),
+        ):
+            if label is None:
+                self.addSeparator()
+            else:
+                self.addWidget(QLabel(label))
+            self.addWidget(widget)
+
+        self.product_combo.currentIndexChanged.connect(self._emit_filter)
+        self.status_combo.currentIndexChanged.connect(self._emit_filter)
+        self.search.textChanged.connect(lambda _text: self._search_pause.start())
+        self._search_pause.timeout.connect(lambda: self.searchChanged.emit(self.search.text()))
+        self.sort_combo.currentIndexChanged.connect(
+            lambda _i: self.sortChanged.emit(self.sort_order())
+        )
+        self.size_slider.valueChanged.connect(self.thumbSizeChanged)
+        loader.ready.connect(self._show_icons)
+
+    # -- what is chosen ----------------------------------------------------------------------
+    def server_filter(self) -> ServerFilter:
+        return ServerFilter(
+            product_id=self.product_id(),
+            status=StatusFilter(self.status_combo.currentData() or StatusFilter.ALL.value),
+        )
+
+    def product_id(self) -> str | None:
+        product_id: str | None = self.product_combo.currentData()
+        return product_id
+
+    @property
+    def products(self) -> list[Product]:
+        """The products offered, sorted by name."""
+        return list(self._products)
+
+    def sort_order(self) -> SortOrder:
+        return SortOrder(self.sort_combo.currentData())
+
+    def thumb_size(self) -> int:
+        return self.size_slider.value()
+
+    # -- set from outside: no signal, the caller knows ---------------------------------------
+    def apply(self, settings: Settings) -> None:
+        """Show the remembered status filter, sort order and size. The product filter waits for
+        the products (`set_products`)."""
+        with (
+            QSignalBlocker(self.status_combo),
+            QSignalBlocker(self.sort_combo),
+            QSignalBlocker(self.size_slider),
+        ):
+            _choose(self.status_combo, settings.status_filter)
+            _choose(self.sort_combo, settings.sort)
+            self.size_slider.setValue(settings.thumb_size)
+
+    def set_products(self, products: Sequence[Product], selected: str | None) -> None:
+        """Offer `products` (sorted by name) and choose `selected` ("All products" when it is None
+        or not among them). Their pictures show as icons once loaded."""
+        self._products = sorted(products, key=lambda p: p.name.casefold())
+        combo = self.product_combo
+        with QSignalBlocker(combo):
+            combo.clear()
+            combo.addItem("All products", None)
+            for product in self._products:
+                combo.addItem(product.name, product.id)
+                combo.setItemData(combo.count() - 1, product.id, Qt.ItemDataRole.ToolTipRole)
+            _choose(combo, selected)
+        self._loader.set_wanted("icons", [p.thumbnail for p in self._products], ICON_SIZE)
+        self._show_icons([])
+
+    # -- changed by the user (or as if) ------------------------------------------------------
+    def set_thumb_size(self, size: int) -> None:
+        """As if the user moved the slider (clamped to its range): thumbSizeChanged on a change."""
+        self.size_slider.setValue(size)
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def _emit_filter(self) -> None:
+        self.filterChanged.emit(self.server_filter())
+
+    def _show_icons(self, _urls: list[str]) -> None:
+        by_id = {p.id: p for p in self._products}
+        for i in range(1, self.product_combo.count()):
+            product = by_id.get(self.product_combo.itemData(i))
+            if product is None or not self.product_combo.itemIcon(i).isNull():
+                continue
+            pixmap = self._loader.pixmap(product.thumbnail, ICON_SIZE)
+            if pixmap is not None:
+                self.product_combo.setItemIcon(i, QIcon(pixmap))
+
+
+def _choose(combo: QComboBox, data: str | None) -> None:
+    """Choose the item whose data is `data`, else the first."""
+    combo.setCurrentIndex(max(0, combo.findData(data)) if data is not None else 0)
