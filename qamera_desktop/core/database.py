@@ -63,6 +63,26 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX shoots_by_account ON shoots (account, created_at);
         """,
     ),
+    Migration(
+        "product_choices, credit_balances: what the New shoot dialog remembers per account",
+        """
+        CREATE TABLE product_choices (
+            account             TEXT NOT NULL,
+            product_id          TEXT NOT NULL,
+            industry            TEXT,            -- NULL: left empty
+            model_id            TEXT,            -- NULL: none
+            scenery_id          TEXT,
+            preset_id           TEXT,
+            used_at             TEXT NOT NULL,   -- ISO 8601, UTC
+            PRIMARY KEY (account, product_id)
+        );
+        CREATE TABLE credit_balances (
+            account             TEXT PRIMARY KEY,
+            available           REAL NOT NULL,   -- as a 402 answer stated it
+            seen_at             TEXT NOT NULL    -- ISO 8601, UTC
+        );
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -2,6 +2,9 @@
 
 Times are stored as ISO 8601 text in UTC, id lists and statuses as JSON. A row that cannot be read
 back (hand-edited, or from a broken build) is logged and skipped, never fatal.
+
+Each shoot's receipt is kept in its row (the credits reserved and the ids of the images created), so
+the credits per image of an account can be estimated from them at any time, across restarts.
 """
 
 from __future__ import annotations
@@ -18,6 +21,21 @@ from qamera_desktop.core.database import Database
 from qamera_desktop.core.shoots import Shoot, ShootState
 
 log = logging.getLogger(__name__)
+
+RECENT_RECEIPTS = 20
+"""How many of an account's latest receipts the credits-per-image estimate is taken from (a price
+change shows in the estimate once it has been paid a few times)."""
+
+#: States of a shoot whose request was sent and not refused: the choices in it were "used".
+_USED_STATES = tuple(
+    state.value
+    for state in (
+        ShootState.UNCERTAIN,
+        ShootState.TRACKING,
+        ShootState.FINISHED,
+        ShootState.CANCELLED,
+    )
+)
 
 _COLUMNS = (
     "local_id",
@@ -173,3 +191,44 @@ class ShootStore:
             except (ValueError, TypeError, KeyError, ValidationError) as exc:
                 log.error("Skipping unreadable shoot %s: %s", row["local_id"], exc)
         return shoots
+
+    def credits_per_image(self, account: str, recent: int = RECENT_RECEIPTS) -> float | None:
+        """Credits reserved per created image over the account's `recent` latest receipts;
+        None before its first receipt (or when no receipt stated its credits)."""
+        rows = self._db.query(
+            "SELECT local_id, credits_reserved, created_record_ids FROM shoots"
+            " WHERE account = ? AND credits_reserved IS NOT NULL"
+            " AND created_record_ids IS NOT NULL"
+            " ORDER BY coalesce(submitted_at, created_at) DESC, rowid DESC LIMIT ?",
+            (account, recent),
+        )
+        credits = 0.0
+        images = 0
+        for row in rows:
+            try:
+                ids = _id_list(row["created_record_ids"]) or ()
+                reserved = float(row["credits_reserved"])
+            except (ValueError, TypeError) as exc:
+                log.error("Skipping the unreadable receipt of shoot %s: %s", row["local_id"], exc)
+                continue
+            if ids:
+                credits += reserved
+                images += len(ids)
+        return credits / images if images else None
+
+    def last_request(self, account: str, product_id: str) -> ShootRequest | None:
+        """The request of the account's latest shoot of this product that was sent and not
+        refused; None when there is none (unreadable rows are skipped)."""
+        marks = ", ".join("?" for _ in _USED_STATES)
+        rows = self._db.query(
+            "SELECT local_id, request_json FROM shoots"  # noqa: S608 - placeholders only
+            f" WHERE account = ? AND product_id = ? AND state IN ({marks})"
+            " ORDER BY created_at DESC, rowid DESC LIMIT 5",
+            (account, product_id, *_USED_STATES),
+        )
+        for row in rows:
+            try:
+                return ShootRequest.from_body(json.loads(row["request_json"]))
+            except (ValueError, TypeError, ValidationError) as exc:
+                log.error("Skipping the unreadable request of shoot %s: %s", row["local_id"], exc)
+        return None
