@@ -6,7 +6,9 @@ import socket
 
 from PySide6.QtCore import Qt
 
+from qamera_desktop.api.shoot_request import ShootRequest
 from qamera_desktop.core.image_library import LoadState
+from qamera_desktop.core.refresh_backoff import RefreshBackoff
 from qamera_desktop.ui.image_grid_model import ImageRole
 from tests.ui.helpers import (
     LISTING,
@@ -259,3 +261,33 @@ def test_unreachable_server_says_it_could_not_connect(qtbot, make_app):
     assert "Could not reach the Qamera service" in message
     assert "Press F5 to try again." in message
     assert window.product_combo.count() == 1  # only "All products"
+
+
+def test_the_grid_refreshes_by_itself_only_while_images_are_unfinished(
+    qtbot, make_app, sandbox_factory, arun
+):
+    slow = sandbox_factory(processing_seconds=60.0)
+    app = make_app(handle=slow)
+    window = app.window
+    window.backoff = RefreshBackoff(first=0.05, maximum=0.2)  # the app's 3 s to 30 s, shorter
+    assert not app.library.has_unfinished
+    assert not window.auto_refresh.isActive()  # every image is done: nothing to follow
+    refreshes: list[LoadState] = []
+    window.model.stateChanged.connect(
+        lambda state: refreshes.append(state.load) if state.refreshing else None
+    )
+
+    arun(window.submit_shoot(ShootRequest("prod_mug06", count=2), "Stoneware Mug"))
+    assert app.library.has_unfinished  # the receipt's queued images are in the grid
+    window.grid.setFocus()
+    qtbot.keyClick(window.grid, Qt.Key.Key_F5)
+    # F5, then at least three more that nobody asked for
+    qtbot.waitUntil(lambda: len(refreshes) >= 4, timeout=10_000)
+    # nothing changes in the listing meanwhile: the waits have grown to the longest
+    qtbot.waitUntil(lambda: window.auto_refresh.interval() == 200, timeout=10_000)
+
+    # a filter without unfinished images: the refreshes stop once it is listed
+    choose(qtbot, window.status_combo, "Approved")
+    qtbot.waitUntil(lambda: settled(app) and window.tasks.running == 0, timeout=10_000)
+    assert not app.library.has_unfinished
+    assert not window.auto_refresh.isActive()
