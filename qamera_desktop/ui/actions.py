@@ -78,7 +78,7 @@ ACTIONS: Final[tuple[ActionSpec, ...]] = (
         "Refresh",
         ("F5", "Ctrl+R"),
         Context.WINDOW,
-        "Reload the images (also retries broken thumbnails)",
+        "Reload the images and retry broken thumbnails",
     ),
     ActionSpec(
         ActionId.NEW_SHOOT, "New shoot…", ("Ctrl+N",), Context.WINDOW, "Start a new photo shoot"
