@@ -1,10 +1,20 @@
 """The New shoot dialog: builds a register-ideas request from the account's own catalogue,
-validates as the designer types, shows the exact JSON body, and submits through a callback."""
+validates as the designer types, shows the exact JSON body, and submits through a callback.
+
+Every message has its own reserved place (under each picker, beside the count, and two fixed areas
+under the form), so no field ever moves when a message appears or goes. Each place shows one state
+at a time. With a `ShootMemory`, the choices last used with a product are preselected when that
+product is chosen, the cost is estimated from the account's stored receipts, and the balance a 402
+stated is remembered.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from enum import Enum, auto
 from typing import Protocol
 
 from PySide6.QtCore import Qt
@@ -15,9 +25,11 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -38,8 +50,25 @@ from qamera_desktop.api.errors import (
 from qamera_desktop.api.records import AiModel, Preset, Product, Scenery
 from qamera_desktop.api.shoot_request import DEFAULT_COUNT, MAX_COUNT, MIN_COUNT, ShootRequest
 from qamera_desktop.core.background_tasks import BackgroundTasks
-from qamera_desktop.ui.catalogue_picker import CataloguePicker, PickerItem
+from qamera_desktop.core.shoot_memory import (
+    NOTHING_CHOSEN,
+    KnownBalance,
+    ShootMemory,
+    available_credits,
+)
+from qamera_desktop.core.shoot_store import utc_now
+from qamera_desktop.ui.catalogue_picker import (
+    CataloguePicker,
+    MessageLine,
+    PickerItem,
+    Tone,
+    network_reason,
+    plain_error,
+    sentence,
+)
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+log = logging.getLogger(__name__)
 
 ICON_SIZE = 48
 
@@ -55,6 +84,10 @@ INDUSTRIES = (
     "sports",
 )
 
+NOT_VALID_YET = "(not valid yet)"
+COST_LINES = 2
+ERROR_LINES = 3
+
 
 class Catalogue(Protocol):
     async def list_products(self) -> list[Product]: ...
@@ -67,8 +100,10 @@ Submitter = Callable[[ShootRequest, str | None], Awaitable[None]]
 
 
 def explain(error: ApiError) -> str:
-    """What went wrong, in the designer's words, keeping the server's own text."""
-    server = error.server_message or str(error)
+    """What went wrong, in the designer's words, keeping the server's own text (never the
+    client's technical detail: that goes to the log)."""
+    server = sentence(error.server_message or str(error))
+    inner = server.rstrip(".")  # inside parentheses, before the sentence's own full stop
     match error:
         case ValidationError() if error.status is None:
             return str(error)
@@ -76,7 +111,7 @@ def explain(error: ApiError) -> str:
             return f"The server refused the request: {server}"
         case AuthError():
             return (
-                f"The API key was not accepted ({server}). Set a valid key in "
+                f"The API key was not accepted ({inner}). Set a valid key in "
                 "QAMERA_API_KEY or in Settings, then try again."
             )
         case InsufficientCreditsError():
@@ -84,7 +119,7 @@ def explain(error: ApiError) -> str:
         case ForbiddenError():
             return (
                 f"This API key may not start shoots: it lacks the 'content.register' scope "
-                f"({server}). Ask your Qamera admin for a key with that scope."
+                f"({inner}). Ask your Qamera admin for a key with that scope."
             )
         case NotFoundError():
             return f"{server} Check the product, model, scenery and preset you chose."
@@ -99,10 +134,70 @@ def explain(error: ApiError) -> str:
                 "created. The app is checking the listing before anything is submitted again."
             )
         case NetworkError():
-            return f"Could not reach Qamera: {error}. Nothing was submitted."
+            return f"Could not reach Qamera ({network_reason(error)}). Nothing was submitted."
         case ServerError():
-            return f"Qamera had an internal error ({server}). Nothing was charged; try again."
-    return str(error)
+            return f"Qamera had an internal error ({inner}). Nothing was charged; try again."
+    return plain_error(error)
+
+
+def _number(value: float) -> str:
+    """3 -> "3", 3.333 -> "3.33"."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _when(moment: datetime) -> str:
+    local = moment.astimezone()
+    if local.date() == datetime.now().astimezone().date():
+        return f"today {local:%H:%M}"
+    return f"{local:%d %b %H:%M}"
+
+
+class RateSource(Enum):
+    RECEIPTS = auto()
+    SANDBOX = auto()
+
+
+class CountBox(QSpinBox):
+    """The number of images. Any whole number up to 999 can be typed and stays as typed (the
+    dialog shows one out of 1..20 as an error, it is not changed behind the designer's back);
+    the arrows and the wheel step within 1..20 (and into it from outside)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setRange(0, 999)
+        self.setSuffix(" images")
+
+    def typed(self) -> int | None:
+        """The number in the box; None when it holds none."""
+        text = self.cleanText().strip()
+        return int(text) if text.isdigit() else None
+
+    def stepBy(self, steps: int) -> None:
+        current = self.typed()
+        start = current if current is not None else self.value()
+        self.setValue(min(max(start + steps, MIN_COUNT), MAX_COUNT))
+        self.selectAll()
+
+    def stepEnabled(self) -> QSpinBox.StepEnabledFlag:
+        value = self.typed()
+        if value is None:
+            value = self.value()
+        flags = QSpinBox.StepEnabledFlag.StepNone
+        if value < MAX_COUNT:
+            flags |= QSpinBox.StepEnabledFlag.StepUpEnabled
+        if value > MIN_COUNT:
+            flags |= QSpinBox.StepEnabledFlag.StepDownEnabled
+        return flags
+
+
+def _reserved_label(lines: int) -> QLabel:
+    """A word-wrapped label `lines` lines high whether it holds text or not."""
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+    label.setFixedHeight(label.fontMetrics().lineSpacing() * lines + 4)
+    return label
 
 
 class NewShootDialog(QDialog):
@@ -120,21 +215,33 @@ class NewShootDialog(QDialog):
         initial: ShootRequest | None = None,
         credits_per_image: float | None = None,
         loader: ThumbnailLoader | None = None,
+        memory: ShootMemory | None = None,
+        sandbox_price_per_image: float | None = None,
         parent: QWidget | None = None,
     ) -> None:
+        """`memory`: the account's memory in the local database (choices per product, receipts,
+        last known balance); without it nothing is remembered and `credits_per_image` (if any)
+        is the estimate. `sandbox_price_per_image`: the sandbox's rate when connected to the
+        sandbox, for an estimate before the first receipt (None for a real account, whose price
+        the API does not publish)."""
         super().__init__(parent)
         self._loader = loader
         self.setWindowTitle("New shoot")
         self.setMinimumWidth(620)
         self._catalogue = catalogue
         self._submit = submit
-        self._credits_per_image = credits_per_image
-        self.tasks = BackgroundTasks(lambda what, exc: self._show_error(f"{what} failed: {exc}"))
+        self._memory = memory
+        self._rate, self._rate_source = self._find_rate(credits_per_image, sandbox_price_per_image)
+        self._balance: KnownBalance | None = memory.balance() if memory is not None else None
+        self.tasks = BackgroundTasks(self._task_failed)
         self._busy = False
+        self._error_for: ShootRequest | None = None  # the request the shown error is about
+        self._touched: set[str] = set()  # fields set by hand (or by `initial`): memory keeps off
+        self._choices_for: str | None = None  # the product whose choices were applied
 
         icon = self._icon if loader is not None else None
         self.product = CataloguePicker(
-            "Product", self.tasks, self._load_products, optional=False, icon_for=icon
+            "Product", self.tasks, self._load_products, optional=False, strict=True, icon_for=icon
         )
         self.model = CataloguePicker(
             "AI model", self.tasks, self._load_models, approved_switch=True, icon_for=icon
@@ -147,12 +254,24 @@ class NewShootDialog(QDialog):
             picker.changed.connect(self._want_icons)
         if loader is not None:
             loader.ready.connect(self._icons_arrived)
+        for name, picker in (("model", self.model), ("scenery", self.scenery)):
+            picker.edited.connect(lambda n=name: self._touched.add(n))
+        self.preset.edited.connect(lambda: self._touched.add("preset"))
+        for picker in self.pickers():
+            picker.loadSucceeded.connect(self._connection_works)
+
         self.industry = QComboBox()
         self.industry.setEditable(True)
+        self.industry.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.industry.setAccessibleName("Industry")
         self.industry.addItem("")
         self.industry.addItems(INDUSTRIES)
-        self.industry.setCurrentIndex(1)  # fashion first
+        self.industry.setCurrentIndex(0)  # optional in the API: empty unless remembered
+        industry_edit = self.industry.lineEdit()
+        if industry_edit is not None:
+            industry_edit.setPlaceholderText("Optional, e.g. footwear")
+            industry_edit.textEdited.connect(lambda _t: self._touched.add("industry"))
+        self.industry.activated.connect(lambda _i: self._touched.add("industry"))
         self.suggestions = QPlainTextEdit()
         self.suggestions.setAccessibleName("Suggestions")
         self.suggestions.setPlaceholderText(
@@ -160,14 +279,20 @@ class NewShootDialog(QDialog):
         )
         self.suggestions.setTabChangesFocus(True)
         self.suggestions.setFixedHeight(80)
-        self.count = QSpinBox()
-        self.count.setRange(MIN_COUNT, MAX_COUNT)
+        self.count = CountBox()
         self.count.setValue(DEFAULT_COUNT)
         self.count.setAccessibleName("Number of images")
-        self.count.setSuffix(" images")
+        self.count.setFixedWidth(self.count.sizeHint().width())  # " images" or " image": same
         self.count.valueChanged.connect(
             lambda n: self.count.setSuffix(" image" if n == 1 else " images")
         )
+        self.count_message = MessageLine()
+        self.count_message.setObjectName("countMessage")
+        count_row = QWidget()
+        count_layout = QHBoxLayout(count_row)
+        count_layout.setContentsMargins(0, 0, 0, 0)
+        count_layout.addWidget(self.count)
+        count_layout.addWidget(self.count_message, 1)
 
         form = QFormLayout()
         form.addRow("&Product *", self.product)
@@ -176,23 +301,20 @@ class NewShootDialog(QDialog):
         form.addRow("P&reset", self.preset)
         form.addRow("&Industry", self.industry)
         form.addRow("Su&ggestions", self.suggestions)
-        form.addRow("&Count", self.count)
-        for picker in (self.product, self.model, self.scenery, self.preset):
-            label = form.labelForField(picker)
+        form.addRow("&Count", count_row)
+        buddies: list[tuple[QWidget, QWidget]] = [(p, p.combo) for p in self.pickers()]
+        buddies.append((count_row, self.count))
+        for field, buddy in buddies:
+            label = form.labelForField(field)
             if isinstance(label, QLabel):
-                label.setBuddy(picker.combo)
+                label.setBuddy(buddy)
 
-        self.cost = QLabel()
-        self.cost.setWordWrap(True)
-        self.problems = QLabel()
-        self.problems.setWordWrap(True)
-        self.problems.setObjectName("problems")
-        self.error = QLabel()
-        self.error.setWordWrap(True)
+        self.cost = _reserved_label(COST_LINES)
+        self.cost.setObjectName("cost")
+        self.error = _reserved_label(ERROR_LINES)
         self.error.setObjectName("error")
         self.error.setStyleSheet("color: #e03131")
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error.hide()
 
         self.body_toggle = QToolButton()
         self.body_toggle.setText("Request body (JSON)")
@@ -218,17 +340,21 @@ class NewShootDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.cost)
-        layout.addWidget(self.problems)
         layout.addWidget(self.error)
         layout.addWidget(self.body_toggle)
         layout.addWidget(self.body)
+        layout.addStretch(1)  # room to spare goes here, never between the fields
         layout.addWidget(self.buttons)
 
-        for picker in (self.product, self.model, self.scenery, self.preset):
+        self.product.changed.connect(self._product_changed)
+        for picker in self.pickers():
             picker.changed.connect(self.revalidate)
         self.industry.editTextChanged.connect(lambda _t: self.revalidate())
         self.suggestions.textChanged.connect(self.revalidate)
-        self.count.valueChanged.connect(lambda _v: self.revalidate())
+        # both: the spin box's signal is not emitted for an empty (invalid) text, the line
+        # edit's not for a value set by the program or by the arrows
+        self.count.textChanged.connect(lambda _t: self.revalidate())
+        self.count.lineEdit().textChanged.connect(lambda _t: self.revalidate())
 
         if products:
             self.product.set_items([_product_item(p) for p in products])
@@ -241,6 +367,9 @@ class NewShootDialog(QDialog):
         elif product_id:
             self.product.select_id(product_id)
         self.revalidate()
+
+    def pickers(self) -> list[CataloguePicker]:
+        return [self.product, self.model, self.scenery, self.preset]
 
     # -- loading the pickers -----------------------------------------------------------------
     def _icon(self, url: str) -> QIcon | None:
@@ -255,6 +384,11 @@ class NewShootDialog(QDialog):
     def _icons_arrived(self, _urls: list[str]) -> None:
         for picker in (self.product, self.model, self.scenery):
             picker.refresh_icons()
+
+    def _connection_works(self) -> None:
+        """A list just loaded: lists that failed need not wait for their next try."""
+        for picker in self.pickers():
+            picker.retry_now()
 
     async def _load_products(self, _all: bool) -> list[PickerItem]:
         return [_product_item(p) for p in await self._catalogue.list_products()]
@@ -280,8 +414,30 @@ class NewShootDialog(QDialog):
             for p in presets
         ]
 
+    # -- remembered choices ------------------------------------------------------------------
+    def _product_changed(self) -> None:
+        """A product was chosen: preselect what was last used with it, in the fields not set
+        by hand (the defaults when it was never shot)."""
+        product_id = self.product.current_id()
+        if product_id is None or product_id == self._choices_for or self._memory is None:
+            return
+        self._choices_for = product_id
+        choices = self._memory.choices(product_id) or NOTHING_CHOSEN
+        if "industry" not in self._touched:
+            self.industry.setEditText(choices.industry or "")
+        wanted = (
+            ("model", self.model, choices.model_id),
+            ("scenery", self.scenery, choices.scenery_id),
+            ("preset", self.preset, choices.preset_id),
+        )
+        for name, picker, item_id in wanted:
+            if name not in self._touched:
+                picker.select_id(item_id)
+
     # -- the request -------------------------------------------------------------------------
     def fill(self, request: ShootRequest) -> None:
+        """Show this request (e.g. "Run again"): every field as it was, none from memory."""
+        self._touched.update(("industry", "model", "scenery", "preset"))
         self.product.select_id(request.product_id)
         self.model.select_id(request.model_id)
         self.scenery.select_id(request.scenery_id)
@@ -291,6 +447,8 @@ class NewShootDialog(QDialog):
         self.count.setValue(request.count)
 
     def request(self) -> ShootRequest:
+        """The request as the fields hold it (not validated: an empty count is 0)."""
+        count = self.count.typed()
         return ShootRequest(
             product_id=self.product.current_id() or "",
             model_id=self.model.current_id(),
@@ -298,45 +456,86 @@ class NewShootDialog(QDialog):
             preset_id=self.preset.current_id(),
             industry=self.industry.currentText(),
             suggestions=self.suggestions.toPlainText(),
-            count=self.count.value(),
+            count=count if count is not None else 0,
         )
 
     def product_name(self) -> str | None:
-        index = self.product.combo.currentIndex()
-        if index >= 0 and self.product.combo.itemData(index) == self.product.current_id():
-            return self.product.combo.itemText(index)
+        item = self.product.current_item()
+        return item.name if item is not None else None
+
+    def count_problem(self) -> str | None:
+        count = self.count.typed()
+        if count is None:
+            return f"Enter the number of images, from {MIN_COUNT} to {MAX_COUNT}."
+        if not MIN_COUNT <= count <= MAX_COUNT:
+            return f"A shoot has {MIN_COUNT} to {MAX_COUNT} images, not {count}."
         return None
 
     def revalidate(self) -> bool:
-        try:
-            body = self.request().to_body()
-        except ValidationError as exc:
-            self.problems.setText(str(exc))
-            self.problems.show()
-            self.body.setPlainText("(not valid yet)")
-            self.submit_button.setEnabled(False)
-            self._update_cost()
-            return False
-        self.problems.hide()
-        self.body.setPlainText(json.dumps(body, indent=2, ensure_ascii=False))
-        self.submit_button.setEnabled(not self._busy)
+        request = self.request()
+        if self._error_for is not None and request != self._error_for:
+            self._clear_error()  # it was about another request
+        count_problem = self.count_problem()
+        self.count_message.show_message(count_problem or "", Tone.ERROR)
+        body: dict[str, object] | None = None
+        if count_problem is None and self.product.current_id() is not None:
+            try:
+                body = request.to_body()
+            except ValidationError:
+                body = None
+        if body is None:
+            self.body.setPlainText(NOT_VALID_YET)
+        else:
+            self.body.setPlainText(json.dumps(body, indent=2, ensure_ascii=False))
+        self.submit_button.setEnabled(body is not None and not self._busy)
         self._update_cost()
-        return True
+        return body is not None
+
+    # -- the cost ----------------------------------------------------------------------------
+    def _find_rate(
+        self, credits_per_image: float | None, sandbox_price: float | None
+    ) -> tuple[float | None, RateSource | None]:
+        rate = self._memory.credits_per_image() if self._memory is not None else None
+        if rate is None:
+            rate = credits_per_image
+        if rate is not None:
+            return rate, RateSource.RECEIPTS
+        if sandbox_price is not None:
+            return sandbox_price, RateSource.SANDBOX
+        return None, None
 
     def _update_cost(self) -> None:
-        n = self.count.value()
-        if self._credits_per_image is None:
-            self.cost.setText(
-                "Credits are reserved by Qamera when you submit and refunded for images that "
-                "fail; the exact reservation shows after submitting."
+        count = None if self.count_problem() is not None else self.count.typed()
+        estimate: float | None = None
+        if count is None:
+            text = (
+                f"The cost is estimated once the number of images is from {MIN_COUNT} to "
+                f"{MAX_COUNT}."
+            )
+        elif self._rate is None:
+            text = (
+                "The cost is shown when you submit: Qamera reserves the credits then, and "
+                "refunds the images that fail."
             )
         else:
-            estimate = self._credits_per_image * n
-            self.cost.setText(
-                f"Estimated cost: about {estimate:g} credits ({self._credits_per_image:g} per "
-                "image, an estimate from this account's previous shoots). Failed images are "
-                "refunded."
+            estimate = self._rate * count
+            source = (
+                "from this account's earlier shoots"
+                if self._rate_source is RateSource.RECEIPTS
+                else "from the demo sandbox's rate"
             )
+            text = (
+                f"About {round(estimate)} credits, estimated {source} "
+                f"({_number(self._rate)} per image). Failed images are refunded."
+            )
+        balance = self._balance
+        if balance is not None:
+            known = f"{_number(balance.available)} credits available ({_when(balance.seen_at)})."
+            if estimate is not None and estimate > balance.available:
+                text += f" That is more than the last known balance: {known}"
+            else:
+                text += f" Last known balance: {known}"
+        self.cost.setText(text)
 
     def _toggle_body(self, shown: bool) -> None:
         self.body.setVisible(shown)
@@ -359,21 +558,50 @@ class NewShootDialog(QDialog):
         super().reject()
 
     async def _do_submit(self) -> None:
-        self.error.hide()
+        self._clear_error()
+        request = self.request().validate()
         try:
-            await self._submit(self.request().validate(), self.product_name())
+            await self._submit(request, self.product_name())
+        except InsufficientCreditsError as exc:
+            self._note_balance(exc)
+            self._refused(exc)
+            return
         except ApiError as exc:
-            self._show_error(explain(exc))
+            self._refused(exc)
+            return
+        except Exception:
+            log.exception("Submitting the shoot failed unexpectedly")
+            self._show_error(
+                "The shoot could not be submitted because of an unexpected error (details in "
+                "the log). Check the Shoots panel before submitting again."
+            )
             return
         finally:
             self._set_busy(False)
+        if self._memory is not None:
+            self._memory.remember(request)
         self.submittedOk.emit()
         self.accept()
+
+    def _refused(self, error: ApiError) -> None:
+        if isinstance(error, NetworkError):
+            log.warning("The shoot was not submitted: %s", error)  # the technical detail
+        self._show_error(explain(error))
+
+    def _note_balance(self, error: InsufficientCreditsError) -> None:
+        available = available_credits(error.server_message or error.message)
+        if available is None:
+            return
+        if self._memory is not None:
+            self._balance = self._memory.remember_balance(available)
+        else:
+            self._balance = KnownBalance(available, utc_now())
+        self._update_cost()
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
         self.submit_button.setText("Submitting…" if busy else "Submit shoot")
-        for w in (self.product, self.model, self.scenery, self.preset, self.industry):
+        for w in (*self.pickers(), self.industry):
             w.setEnabled(not busy)
         self.suggestions.setReadOnly(busy)
         self.count.setEnabled(not busy)
@@ -384,9 +612,18 @@ class NewShootDialog(QDialog):
 
     def _show_error(self, text: str) -> None:
         self.error.setText(text)
-        self.error.show()
+        self._error_for = self.request()
+
+    def _clear_error(self) -> None:
+        self.error.clear()
+        self._error_for = None
+
+    def _task_failed(self, what: str, _exc: BaseException) -> None:
+        self._show_error(f"{what} failed unexpectedly (details in the log).")
 
     async def aclose(self) -> None:
+        for picker in self.pickers():
+            picker.stop()
         if self._loader is not None:
             self._loader.set_wanted("pickers", [], ICON_SIZE)
         await self.tasks.cancel_all()
