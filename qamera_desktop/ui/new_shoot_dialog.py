@@ -612,10 +612,12 @@ class NewShootDialog(QDialog):
 
     def _show_error(self, text: str) -> None:
         self.error.setText(text)
+        self.error.setToolTip(text)  # whole, should it ever need more than its reserved lines
         self._error_for = self.request()
 
     def _clear_error(self) -> None:
         self.error.clear()
+        self.error.setToolTip("")
         self._error_for = None
 
     def _task_failed(self, what: str, _exc: BaseException) -> None:

@@ -682,6 +682,13 @@ def test_fields_never_move_when_a_message_appears(qtbot, new_dialog, sandbox_fac
         click(qtbot, dialog.submit_button)  # 6 credits needed, 5 available
         qtbot.waitUntil(lambda: "Not enough credits" in dialog.error.text(), timeout=10_000)
         unmoved("the shoot was refused")
+
+        handle.stop()
+        type_count(qtbot, dialog, "1")
+        assert dialog.error.text() == ""
+        click(qtbot, dialog.submit_button)
+        qtbot.waitUntil(lambda: "Could not reach Qamera" in dialog.error.text(), timeout=10_000)
+        unmoved("Qamera could not be reached")
     finally:
         arun(api.aclose())
 
