@@ -1,6 +1,6 @@
 """JSON answers -> typed records, tolerant of what the API does not promise.
 
-Rules (DESIGN.md, API client rules):
+Rules (ARCHITECTURE.md, the API client):
 - extra fields are ignored; `count` is informative only;
 - `status` and `voting` strings are kept verbatim, documented or not;
 - a missing or null optional field is None, and so is an optional field of the wrong type;
