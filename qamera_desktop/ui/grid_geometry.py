@@ -10,11 +10,27 @@ CELL_MARGIN = 6
 TEXT_HEIGHT = 22
 REQUEST_STEP = 64  # thumbnail request sizes are multiples of this, so zooming reuses the cache
 REQUEST_MAX = 1024
+WRAP_SLACK = 1
 
 
 def cell_size(thumb_size: int) -> QSize:
     """The grid cell for a square thumbnail area of `thumb_size` logical pixels."""
     return QSize(thumb_size + 2 * CELL_MARGIN, thumb_size + 2 * CELL_MARGIN + TEXT_HEIGHT)
+
+
+def fit_cell(thumb_size: int, layout_width: int) -> QSize:
+    """The grid cell for `thumb_size` in a row `layout_width` wide: as many whole cells as fit
+    (at least one), widened to share the spare width so that the row is filled."""
+    cell = cell_size(thumb_size)
+    columns = columns_in(layout_width, cell.width())
+    cell.setWidth(max(cell.width(), (layout_width - WRAP_SLACK) // columns))
+    return cell
+
+
+def columns_in(layout_width: int, cell_width: int) -> int:
+    """How many cells of `cell_width` QListView puts in a row of `layout_width` (it wraps a cell
+    that would reach the row's last pixel, hence the slack)."""
+    return max(1, (layout_width - WRAP_SLACK) // max(1, cell_width))
 
 
 def request_size(logical: int, device_pixel_ratio: float) -> int:

@@ -6,10 +6,23 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtGui import QKeyEvent, QResizeEvent, QWheelEvent
-from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QLabel,
+    QListView,
+    QStyle,
+    QStyleOption,
+    QWidget,
+)
 
 from qamera_desktop.core.settings import THUMB_SIZE_MAX, THUMB_SIZE_MIN
-from qamera_desktop.ui.grid_geometry import cell_size, request_size
+from qamera_desktop.ui.grid_geometry import (
+    WRAP_SLACK,
+    cell_size,
+    columns_in,
+    fit_cell,
+    request_size,
+)
 from qamera_desktop.ui.image_delegate import ImageDelegate
 from qamera_desktop.ui.image_grid_model import ImageGridModel
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
@@ -88,13 +101,42 @@ class ImageGridView(QListView):
         self._schedule_wanted()
 
     def _fit_grid(self) -> None:
-        """Share the spare width among the columns so that the grid fills the viewport."""
-        cell = cell_size(self._delegate.thumb_size)
-        width = self.viewport().width() - 2  # QListView wraps a row that fills it exactly
-        columns = max(1, width // cell.width())
-        cell.setWidth(max(cell.width(), width // columns))
+        """Share the spare width among the columns so that the rows fill the grid.
+
+        Fitted to `layout_width()`, the width QListView itself lays the rows out in, which does
+        not change when the scroll bar comes or goes. Fitted to the viewport's width instead,
+        the cells were too wide for QListView's rows while the scroll bar was hidden: a column
+        fewer, a row more, the bar shows, the viewport narrows, the cells are fitted narrower,
+        the row more is gone, the bar hides... Qt cuts that loop short, and the grid was left
+        with a row beyond a hidden scroll bar: unreachable."""
+        thumb = self._delegate.thumb_size
+        # never narrower than one cell: a cell wider than the viewport would be cut off
+        bar_and_frame = self.width() - self.layout_width()
+        self.setMinimumWidth(cell_size(thumb).width() + WRAP_SLACK + bar_and_frame)
+        cell = fit_cell(thumb, self.layout_width())
         if cell != self.gridSize():
             self.setGridSize(cell)
+
+    def layout_width(self) -> int:
+        """The width of QListView's rows: the viewport's as if the vertical scroll bar were
+        shown, whether it is or not (for a left-to-right flow QListView keeps the bar's room
+        free so that the bar cannot blink: QListViewPrivate::prepareItemsLayout)."""
+        width = self.maximumViewportSize().width()
+        if self.verticalScrollBarPolicy() != Qt.ScrollBarPolicy.ScrollBarAsNeeded:
+            return width  # AlwaysOn: maximumViewportSize() has left it out already
+        style, bar = self.style(), self.verticalScrollBar()
+        if style.pixelMetric(QStyle.PixelMetric.PM_ScrollView_ScrollBarOverlap, None, bar):
+            return width
+        width -= style.pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, bar)
+        if style.styleHint(QStyle.StyleHint.SH_ScrollView_FrameOnlyAroundContents, None, self):
+            option = QStyleOption()
+            option.initFrom(self)
+            width -= 2 * style.pixelMetric(QStyle.PixelMetric.PM_DefaultFrameWidth, option, self)
+        return width
+
+    def columns(self) -> int:
+        """How many images each row of the grid holds."""
+        return columns_in(self.layout_width(), self.gridSize().width())
 
     def request_size(self) -> int:
         return request_size(self.thumb_size, self.devicePixelRatioF())
@@ -106,7 +148,7 @@ class ImageGridView(QListView):
         grid = self.gridSize()
         if count == 0 or grid.width() <= 0 or grid.height() <= 0:
             return range(0)
-        columns = self._columns()
+        columns = self.columns()
         top = self.verticalScrollBar().value()
         height = self.viewport().height()
         first_line = max(0, int((top - height * ahead_screens / 2) // grid.height()))
@@ -151,7 +193,7 @@ class ImageGridView(QListView):
         image = self._grid_model.image_at(rows.start) if rows else None
         if value == 0 or image is None:
             return  # at the top, stay at the top (new images show up there)
-        line_y = (rows.start // self._columns()) * self.gridSize().height()
+        line_y = (rows.start // self.columns()) * self.gridSize().height()
         self._anchor = (image.id, value - line_y)
 
     def _restore_anchor(self) -> None:
@@ -162,7 +204,7 @@ class ImageGridView(QListView):
         if row < 0:
             self._anchor = None  # that image is gone: leave the position as it is
             return
-        target = (row // self._columns()) * self.gridSize().height() + offset
+        target = (row // self.columns()) * self.gridSize().height() + offset
         bar = self.verticalScrollBar()
         if target <= bar.maximum():
             bar.setValue(target)
@@ -170,9 +212,6 @@ class ImageGridView(QListView):
 
     def _forget_anchor(self) -> None:
         self._anchor = None
-
-    def _columns(self) -> int:
-        return max(1, self.viewport().width() // max(1, self.gridSize().width()))
 
     def _schedule_wanted(self) -> None:
         if not self._wanted_timer.isActive():
