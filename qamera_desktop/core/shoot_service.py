@@ -10,6 +10,11 @@ that product's shoots, paced by a `PollSchedule` (per-product backoff, global re
 with an UNCERTAIN shoot are polled too while the job could still appear (`uncertain_window` after
 the shoot was saved) and once after a restart, so a late job is adopted by itself.
 
+A shoot the server refused is not kept: it is reported once (REJECTED) and removed, so that it
+never lingers in the Shoots panel, this run or the next. Finished and cancelled shoots stay in the
+database as the account's history until they are cleared (`clearable`, `forget`); a shoot still in
+flight is never cleared.
+
 Everything runs on the event-loop thread. Every change is stored and then reported with
 `on_change`; no exception escapes the polling task or a callback (both are logged).
 """
@@ -35,6 +40,7 @@ from qamera_desktop.core.database import Database
 from qamera_desktop.core.poll_schedule import PollSchedule
 from qamera_desktop.core.shoot_store import ShootStore, utc_now
 from qamera_desktop.core.shoots import (
+    CLEARABLE_STATES,
     QUEUED_STATUS,
     SAFE_TO_RESUBMIT,
     Shoot,
@@ -141,6 +147,11 @@ class ShootService:
         return self._account
 
     @property
+    def database(self) -> Database:
+        """The local database the shoots are kept in (the New shoot dialog's memory is too)."""
+        return self._store.database
+
+    @property
     def polling(self) -> bool:
         return self._task is not None and not self._task.done()
 
@@ -150,7 +161,11 @@ class ShootService:
         if self._started:
             return
         self._started = True
+        refused = []
         for shoot in reversed(self._store.load(self._account)):
+            if shoot.state is ShootState.REJECTED:  # left by an older version: not history
+                refused.append(shoot.local_id)
+                continue
             self._shoots[shoot.local_id] = shoot
             if shoot.state is ShootState.SUBMITTING:
                 self._commit(
@@ -164,6 +179,8 @@ class ShootService:
                     self._finish(shoot)
                 else:
                     self._schedule.touch(shoot.product_id, due_in=0.0)
+        if refused:
+            self._delete(refused)
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -191,6 +208,45 @@ class ShootService:
     def get(self, local_id: str) -> Shoot | None:
         return self._shoots.get(local_id)
 
+    def clearable(self, older_than: timedelta | None = None) -> list[Shoot]:
+        """The shoots `forget` would clear, newest first: finished or cancelled (nothing more
+        happens to them here) that ended more than `older_than` ago (None: whenever).
+
+        Kept whatever their age: every shoot in flight (sending, maybe created, tracked), and the
+        ended shoots of a product that has a shoot which may exist: that shoot's listing check must
+        still know their images as someone else's, or it could take them for its own.
+        """
+        unsure = {
+            shoot.product_id
+            for shoot in self._shoots.values()
+            if shoot.state in (ShootState.SUBMITTING, ShootState.UNCERTAIN)
+        }
+        cutoff = None if older_than is None else self._now() - older_than
+        return [
+            shoot
+            for shoot in self.shoots()
+            if shoot.state in CLEARABLE_STATES
+            and shoot.product_id not in unsure
+            and (cutoff is None or (shoot.finished_at or shoot.created_at) < cutoff)
+        ]
+
+    def forget(self, local_ids: Iterable[str]) -> list[str]:
+        """Clear these shoots from the history (this list and the database), the ones that are
+        still `clearable()`; the others, unknown ids too, are left alone. The ids cleared.
+
+        Their images stay where they are (in Qamera, and in the grid). Raises sqlite3.Error when
+        the database refused (then nothing was cleared).
+        """
+        allowed = {shoot.local_id for shoot in self.clearable()}
+        ids = [local_id for local_id in dict.fromkeys(local_ids) if local_id in allowed]
+        if not ids:
+            return []
+        self._store.delete(ids)
+        for local_id in ids:
+            del self._shoots[local_id]
+        log.info("Cleared %d ended shoots from the history", len(ids))
+        return ids
+
     def credits_per_image_estimate(self) -> float | None:
         """Credits reserved per created image over this account's receipts; None without any."""
         credits = 0.0
@@ -207,8 +263,9 @@ class ShootService:
         """Register a shoot: stored before the POST, POSTed once.
 
         Raises `ValidationError` (nothing stored) for an invalid request, and the server's
-        `ApiError` when it refused (the shoot is REJECTED). A shoot that may have been created
-        (timeout after sending) is returned UNCERTAIN after a listing check, not raised.
+        `ApiError` when it refused: the shoot is then reported REJECTED once and forgotten (not
+        listed, not stored: the caller says why). A shoot that may have been created (timeout
+        after sending) is returned UNCERTAIN after a listing check, not raised.
         """
         request = request.validate()
         shoot = Shoot(
@@ -239,7 +296,7 @@ class ShootService:
             self._schedule.touch(shoot.product_id)
             self._wake.set()
             return await self.check_uncertain(shoot.local_id)
-        self._commit(replace(current, state=ShootState.REJECTED, error=str(outcome)))
+        self._refused(current, outcome)
         raise outcome
 
     async def check_uncertain(self, local_id: str) -> Shoot:
@@ -464,6 +521,30 @@ class ShootService:
             self._finish(adopted)
         else:
             self._commit(adopted)
+        return True
+
+    def _refused(self, shoot: Shoot, error: Exception) -> None:
+        """Forget a shoot the server refused, then report it REJECTED (for listeners to drop)."""
+        self._shoots.pop(shoot.local_id, None)
+        self._unchecked.discard(shoot.local_id)
+        rejected = replace(
+            shoot, state=ShootState.REJECTED, error=str(error), finished_at=self._now()
+        )
+        if not self._delete([shoot.local_id]):
+            # Kept as REJECTED rather than SUBMITTING (which would read "may exist" after a
+            # restart): the next start() removes it.
+            try:
+                self._store.save(rejected)
+            except sqlite3.Error:
+                log.exception("Could not store refused shoot %s", shoot.local_id)
+        self._call(self._on_change, rejected)
+
+    def _delete(self, local_ids: list[str]) -> bool:
+        try:
+            self._store.delete(local_ids)
+        except sqlite3.Error:
+            log.exception("Could not remove %d refused shoots", len(local_ids))
+            return False
         return True
 
     def _finish(self, shoot: Shoot) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from qamera_desktop.api.errors import ValidationError
@@ -174,9 +175,21 @@ class ShootStore:
     def __init__(self, database: Database) -> None:
         self._db = database
 
+    @property
+    def database(self) -> Database:
+        return self._db
+
     def save(self, shoot: Shoot) -> None:
         """Insert or update (by local id). The account of an existing row never changes."""
         self._db.execute(_UPSERT, shoot_to_row(shoot))
+
+    def delete(self, local_ids: Iterable[str]) -> int:
+        """Remove these shoots (all or none); the number of rows removed."""
+        removed = 0
+        with self._db.transaction():
+            for local_id in local_ids:
+                removed += self._db.execute("DELETE FROM shoots WHERE local_id = ?", (local_id,))
+        return removed
 
     def load(self, account: str) -> list[Shoot]:
         """The account's shoots, newest first; unreadable rows are logged and skipped."""

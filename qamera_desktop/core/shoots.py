@@ -32,7 +32,9 @@ class ShootState(StrEnum):
     """The POST may have created the job (timeout after sending): check the listing before any
     resubmission."""
     REJECTED = "rejected"
-    """The server refused (4xx, 5xx): nothing was created; `error` says why."""
+    """The server refused (4xx, 5xx): nothing was created; `error` says why. Only ever reported,
+    never kept: the service forgets a refused shoot at once (the dialog that sent it says why),
+    and drops any such row an older version left in the database."""
     TRACKING = "tracking"
     """Receipt stored (or the records were found in the listing), following the record ids."""
     FINISHED = "finished"
@@ -45,6 +47,9 @@ ADOPTION_LEAD = timedelta(seconds=60)
 """Records created this long before the shoot was saved may still be its own (clock skew)."""
 
 TERMINAL_STATES = frozenset({ShootState.REJECTED, ShootState.FINISHED, ShootState.CANCELLED})
+
+CLEARABLE_STATES = frozenset({ShootState.FINISHED, ShootState.CANCELLED})
+"""Shoots that may be cleared from the history: nothing more happens to them here."""
 
 
 def _plural(n: int, word: str) -> str:
@@ -127,6 +132,22 @@ class Shoot:
         return self.state not in TERMINAL_STATES
 
     @property
+    def credits(self) -> CreditSettlement | None:
+        """Where the credits the receipt reserved stand; None without a receipt that states them."""
+        receipt = self.receipt
+        if receipt is None or receipt.credits_reserved is None:
+            return None
+        per_image = self.credits_per_image
+        if per_image is None:  # a receipt without records: nothing to consume or refund
+            return CreditSettlement(receipt.credits_reserved, 0.0, 0.0, receipt.credits_reserved)
+        return CreditSettlement(
+            reserved=receipt.credits_reserved,
+            consumed=per_image * self.done,
+            refunded=per_image * self.failed,
+            held=per_image * self.pending,
+        )
+
+    @property
     def credits_per_image(self) -> float | None:
         """Credits reserved per created image, from the receipt."""
         receipt = self.receipt
@@ -158,6 +179,52 @@ class Shoot:
         if self.pending:
             progress += f", {self.pending} in progress"
         return f"{progress}{lost}"
+
+
+def _credits(value: float) -> str:
+    return f"{round(value, 2):g}"
+
+
+@dataclass(frozen=True, slots=True)
+class CreditSettlement:
+    """A shoot's credits: `reserved` is the receipt's (Qamera's own figure); how much of it was
+    `consumed` (done images), `refunded` (failed images) or is still `held` (images in progress)
+    is estimated here, at the receipt's price per image, from the statuses the listing showed.
+    Qamera consumes an image's credits when it is done and refunds them when it fails, but its
+    API does not report a shoot's settlement."""
+
+    reserved: float
+    consumed: float
+    refunded: float
+    held: float
+
+    @property
+    def estimated(self) -> bool:
+        """Some of it settled: the split is this app's estimate, not a figure from the server."""
+        return self.consumed > 0 or self.refunded > 0
+
+    def text(self) -> str:
+        """ "9 reserved" until an image settles, then e.g. "6 used, 3 refunded (estimated)"."""
+        if not self.estimated:
+            return f"{_credits(self.reserved)} reserved"
+        parts = [f"{_credits(self.consumed)} used"]
+        if self.refunded:
+            parts.append(f"{_credits(self.refunded)} refunded")
+        if self.held:
+            parts.append(f"{_credits(self.held)} reserved")
+        return ", ".join(parts) + " (estimated)"
+
+    def explanation(self) -> str:
+        """The figures and where each comes from, for a tooltip."""
+        text = f"Qamera reserved {_credits(self.reserved)} credits for this shoot (its receipt)."
+        if not self.estimated:
+            return text + " Done images use their credits; failed images are refunded."
+        return (
+            f"{text} Estimated from the images' states at the receipt's price per image: "
+            f"{_credits(self.consumed)} used by the done images, {_credits(self.refunded)} "
+            f"refunded for the failed ones, {_credits(self.held)} still reserved. Qamera's API "
+            "does not report a shoot's settlement."
+        )
 
 
 def _aware(value: datetime) -> datetime:

@@ -1,27 +1,35 @@
 """Everything about shoots in the main window: the Shoots panel in its dock (and its show/hide
 action), the New shoot dialog, submitting, following each shoot (its changes, its new images, its
-end with a tray message), cancelling the tracking and checking a shoot that may exist.
+end with a tray message), cancelling the tracking, checking a shoot that may exist, and clearing
+ended shoots from the history (after asking).
 
 The shoot service (core/shoot_service.py) does the work; this puts it on screen. It talks to the
 window only through the status bar, the dock area and the window as the dialogs' parent."""
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+from datetime import timedelta
 from typing import Protocol
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtCore import Signal as QtSignal
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QSystemTrayIcon
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QSystemTrayIcon
 
 from qamera_desktop.api.records import Image, Product
 from qamera_desktop.api.shoot_request import ShootRequest
 from qamera_desktop.core.background_tasks import BackgroundTasks
 from qamera_desktop.core.image_library import ImageLibrary
+from qamera_desktop.core.shoot_memory import ShootMemory
 from qamera_desktop.core.shoot_service import ShootService
 from qamera_desktop.core.shoots import Shoot, ShootState
+from qamera_desktop.ui.actions import ActionId, default_key_text
 from qamera_desktop.ui.new_shoot_dialog import Catalogue, NewShootDialog
 from qamera_desktop.ui.shoots_panel import ShootsPanel
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+log = logging.getLogger(__name__)
 
 
 class ProductChoice(Protocol):
@@ -53,7 +61,9 @@ class ShootsController(QObject):
         self._client: Catalogue | None = None
         self.service: ShootService | None = None
         self.dialog: NewShootDialog | None = None
+        self.clear_box: QMessageBox | None = None
         self.tray: QSystemTrayIcon | None = None
+        self._sandbox_price: float | None = None
 
         self.panel = ShootsPanel()
         self.dock = QDockWidget("Shoots", window)
@@ -67,6 +77,10 @@ class ShootsController(QObject):
         self.panel.submitAgainRequested.connect(lambda s: self.open_new_shoot(initial=s.request))
         self.panel.cancelRequested.connect(self._cancel_tracking)
         self.panel.checkRequested.connect(self._check_uncertain)
+        self.panel.newShootRequested.connect(self.open_new_shoot)
+        self.panel.clearRequested.connect(self.ask_to_clear)
+        self.panel.set_new_shoot_keys(default_key_text(ActionId.NEW_SHOOT))
+        self.availableChanged.connect(self.panel.set_new_shoot_available)
 
     @property
     def available(self) -> bool:
@@ -77,10 +91,17 @@ class ShootsController(QObject):
         self._client = client
         self.availableChanged.emit(self.available)
 
-    def attach(self, service: ShootService) -> None:
+    def attach(
+        self, service: ShootService, *, sandbox_price_per_image: float | None = None
+    ) -> None:
         """Follow this account's shoots: the remembered ones are listed (the panel shows when
-        there are any), and finished shoots are announced in the system tray where there is one."""
+        there are any), and finished shoots are announced in the system tray where there is one.
+
+        `sandbox_price_per_image`: on the demo sandbox, its price (the New shoot dialog's
+        estimate before the first receipt); None for a real account, whose price is not published.
+        """
         self.service = service
+        self._sandbox_price = sandbox_price_per_image
         self.panel.set_shoots(service.shoots())
         if service.shoots():
             self.dock.show()
@@ -126,8 +147,9 @@ class ShootsController(QObject):
             products=self._products.products,
             product_id=self._products.product_id(),
             initial=initial,
-            credits_per_image=self.service.credits_per_image_estimate(),
             loader=self._loader,
+            memory=ShootMemory(self.service.database, self.service.account),
+            sandbox_price_per_image=self._sandbox_price,
             parent=self._window,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -173,9 +195,66 @@ class ShootsController(QObject):
                 15_000,
             )
 
+    def ask_to_clear(self, older_than: timedelta | None) -> QMessageBox | None:
+        """Ask before clearing the ended shoots older than `older_than` (None: all of them) from
+        the history; the question box (None when there is nothing to clear)."""
+        if self.service is None:
+            return None
+        ids = [shoot.local_id for shoot in self.service.clearable(older_than)]
+        count = len(ids)
+        age = "" if older_than is None else f" that ended more than {_age(older_than)} ago"
+        if count == 0:
+            when = "has ended" if older_than is None else f"ended more than {_age(older_than)} ago"
+            self._say(f"Nothing to clear: no shoot in the list {when}.", 10_000)
+            return None
+        if self.clear_box is not None:
+            self.clear_box.close()
+        shoots = "1 finished shoot" if count == 1 else f"{count} finished shoots"
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Clear finished shoots",
+            f"Clear {shoots}{age} from the list?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self._window,
+        )
+        box.setInformativeText(
+            "Their images stay in Qamera and in the grid. Shoots still in progress are kept."
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        yes = box.button(QMessageBox.StandardButton.Yes)
+        yes.setText("Clear")
+        box.finished.connect(lambda _r: self._clear_answered(box, box.clickedButton() is yes, ids))
+        self.clear_box = box
+        box.open()
+        return box
+
+    def _clear_answered(self, box: QMessageBox, confirmed: bool, ids: list[str]) -> None:
+        if self.clear_box is box:
+            self.clear_box = None
+        if not confirmed or self.service is None:
+            return
+        try:  # the shoots asked about (the service keeps any that got busy since)
+            cleared = self.service.forget(ids)
+        except sqlite3.Error:
+            log.exception("Clearing finished shoots failed")
+            self._say("Could not clear the finished shoots: the local database refused.", 15_000)
+            return
+        self.panel.remove_shoots(cleared)
+        shoots = "1 finished shoot" if len(cleared) == 1 else f"{len(cleared)} finished shoots"
+        self._say(f"Cleared {shoots} from the list.", 10_000)
+
     def _check_uncertain(self, local_id: str) -> None:
         if self.service is not None:
             self._tasks.start(self.service.check_uncertain(local_id), "Checking the listing")
 
     def _say(self, text: str, timeout_ms: int) -> None:
         self._window.statusBar().showMessage(text, timeout_ms)
+
+
+def _age(age: timedelta) -> str:
+    days = age.days
+    if days >= 1 and age == timedelta(days=days):
+        return "1 day" if days == 1 else f"{days} days"
+    hours = max(1, round(age.total_seconds() / 3600))
+    return "1 hour" if hours == 1 else f"{hours} hours"

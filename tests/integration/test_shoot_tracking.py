@@ -29,6 +29,7 @@ from qamera_desktop.api import (
     ValidationError,
 )
 from qamera_desktop.api.records import Image
+from qamera_desktop.core.account import account_id, sandbox_account_id
 from qamera_desktop.core.database import Database
 from qamera_desktop.core.shoot_service import ShootService
 from qamera_desktop.core.shoot_store import ShootStore
@@ -241,10 +242,14 @@ def test_not_enough_credits_is_rejected_with_the_servers_numbers(
                     error = raised.value
                     assert error.status == 402
                     assert "Required: 6, available: 5" in str(error)
-                    (shoot,) = service.shoots()
-                    assert shoot.state is ShootState.REJECTED
-                    assert shoot.error == str(error)
-                    assert ShootStore(db).load("acct-demo") == [shoot]
+                    # refused: reported once, then neither listed nor stored (no ghost row)
+                    assert events.states(events.changes[0].local_id) == [
+                        ShootState.SUBMITTING,
+                        ShootState.REJECTED,
+                    ]
+                    assert events.changes[-1].error == str(error)
+                    assert service.shoots() == []
+                    assert ShootStore(db).load("acct-demo") == []
                     # One image still fits: the boundary is the server's, not ours.
                     ok = await service.submit(ShootRequest(TEE, count=1))
                     assert ok.state is ShootState.TRACKING
@@ -283,10 +288,12 @@ def test_bad_ids_and_bodies_are_rejected(
                 try:
                     with pytest.raises(error_type, match=message) as raised:
                         await service.submit(request_)
-                    (shoot,) = service.shoots()
-                    assert shoot.state is ShootState.REJECTED
-                    assert shoot.error == str(raised.value)
-                    assert not shoot.is_active
+                    refused = events.changes[-1]
+                    assert refused.state is ShootState.REJECTED
+                    assert refused.error == str(raised.value)
+                    assert not refused.is_active
+                    assert service.shoots() == []
+                    assert ShootStore(db).load("acct-demo") == []
                 finally:
                     await service.aclose()
                 assert recording.listings == []  # nothing to check, nothing to follow
@@ -416,6 +423,66 @@ def test_a_second_service_on_the_same_database_resumes_tracking(
         assert server.stats().count(*REGISTER) == 1
 
     run_scenario(arun, body)
+
+
+def test_history_survives_a_sandbox_restart_on_another_port(
+    arun: RunAsync, sandbox_factory: Callable[..., SandboxHandle], tmp_path: Path
+) -> None:
+    """The demo sandbox picks a free port at every start. Its account is known by its data
+    folder, so the next run lists the shoots of the last one (and never a refused one)."""
+    data_dir = tmp_path / "sandbox"
+    path = tmp_path / "app.sqlite3"
+    first = sandbox_factory(data_dir=data_dir, credits=14)  # 3 an image: 2 + 2 fit, 3 more not
+    account = sandbox_account_id(data_dir, first.demo_key)
+
+    async def last_run() -> list[Shoot]:
+        events = Events()
+        async with api_client(first) as client:
+            with Database(path) as db:
+                service = service_for(RecordingClient(client), db, events, account)
+                service.start()
+                try:
+                    done = await service.submit(ShootRequest(TEE, count=2), "White T-Shirt")
+                    await events.until(lambda: bool(events.finished), 15, "the shoot finished")
+                    with pytest.raises(NotFoundError):
+                        await service.submit(ShootRequest("prod_nope", count=1))
+                    with pytest.raises(InsufficientCreditsError):
+                        await service.submit(ShootRequest(TOTE, count=3), "Tote")
+                    return [s for s in service.shoots() if s.local_id == done.local_id]
+                finally:
+                    await service.aclose()
+
+    (finished,) = arun(last_run(), timeout=30)
+    assert finished.state is ShootState.FINISHED
+
+    second = sandbox_factory(data_dir=data_dir, credits=14)  # the next run: another port
+    first.stop()
+    assert second.base_url != first.base_url
+    # what lost the history: the id made of the URL changes with the port
+    assert account_id(first.base_url, first.demo_key) != account_id(second.base_url, first.demo_key)
+    assert sandbox_account_id(data_dir, second.demo_key) == account
+
+    async def next_run() -> None:
+        events = Events()
+        async with api_client(second) as client:
+            with Database(path) as db:
+                recording = RecordingClient(client)
+                service = service_for(recording, db, events, account)
+                service.start()
+                try:
+                    assert service.shoots() == [finished]  # listed, refusals not
+                    again = await service.submit(finished.request, "White T-Shirt")  # run again
+                    await events.until(lambda: bool(events.finished), 15, "the rerun finished")
+                    assert [s.local_id for s in service.shoots()] == [
+                        again.local_id,
+                        finished.local_id,
+                    ]
+                finally:
+                    await service.aclose()
+                assert {p for _, p in recording.listings} == {TEE}  # the rerun only
+                assert len(ShootStore(db).load(account)) == 2
+
+    arun(next_run(), timeout=30)
 
 
 # -- many at once ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import itertools
 import logging
 import sqlite3
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -310,11 +310,12 @@ def test_an_invalid_request_is_refused_before_anything_is_stored(
     [
         InsufficientCreditsError("Insufficient credits. Required: 9, available: 2.", status=402),
         NotFoundError("Product not found.", status=404),
+        ValidationError("Validation failed.", status=400),
         ServerError("Internal error.", status=500),
         NetworkError("Could not reach the Qamera service.", request_sent=False),
     ],
 )
-def test_a_refused_post_is_rejected_and_raised(
+def test_a_refused_post_is_reported_once_then_forgotten_and_raised(
     arun: RunAsync, db: Database, error: Exception
 ) -> None:
     async def body(rig: Rig) -> None:
@@ -322,15 +323,80 @@ def test_a_refused_post_is_rejected_and_raised(
         with pytest.raises(type(error)) as raised:
             await rig.service.submit(REQUEST)
         assert raised.value is error
-        (shoot,) = rig.service.shoots()
-        assert shoot.state is ShootState.REJECTED
-        assert shoot.error == str(error)
-        assert ShootStore(rig.db).load(ACCOUNT) == [shoot]
+        submitting, rejected = rig.events.changes
+        assert submitting.state is ShootState.SUBMITTING
+        assert rejected.local_id == submitting.local_id
+        assert rejected.state is ShootState.REJECTED  # for listeners to take it off their lists
+        assert rejected.error == str(error)
+        assert not rejected.is_active
+        assert rig.service.shoots() == []  # no ghost: not listed ...
+        assert rig.service.get(rejected.local_id) is None
+        assert ShootStore(rig.db).load(ACCOUNT) == []  # ... nor stored
+        assert rig.db.query("SELECT count(*) FROM shoots")[0][0] == 0
         await rig.time.advance(30)
         assert rig.server.gets() == []  # nothing to follow
         assert rig.server.posts() == 1
+        assert rig.events.finished == []
 
     scenario(arun, db, body)
+
+
+def test_refused_shoots_an_older_version_kept_are_dropped_at_start(
+    arun: RunAsync, db: Database
+) -> None:
+    store = ShootStore(db)
+    now = datetime.now(UTC)
+    refused = Shoot("r" * 32, ACCOUNT, REQUEST, None, ShootState.REJECTED, now, error="404")
+    finished = Shoot(
+        "f" * 32,
+        ACCOUNT,
+        REQUEST,
+        None,
+        ShootState.FINISHED,
+        now - timedelta(days=3),
+        receipt=ShootReceipt(("x1",), "b", "o", "res", 3.0),
+        statuses={"x1": "DONE"},
+        finished_at=now - timedelta(days=3),
+    )
+    theirs = Shoot("o" * 32, "account-2", REQUEST, None, ShootState.REJECTED, now, error="404")
+    for shoot in (refused, finished, theirs):
+        store.save(shoot)
+
+    async def body(rig: Rig) -> None:
+        assert [s.local_id for s in rig.service.shoots()] == [finished.local_id]
+        assert rig.service.get(refused.local_id) is None
+        assert store.load(ACCOUNT) == [finished]  # removed from the database too
+        assert [s.local_id for s in store.load("account-2")] == [theirs.local_id]  # not ours
+
+    scenario(arun, db, body)
+
+
+def test_a_refused_shoot_that_cannot_be_removed_is_kept_refused_until_the_next_start(
+    arun: RunAsync, db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Never left SUBMITTING, which would read "may exist" after a restart."""
+    db.execute(
+        "CREATE TRIGGER no_deletes BEFORE DELETE ON shoots "
+        "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+    )
+
+    async def body(rig: Rig) -> None:
+        rig.server.post_reply = NotFoundError("Product not found.", status=404)
+        with pytest.raises(NotFoundError):
+            await rig.service.submit(REQUEST)
+        assert rig.service.shoots() == []
+        (kept,) = ShootStore(rig.db).load(ACCOUNT)
+        assert kept.state is ShootState.REJECTED
+        assert "Could not remove" in caplog.text
+
+    scenario(arun, db, body)
+    db.execute("DROP TRIGGER no_deletes")
+
+    async def restarted(rig: Rig) -> None:
+        assert rig.service.shoots() == []
+        assert ShootStore(rig.db).load(ACCOUNT) == []
+
+    scenario(arun, db, restarted)
 
 
 def test_a_timeout_after_sending_checks_the_listing_and_adopts_the_job(
@@ -810,3 +876,96 @@ def test_start_may_be_called_from_plain_code_on_the_apps_loop(
         await service.aclose()
 
     arun(run(), timeout=10)
+
+
+# -- history -----------------------------------------------------------------------------------
+NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
+
+
+def ended(
+    name: str, days_ago: float, product: str = "prod_1", state: ShootState = ShootState.FINISHED
+) -> Shoot:
+    when = NOW - timedelta(days=days_ago)
+    ids = (f"{name}_1", f"{name}_2")
+    return Shoot(
+        name.ljust(32, "0"),
+        ACCOUNT,
+        ShootRequest(product, count=2),
+        None,
+        state,
+        when - timedelta(minutes=5),
+        receipt=ShootReceipt(ids, "b", "o", "res", 6.0),
+        statuses=dict.fromkeys(ids, "DONE"),
+        finished_at=when,
+    )
+
+
+def test_only_ended_shoots_are_cleared_by_age_and_never_one_in_flight(
+    arun: RunAsync, db: Database
+) -> None:
+    store = ShootStore(db)
+    old = ended("old", 40)
+    recent = ended("recent", 2)
+    cancelled = ended("cancelled", 35, state=ShootState.CANCELLED)
+    # tracked for 50 days and counting: in flight, whatever its age
+    tracking = replace(ended("tracking", 50, state=ShootState.TRACKING), finished_at=None)
+    tracking = replace(tracking, statuses={"tracking_1": "PROCESSING"})
+    # a product with a shoot that may exist: its ended shoots keep their images owned
+    unsure = Shoot(
+        "u" * 32, ACCOUNT, ShootRequest("prod_2", count=1), None, ShootState.UNCERTAIN, NOW
+    )
+    same_product = ended("sameproduct", 60, product="prod_2")
+    theirs = replace(ended("theirs", 90), account="account-2")
+    for shoot in (old, recent, cancelled, tracking, unsure, same_product, theirs):
+        store.save(shoot)
+
+    def ids(shoots: list[Shoot]) -> list[str]:
+        return [s.local_id for s in shoots]
+
+    async def body(rig: Rig) -> None:
+        service = rig.service
+        month = timedelta(days=30)
+        assert ids(service.clearable(month)) == [cancelled.local_id, old.local_id]
+        assert ids(service.clearable(timedelta(days=1))) == ids(
+            [recent, cancelled, old]
+        )  # newest first
+        assert ids(service.clearable()) == ids([recent, cancelled, old])
+        asked = [old.local_id, tracking.local_id, unsure.local_id, same_product.local_id]
+        asked += [theirs.local_id, "no-such-shoot", old.local_id]
+        assert service.forget(asked) == [old.local_id]  # the rest is not the history's to lose
+        assert service.get(old.local_id) is None
+        assert service.get(tracking.local_id) is not None
+        assert service.forget([]) == []
+        assert ids(service.clearable(month)) == [cancelled.local_id]
+
+    scenario(arun, db, body, wall_clock=lambda: NOW)
+    assert sorted(s.local_id for s in store.load(ACCOUNT)) == sorted(
+        ids([recent, cancelled, tracking, unsure, same_product])
+    )
+    assert ids(store.load("account-2")) == [theirs.local_id]
+
+
+def test_clearing_is_all_or_nothing_when_the_database_refuses(arun: RunAsync, db: Database) -> None:
+    store = ShootStore(db)
+    first, second = ended("first", 40), ended("second", 45)
+    for shoot in (first, second):
+        store.save(shoot)
+    db.execute(
+        "CREATE TRIGGER keep_second BEFORE DELETE ON shoots WHEN old.local_id LIKE 'second%' "
+        "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+    )
+
+    async def body(rig: Rig) -> None:
+        with pytest.raises(sqlite3.IntegrityError):
+            rig.service.forget([first.local_id, second.local_id])
+        assert len(rig.service.shoots()) == 2  # the list still matches the database
+
+    scenario(arun, db, body, wall_clock=lambda: NOW)
+    assert len(store.load(ACCOUNT)) == 2
+
+
+def test_the_service_hands_out_its_database(arun: RunAsync, db: Database) -> None:
+    async def body(rig: Rig) -> None:
+        assert rig.service.database is rig.db
+
+    scenario(arun, db, body)

@@ -10,7 +10,9 @@ import pytest
 from qamera_desktop.api.records import Image, ShootReceipt
 from qamera_desktop.api.shoot_request import ShootRequest
 from qamera_desktop.core.shoots import (
+    CLEARABLE_STATES,
     SAFE_TO_RESUBMIT,
+    CreditSettlement,
     Shoot,
     ShootState,
     adoption_candidates,
@@ -110,6 +112,44 @@ def test_credits_per_image_from_the_receipt() -> None:
     assert shoot().credits_per_image == 3.0
     assert shoot(receipt=receipt(credits=None)).credits_per_image is None
     assert shoot(receipt=None).credits_per_image is None
+
+
+def test_credits_settle_as_images_end_and_say_when_it_is_an_estimate() -> None:
+    queued = shoot().credits  # 30 credits reserved for 10 images, none ended
+    assert queued == CreditSettlement(reserved=30, consumed=0, refunded=0, held=30)
+    assert not queued.estimated
+    assert queued.text() == "30 reserved"  # the receipt's own figure
+    assert "Qamera reserved 30 credits" in queued.explanation()
+
+    partly = shoot(statuses={"img_00": "DONE", "img_01": "DONE", "img_02": "FAILED"}).credits
+    assert partly == CreditSettlement(reserved=30, consumed=6, refunded=3, held=21)
+    assert partly.estimated
+    assert partly.text() == "6 used, 3 refunded, 21 reserved (estimated)"
+    assert "does not report" in partly.explanation()
+
+    ended = shoot(
+        ShootState.FINISHED, statuses={**dict.fromkeys(IDS, "DONE"), "img_09": "FAILED"}
+    ).credits
+    assert ended is not None
+    assert ended.text() == "27 used, 3 refunded (estimated)"  # not "30 reserved" any more
+    all_failed = shoot(ShootState.FINISHED, statuses=dict.fromkeys(IDS, "FAILED")).credits
+    assert all_failed is not None
+    assert all_failed.text() == "0 used, 30 refunded (estimated)"
+
+    odd = shoot(receipt=receipt(IDS[:3], credits=10), statuses={"img_00": "DONE"}).credits
+    assert odd is not None
+    assert odd.text() == "3.33 used, 6.67 reserved (estimated)"
+
+    assert shoot(receipt=None).credits is None
+    assert shoot(receipt=receipt(credits=None)).credits is None
+    empty = shoot(receipt=receipt((), credits=0)).credits
+    assert empty is not None
+    assert empty.text() == "0 reserved"
+
+
+def test_only_ended_shoots_can_be_cleared() -> None:
+    assert {ShootState.FINISHED, ShootState.CANCELLED} == CLEARABLE_STATES
+    assert not any(shoot(state).is_active for state in CLEARABLE_STATES)
 
 
 def test_adoption_takes_new_unowned_records_oldest_first_up_to_the_count() -> None:
