@@ -1,7 +1,7 @@
 """Session-wide test set-up: offscreen Qt, one qasync loop for the whole run, an `arun` helper.
 
 Order matters: the environment is set before anything imports Qt, and PySide6 is imported before
-qasync (DESIGN.md, testing habits).
+qasync (ARCHITECTURE.md, tests and benchmarks).
 """
 
 from __future__ import annotations
