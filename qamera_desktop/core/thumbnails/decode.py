@@ -1,8 +1,8 @@
 """Decode image bytes into a small RGB888 thumbnail with Pillow; encode one for the disk cache.
 
 Runs in worker threads: Pillow releases the GIL while it decodes, so two workers nearly double
-the throughput on two cores (ARCHITECTURE.md, platform facts). JPEGs are decoded with `draft()`, which
-lets libjpeg scale by 1/2, 1/4 or 1/8 while decoding; that is what makes thumbnails cheap.
+the throughput on two cores (ARCHITECTURE.md, platform facts). JPEGs are decoded with `draft()`,
+which lets libjpeg scale by 1/2, 1/4 or 1/8 while decoding; that is what makes thumbnails cheap.
 """
 
 from __future__ import annotations
