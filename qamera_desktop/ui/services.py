@@ -13,7 +13,9 @@ the tests only pass faster timings and a client factory of their own as paramete
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +28,11 @@ from qamera_desktop.core.shoot_service import ShootService
 from qamera_desktop.core.shoots import Shoot
 from qamera_desktop.ui.main_window import MainWindow
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+log = logging.getLogger(__name__)
+
+CLOSE_STEP_SECONDS = 5.0
+"""How long each service may take to close when the app quits (see AppServices.aclose)."""
 
 ClientFactory = Callable[[str, str], QameraClient]
 """(base_url, api_key) -> a client; raises ValueError for a refused URL or a malformed key."""
@@ -104,14 +111,26 @@ class AppServices:
         window.attach(client, description, demo=demo)
         return client
 
-    async def aclose(self) -> None:
-        """Stop tracking, cancel the window's tasks, close the loader, the client, the database."""
+    async def aclose(self, step_seconds: float = CLOSE_STEP_SECONDS) -> None:
+        """Stop tracking, cancel the window's tasks, close the loader, the client, the database.
+
+        Each step gets `step_seconds`: one that hangs (a connection that never says it closed)
+        is logged and left behind, so that quitting never leaves a process without a window.
+        """
+        steps: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         if self.shoots is not None:
-            await self.shoots.aclose()
-        await self.window.tasks.cancel_all()
-        await self.loader.aclose()
+            steps.append(("shoot tracking", self.shoots.aclose))
+        steps.append(("the window's tasks", self.window.tasks.cancel_all))
+        steps.append(("the thumbnail loader", self.loader.aclose))
         if self.client is not None:
-            await self.client.aclose()
+            steps.append(("the API client", self.client.aclose))
+        for what, step in steps:
+            try:
+                await asyncio.wait_for(step(), step_seconds)
+            except TimeoutError:
+                log.warning("Closing %s took over %.0f s; going on without it", what, step_seconds)
+            except Exception:
+                log.exception("Closing %s failed", what)
         if self.database is not None:
             self.database.close()
 

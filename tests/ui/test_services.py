@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import sqlite3
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from qamera_desktop.api import QameraClient
 from qamera_desktop.api.shoot_request import ShootRequest
 from qamera_desktop.core.shoot_service import ShootService
 from qamera_desktop.core.shoots import Shoot, ShootState
@@ -96,3 +100,46 @@ def test_connect_wires_the_window_first_then_the_extra_listeners(
     finally:
         arun(services.aclose())
     assert client.closed
+
+
+class _NeverClosingTransport(httpx.AsyncBaseTransport):
+    """A connection that never says it closed: a fault no real server produces on demand."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.close_started = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        self.close_started = True
+        await self.inner.aclose()
+        await asyncio.Event().wait()
+
+
+def test_a_service_that_never_closes_does_not_keep_the_app_from_quitting(
+    qtbot: Any, arun: Any, tmp_path: Path, sandbox: SandboxHandle, caplog: Any
+) -> None:
+    transport = _NeverClosingTransport()
+
+    def hanging_client(url: str, key: str) -> QameraClient:
+        return make_client(url, key, transport=transport)
+
+    services = build_services(
+        tmp_path / "settings.json", tmp_path / "thumbs", tuning=Tuning(make_client=hanging_client)
+    )
+    qtbot.addWidget(services.window)
+    services.connect(
+        sandbox.base_url,
+        sandbox.demo_key,
+        database_file=tmp_path / "qamera.sqlite3",
+        description="Demo sandbox",
+        demo=True,
+    )
+    arun(services.aclose(step_seconds=0.5), timeout=10)
+    assert transport.close_started
+    assert "Closing the API client took over" in caplog.text
+    assert services.database is not None
+    with pytest.raises(sqlite3.ProgrammingError):  # closed all the same, after the stuck step
+        services.database.query("select 1")
