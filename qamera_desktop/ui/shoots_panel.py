@@ -43,6 +43,8 @@ from qamera_desktop.ui.status_style import status_colour
 
 COLUMNS = ("Product", "Started", "Images", "Credits", "Batch / order", "Progress", "State")
 CREDITS_COLUMN = COLUMNS.index("Credits")
+IDS_COLUMN = COLUMNS.index("Batch / order")
+IDS_WIDTH = 160
 PROGRESS_COLUMN = COLUMNS.index("Progress")
 STATE_COLUMN = COLUMNS.index("State")
 STATE_TEXT = {
@@ -168,6 +170,9 @@ class ShootsPanel(QWidget):
         header = self.tree.header()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(PROGRESS_COLUMN, QHeaderView.ResizeMode.Stretch)
+        # the ids are long and seldom read: elided (whole in the tooltip), so progress has room
+        header.setSectionResizeMode(IDS_COLUMN, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(IDS_COLUMN, IDS_WIDTH)
         self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
 
         self.detail = QLabel()
@@ -294,7 +299,8 @@ class ShootsPanel(QWidget):
         item.setText(CREDITS_COLUMN, credits.text() if credits is not None else "-")
         item.setToolTip(CREDITS_COLUMN, credits.explanation() if credits is not None else "")
         ids = " / ".join(x for x in (receipt.batch_id, receipt.order_id) if x) if receipt else ""
-        item.setText(4, ids or "-")
+        item.setText(IDS_COLUMN, ids or "-")
+        item.setToolTip(IDS_COLUMN, ids)
         item.setText(PROGRESS_COLUMN, progress_text(shoot))
         item.setData(PROGRESS_COLUMN, PROGRESS_ROLE, (shoot.done, shoot.failed, shoot.total))
         item.setText(STATE_COLUMN, STATE_TEXT.get(shoot.state, str(shoot.state)))

@@ -25,6 +25,7 @@ from qamera_desktop.ui.shoots_panel import (
     CLEAR_CHOICES,
     CREDITS_COLUMN,
     EMPTY_TEXT,
+    IDS_COLUMN,
     PROGRESS_COLUMN,
     PROGRESS_ROLE,
     STATE_COLUMN,
@@ -111,7 +112,8 @@ def test_progress_credits_and_bar_follow_the_shoot_to_finished(
     assert item.text(2) == "3"
     assert "Qamera reserved 9 credits for this shoot (its receipt)" in item.toolTip(CREDITS_COLUMN)
     assert "9 used by the done images" in item.toolTip(CREDITS_COLUMN)
-    assert item.text(4).startswith("batch_")
+    assert item.text(IDS_COLUMN).startswith("batch_")
+    assert item.toolTip(IDS_COLUMN) == f"{shoot.receipt.batch_id} / {shoot.receipt.order_id}"
     green, red, area = bar_pixels(panel)
     assert green >= area * 0.9
     assert red == 0
