@@ -94,16 +94,18 @@ class ShootsController(QObject):
     def attach(
         self, service: ShootService, *, sandbox_price_per_image: float | None = None
     ) -> None:
-        """Follow this account's shoots: the remembered ones are listed (the panel shows when
-        there are any), and finished shoots are announced in the system tray where there is one.
+        """Follow this account's shoots: the remembered ones are listed (the panel shows by
+        itself when one is still in flight; the history of ended ones waits for Ctrl+Shift+S),
+        and finished shoots are announced in the system tray where there is one.
 
         `sandbox_price_per_image`: on the demo sandbox, its price (the New shoot dialog's
         estimate before the first receipt); None for a real account, whose price is not published.
         """
         self.service = service
         self._sandbox_price = sandbox_price_per_image
-        self.panel.set_shoots(service.shoots())
-        if service.shoots():
+        shoots = service.shoots()
+        self.panel.set_shoots(shoots)
+        if any(shoot.is_active for shoot in shoots):
             self.dock.show()
         self.availableChanged.emit(self.available)
         if QSystemTrayIcon.isSystemTrayAvailable():

@@ -417,8 +417,11 @@ def test_shoots_from_last_time_are_listed_at_start(qtbot, make_app, sandbox, tmp
         ShootStore(database).save(finished)
 
     app = make_app(database_path=database_path)
-    panel = app.window.shoots_panel
-    assert app.window.shoots_dock.isVisible()
+    window, panel = app.window, app.window.shoots_panel
+    assert not window.shoots_dock.isVisible()  # history only: there when asked for
+    window.grid.setFocus()
+    press(qtbot, Qt.Key.Key_S, CTRL | SHIFT)
+    assert window.shoots_dock.isVisible()
     assert panel.shoot_ids() == [finished.local_id]
     assert panel.tree.topLevelItem(0).text(STATE_COLUMN) == "Finished"
     assert progress(panel) == (1, 1, 2, "1 done, 1 failed of 2")
@@ -459,6 +462,8 @@ def test_history_survives_a_restart_on_another_port_and_clearing_keeps_shoots_in
     assert account_id(first.base_url, key) != account_id(second.base_url, key)  # the old cause
     restarted = make_app(handle=second, database_path=database_path)
     window, panel = restarted.window, restarted.window.shoots_panel
+    window.grid.setFocus()
+    press(qtbot, Qt.Key.Key_S, CTRL | SHIFT)  # the history is not in the way until asked for
     assert window.shoots_dock.isVisible()
     assert panel.shoot_ids() == [newer.local_id, older.local_id]  # newest first, none refused
     item = panel.tree.topLevelItem(1)
@@ -563,7 +568,7 @@ def test_an_uncertain_shoot_from_last_time_is_checked_and_can_be_submitted_again
 
     app = make_app(database_path=database_path, wait_loaded=False)
     window, panel = app.window, app.window.shoots_panel
-    assert window.shoots_dock.isVisible()  # there are shoots: the panel shows at start
+    assert window.shoots_dock.isVisible()  # a shoot in flight: the panel shows at start
     assert len(panel.shoot_ids()) == 1
     assert panel.check.isVisible()
     # the listing is checked by itself: nothing of this shoot in it, so it is safe to resubmit
