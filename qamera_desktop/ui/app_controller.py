@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 from qamera_desktop.api import QameraClient
 from qamera_desktop.api.errors import ApiError
 from qamera_desktop.api.shoot_request import ShootRequest
+from qamera_desktop.core.account import sandbox_account_id
 from qamera_desktop.core.app_paths import AppPaths
 from qamera_desktop.core.image_library import LoadState
 from qamera_desktop.core.secret_store import load_api_key
@@ -30,11 +31,18 @@ log = logging.getLogger(__name__)
 SELF_TEST_TIMEOUT_S = 45.0
 
 
+class DemoPrices(Protocol):
+    @property
+    def price_per_image(self) -> int: ...
+
+
 class DemoServer(Protocol):
     @property
     def base_url(self) -> str: ...
     @property
     def demo_key(self) -> str: ...
+    @property
+    def config(self) -> DemoPrices: ...
     def stop(self) -> None: ...
 
 
@@ -106,8 +114,12 @@ class AppController:
             fast = self.options.sandbox_fast or self.options.self_test
             self.demo = await asyncio.to_thread(self._start_demo, self.paths.sandbox_dir, fast)
             api_url, key, description = self.demo.base_url, self.demo.demo_key, "Demo sandbox"
+            # the sandbox's port changes every run: its history is kept under its folder instead
+            account: str | None = sandbox_account_id(self.paths.sandbox_dir, key)
+            price: float | None = self.demo.config.price_per_image
         else:
             description = f"Connected to {api_url}"
+            account = price = None
         try:
             services.connect(
                 api_url,
@@ -115,6 +127,8 @@ class AppController:
                 database_file=self.paths.database_file,
                 description=description,
                 demo=self.demo is not None,
+                account=account,
+                sandbox_price_per_image=price,
             )
         except ValueError as exc:
             window.grid.show_message(f"Cannot connect: {exc}")

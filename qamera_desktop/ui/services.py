@@ -79,11 +79,17 @@ class AppServices:
         database_file: Path,
         description: str,
         demo: bool,
+        account: str | None = None,
+        sandbox_price_per_image: float | None = None,
         on_change: Sequence[ShootListener] = (),
         on_finished: Sequence[ShootListener] = (),
     ) -> QameraClient:
         """Use this account: client, database and shoot service, attached to the window.
 
+        `account` names the account in the local database (default: `account_id(api_url,
+        api_key)`; the demo sandbox passes `sandbox_account_id`, stable whatever its port).
+        `sandbox_price_per_image` is the sandbox's own price, for estimates before any receipt
+        (None for a real account, whose price is only known from receipts).
         `on_change` and `on_finished` are called after the window has shown each change or end
         of a shoot. Raises ValueError (before anything is made) for a refused URL or key.
         """
@@ -96,7 +102,7 @@ class AppServices:
         self.shoots = ShootService(
             client,
             self.database,
-            account_id(api_url, api_key),
+            account or account_id(api_url, api_key),
             on_change=_then(window.shoot_changed, on_change),
             on_images=window.shoot_images,
             on_finished=_then(window.shoot_finished, on_finished),
@@ -107,7 +113,7 @@ class AppServices:
         # start() loads the account's remembered shoots: before attach_shoots(), so that the
         # Shoots panel lists them (and shows itself) from the start, not only once one changes
         self.shoots.start()
-        window.attach_shoots(self.shoots)
+        window.attach_shoots(self.shoots, sandbox_price_per_image=sandbox_price_per_image)
         window.attach(client, description, demo=demo)
         return client
 

@@ -3,7 +3,9 @@ shoot, writes a screenshot, and exits 0. The screenshot must be a non-blank wind
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import subprocess
 import sys
 
@@ -85,3 +87,30 @@ def test_closing_the_window_shuts_down_cleanly(xvfb_display, tmp_path):
     for bad in ("Traceback", "RuntimeError", "Task was destroyed", "QThread: Destroyed"):
         assert bad not in result.stderr, result.stderr[-3000:]
     assert (tmp_path / "d" / "library.sqlite3").exists()
+
+
+def test_the_demo_sandbox_keeps_one_history_across_restarts(xvfb_display, tmp_path):
+    """The embedded sandbox listens on a new port every run; its shoots must still belong to one
+    account in the local database, or the Shoots panel forgets them at every restart."""
+    env = {
+        **os.environ,
+        "DISPLAY": xvfb_display,
+        "QT_QPA_PLATFORM": "xcb",
+        "QAMERA_NO_KEYRING": "1",
+        "XDG_RUNTIME_DIR": str(tmp_path),
+    }
+    env.pop("QAMERA_API_KEY", None)
+    data = tmp_path / "d"
+    for _ in range(2):  # two runs of the app, each running a 3-image shoot on the sandbox
+        result = subprocess.run(
+            [sys.executable, "-m", "qamera_desktop", "--self-test", "--data-dir", str(data)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    with contextlib.closing(sqlite3.connect(data / "library.sqlite3")) as db:
+        accounts = db.execute("SELECT account, count(*) FROM shoots GROUP BY account").fetchall()
+    assert len(accounts) == 1, accounts
+    assert accounts[0][1] == 2

@@ -81,6 +81,7 @@ def make_app(
             database_file=database_path or tmp_path / f"qamera-{n}.sqlite3",
             description="Demo sandbox",
             demo=True,
+            sandbox_price_per_image=server.config.price_per_image,
             on_change=[app.changes.append, after_change],
             on_finished=[app.finished.append],
         )
