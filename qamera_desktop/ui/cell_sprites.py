@@ -1,5 +1,6 @@
 """Pre-rendered pieces of a grid cell: the thumbnail area's backdrop (plain, with the placeholder
-glyph, or with the broken-image mark), the status badge and the approved badge.
+glyph, or with the broken-image mark), the status badge and the voting badges (approved: a check,
+rejected: a cross; any other voting value is a text badge like the status one).
 
 A screen of cells then paints with a few drawPixmap calls per cell instead of dozens of
 antialiased path operations (a full 1280x800 grid: ~15 ms -> a few ms), which leaves the GUI
@@ -18,7 +19,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen, QPixmap
 
 from qamera_desktop.core.byte_lru import ByteLRU
-from qamera_desktop.ui.status_style import APPROVED_COLOUR
+from qamera_desktop.ui.status_style import APPROVED_COLOUR, REJECTED_COLOUR
 
 BADGE_PAD = 5
 BADGE_MARGIN = 6
@@ -75,8 +76,23 @@ class CellSprites:
         return self._get(key, lambda: self._render_status(label, colour, font, ratio))
 
     def approved_badge(self, font: QFont, ratio: float) -> QPixmap:
+        """A check in an orange disc, `round_badge_side(font)` across."""
         key = ("approved", font.key(), ratio)
         return self._get(key, lambda: self._render_approved(font, ratio))
+
+    def rejected_badge(self, font: QFont, ratio: float) -> QPixmap:
+        """A cross in a grey disc, as large as the approved badge."""
+        key = ("rejected", font.key(), ratio)
+        return self._get(key, lambda: self._render_rejected(font, ratio))
+
+    def round_badge_side(self, font: QFont) -> int:
+        """The logical size of the approved and rejected badges."""
+        return self.metrics(font).height() + 4
+
+    def status_badge_size(self, label: str, font: QFont) -> tuple[float, float]:
+        """The logical width and height of `status_badge(label, ...)`."""
+        metrics = self.metrics(font)
+        return metrics.horizontalAdvance(label) + 2 * BADGE_PAD, metrics.height() + 2
 
     def metrics(self, font: QFont) -> QFontMetrics:
         found = self._metrics.get(font.key())
@@ -140,8 +156,7 @@ class CellSprites:
         return pixmap
 
     def _render_status(self, label: str, colour: QColor, font: QFont, ratio: float) -> QPixmap:
-        metrics = self.metrics(font)
-        badge = QRectF(0, 0, metrics.horizontalAdvance(label) + 2 * BADGE_PAD, metrics.height() + 2)
+        badge = QRectF(0, 0, *self.status_badge_size(label, font))
         pixmap, painter = self._canvas(badge.width(), badge.height(), ratio)
         painter.setFont(font)
         painter.setPen(Qt.PenStyle.NoPen)
@@ -153,7 +168,7 @@ class CellSprites:
         return pixmap
 
     def _render_approved(self, font: QFont, ratio: float) -> QPixmap:
-        d = self.metrics(font).height() + 4
+        d = self.round_badge_side(font)
         pixmap, painter = self._canvas(d, d, ratio)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(APPROVED_COLOUR)
@@ -161,6 +176,18 @@ class CellSprites:
         painter.setPen(QPen(QColor("white"), 2))
         painter.drawLine(QPointF(d * 0.28, d * 0.52), QPointF(d * 0.44, d * 0.68))
         painter.drawLine(QPointF(d * 0.44, d * 0.68), QPointF(d * 0.74, d * 0.34))
+        painter.end()
+        return pixmap
+
+    def _render_rejected(self, font: QFont, ratio: float) -> QPixmap:
+        d = self.round_badge_side(font)
+        pixmap, painter = self._canvas(d, d, ratio)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(REJECTED_COLOUR)
+        painter.drawEllipse(QRectF(0, 0, d, d))
+        painter.setPen(QPen(QColor("white"), 2))
+        painter.drawLine(QPointF(d * 0.33, d * 0.33), QPointF(d * 0.67, d * 0.67))
+        painter.drawLine(QPointF(d * 0.67, d * 0.33), QPointF(d * 0.33, d * 0.67))
         painter.end()
         return pixmap
 

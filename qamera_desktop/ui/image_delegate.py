@@ -1,18 +1,63 @@
-"""Paints one grid cell: the thumbnail (or a placeholder / broken mark), a status badge, an
-approved badge and the name. Painting never loads anything; the view asks the loader for rows."""
+"""Paints one grid cell: the thumbnail (or a placeholder / broken mark), a status badge when the
+status says something (not for a done image), the voting badge (approved, rejected, or any other
+value as text) and the name. Painting never loads anything; the view asks the loader for rows.
+Each badge explains itself in a tooltip."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette, QPen
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
+import math
+
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+)
+from PySide6.QtGui import QColor, QFont, QHelpEvent, QPainter, QPalette, QPen, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QToolTip,
+    QWidget,
+)
 
 from qamera_desktop.api.records import Image, Progress
 from qamera_desktop.ui.cell_sprites import BADGE_MARGIN, CellSprites, Tile, badge_font
 from qamera_desktop.ui.grid_geometry import CELL_MARGIN, TEXT_HEIGHT, cell_size, request_size
 from qamera_desktop.ui.image_grid_model import ImageRole
-from qamera_desktop.ui.status_style import status_colour, status_label
+from qamera_desktop.ui.status_style import (
+    Vote,
+    shows_status_badge,
+    status_colour,
+    status_label,
+    status_tip,
+    vote_of,
+    voting_colour,
+    voting_label,
+    voting_text,
+)
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+
+class Badge:
+    """One badge over a thumbnail: where (logical pixels), its sprite and its tooltip."""
+
+    __slots__ = ("pixmap", "rect", "tip")
+
+    def __init__(self, rect: QRect, pixmap: QPixmap, tip: str) -> None:
+        self.rect = rect
+        self.pixmap = pixmap
+        self.tip = tip
+
+
+def _logical_size(width: float, height: float) -> QSize:
+    return QSize(math.ceil(width), math.ceil(height))
 
 
 class ImageDelegate(QStyledItemDelegate):
@@ -59,10 +104,11 @@ class ImageDelegate(QStyledItemDelegate):
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
 
         side = self.thumb_size
-        left = rect.x() + max(CELL_MARGIN, (rect.width() - side) // 2)
-        thumb = QRect(left, rect.y() + CELL_MARGIN, side, side)
+        thumb = self._thumb_rect(rect)
+        left = thumb.left()
         self._paint_thumbnail(painter, thumb, image, palette, ratio)
-        self._paint_badges(painter, thumb, image, ratio)
+        for badge in self._badges(thumb, image, badge_font(option.font), ratio):
+            painter.drawPixmap(badge.rect.topLeft(), badge.pixmap)
 
         text_rect = QRect(left, thumb.top() + side + 2, side, TEXT_HEIGHT - 2)
         painter.setPen(palette.color(QPalette.ColorRole.Text))
@@ -101,20 +147,63 @@ class ImageDelegate(QStyledItemDelegate):
                 kind, mark = Tile.BROKEN, status_colour(Progress.FAILED)
         painter.drawPixmap(area.topLeft(), self._sprites.tile(kind, side, ratio, backdrop, mark))
 
-    def _paint_badges(self, painter: QPainter, area: QRect, image: Image, ratio: float) -> None:
-        font = badge_font(painter.font())
+    def _thumb_rect(self, cell: QRect) -> QRect:
+        """Where the thumbnail goes in `cell`: centred across, at the top."""
+        side = self.thumb_size
+        left = cell.x() + max(CELL_MARGIN, (cell.width() - side) // 2)
+        return QRect(left, cell.y() + CELL_MARGIN, side, side)
+
+    def _badges(self, area: QRect, image: Image, font: QFont, ratio: float) -> list[Badge]:
+        """The badges over the thumbnail `area`: the status top left (only when it says
+        something), the voting top right."""
+        badges = []
         progress = image.progress
-        badge = self._sprites.status_badge(
-            status_label(image.status, progress), status_colour(progress), font, ratio
-        )
-        painter.drawPixmap(QPoint(area.left() + BADGE_MARGIN, area.top() + BADGE_MARGIN), badge)
-        if image.is_approved:
-            star = self._sprites.approved_badge(font, ratio)
-            d = self._sprites.metrics(font).height() + 4  # the badge's logical size
-            painter.drawPixmap(
-                QPoint(area.left() + area.width() - BADGE_MARGIN - d, area.top() + BADGE_MARGIN),
-                star,
-            )
+        top = area.top() + BADGE_MARGIN
+        if shows_status_badge(progress):
+            label = status_label(image.status, progress)
+            pixmap = self._sprites.status_badge(label, status_colour(progress), font, ratio)
+            size = _logical_size(*self._sprites.status_badge_size(label, font))
+            rect = QRect(QPoint(area.left() + BADGE_MARGIN, top), size)
+            badges.append(Badge(rect, pixmap, status_tip(image.status, progress)))
+        vote = vote_of(image.voting)
+        if vote is not Vote.NONE:
+            side = self._sprites.round_badge_side(font)
+            size = QSize(side, side)
+            if vote is Vote.APPROVED:
+                pixmap = self._sprites.approved_badge(font, ratio)
+            elif vote is Vote.REJECTED:
+                pixmap = self._sprites.rejected_badge(font, ratio)
+            else:  # a value the app does not know: as it comes, in words
+                label = voting_label(image.voting)
+                pixmap = self._sprites.status_badge(label, voting_colour(image.voting), font, ratio)
+                size = _logical_size(*self._sprites.status_badge_size(label, font))
+            right = area.left() + area.width() - BADGE_MARGIN
+            rect = QRect(QPoint(right - size.width(), top), size)
+            badges.append(Badge(rect, pixmap, voting_text(image.voting)))
+        return badges
+
+    def badge_tip(self, cell: QRect, image: Image, pos: QPoint, font: QFont) -> str | None:
+        """The tooltip of the badge under `pos` in `cell` (None: no badge there)."""
+        for badge in self._badges(self._thumb_rect(cell), image, badge_font(font), 1.0):
+            if badge.rect.contains(pos):
+                return badge.tip
+        return None
+
+    def helpEvent(
+        self,
+        event: QHelpEvent,
+        view: QAbstractItemView,
+        option: QStyleOptionViewItem,
+        index: QModelIndex | QPersistentModelIndex,
+    ) -> bool:
+        """Over a badge, its tooltip says what it means; elsewhere the model's tooltip."""
+        image = index.data(ImageRole.IMAGE)
+        if event.type() == QEvent.Type.ToolTip and isinstance(image, Image):
+            tip = self.badge_tip(option.rect, image, event.pos(), option.font)
+            if tip is not None:
+                QToolTip.showText(event.globalPos(), tip, view.viewport())
+                return True
+        return super().helpEvent(event, view, option, index)
 
     def _elided(self, text: str, font: QFont, width: int) -> str:
         key = (text, width, font.key())

@@ -24,6 +24,13 @@ from PySide6.QtCore import Signal as QtSignal
 from qamera_desktop.api.records import Image
 from qamera_desktop.core.image_library import ImageLibrary, LibraryState
 from qamera_desktop.core.list_diff import ListPatch
+from qamera_desktop.ui.status_style import (
+    Vote,
+    shows_status_badge,
+    status_tip,
+    vote_of,
+    voting_text,
+)
 
 type AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -35,6 +42,17 @@ class ImageRole(IntEnum):
     PROGRESS = Qt.ItemDataRole.UserRole + 4  # core Progress value
     APPROVED = Qt.ItemDataRole.UserRole + 5  # bool
     THUMBNAIL_URL = Qt.ItemDataRole.UserRole + 6
+    VOTING = Qt.ItemDataRole.UserRole + 7  # the server's voting string, or None
+
+
+def tile_tip(image: Image) -> str:
+    """A tile's tooltip: its name, the Qamera voting when there is one, the status unless done."""
+    lines = [image.name or image.id]
+    if vote_of(image.voting) is not Vote.NONE:
+        lines.append(voting_text(image.voting))
+    if shows_status_badge(image.progress):
+        lines.append(status_tip(image.status, image.progress))
+    return "\n".join(lines)
 
 
 class ImageGridModel(QAbstractListModel):
@@ -60,11 +78,15 @@ class ImageGridModel(QAbstractListModel):
             return None
         image = self._images[index.row()]
         match role:
-            case Qt.ItemDataRole.DisplayRole | Qt.ItemDataRole.ToolTipRole:
+            case Qt.ItemDataRole.DisplayRole:
                 return image.name or image.id
+            case Qt.ItemDataRole.ToolTipRole:
+                return tile_tip(image)
             case Qt.ItemDataRole.AccessibleTextRole:
-                approved = ", approved" if image.is_approved else ""
-                return f"{image.name or image.id}, {image.status}{approved}"
+                voted = (
+                    "" if vote_of(image.voting) is Vote.NONE else f", {voting_text(image.voting)}"
+                )
+                return f"{image.name or image.id}, {image.status}{voted}"
             case ImageRole.IMAGE:
                 return image
             case ImageRole.ID:
@@ -75,6 +97,8 @@ class ImageGridModel(QAbstractListModel):
                 return image.progress.value
             case ImageRole.APPROVED:
                 return image.is_approved
+            case ImageRole.VOTING:
+                return image.voting
             case ImageRole.THUMBNAIL_URL:
                 return image.thumbnail
         return None

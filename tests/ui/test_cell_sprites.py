@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QFont, QPixmap
 from PySide6.QtWidgets import QApplication
 
 from qamera_desktop.ui.cell_sprites import CellSprites, Tile, badge_font
+from qamera_desktop.ui.status_style import REJECTED_COLOUR
 
 BACKDROP = QColor("#20324a")
 MARK = QColor("#c0c8d0")
@@ -114,6 +115,14 @@ def test_approved_badge_is_cached_per_font_and_ratio(sprites, font):
     assert len(sprites) == 3
 
 
+def test_rejected_badge_is_its_own_sprite_cached_per_font_and_ratio(sprites, font):
+    rejected = sprites.rejected_badge(font, 1.0)
+    assert same(rejected, sprites.rejected_badge(QFont(font), 1.0))
+    assert not same(rejected, sprites.rejected_badge(font, 2.0))
+    assert not same(rejected, sprites.approved_badge(font, 1.0))
+    assert len(sprites) == 3
+
+
 # -- size and device pixel ratio ---------------------------------------------------------------
 def assert_sized(pixmap: QPixmap, width: float, height: float, ratio: float) -> None:
     assert pixmap.devicePixelRatio() == ratio
@@ -149,6 +158,18 @@ def test_approved_badge_size_follows_the_font_and_ratio(sprites, font, ratio):
     centre = colour_at(badge, badge.width() // 2, badge.height() // 2 + badge.height() // 4)
     assert centre.alpha() == 255  # a filled disc
     assert colour_at(badge, 0, 0).alpha() == 0  # round
+
+
+@pytest.mark.parametrize("ratio", [1.0, 2.0, 1.25])
+def test_rejected_badge_is_a_grey_disc_as_large_as_the_approved_one(sprites, font, ratio):
+    d = sprites.round_badge_side(font)
+    assert d == sprites.metrics(font).height() + 4
+    badge = sprites.rejected_badge(font, ratio)
+    assert_sized(badge, d, d, ratio)
+    # the disc's colour left of the cross, the white cross in the middle, transparent corners
+    assert close(colour_at(badge, badge.width() // 6, badge.height() // 2), REJECTED_COLOUR)
+    assert colour_at(badge, badge.width() // 2, badge.height() // 2).lightness() > 200
+    assert colour_at(badge, 0, 0).alpha() == 0
 
 
 def test_metrics_are_cached_per_font(sprites, font):

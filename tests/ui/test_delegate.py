@@ -5,12 +5,13 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPalette
-from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionViewItem
+from PySide6.QtCore import QEvent, QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QHelpEvent, QImage, QPainter, QPalette
+from PySide6.QtWidgets import QApplication, QStyle, QStyleOptionViewItem, QToolTip
 
 from qamera_desktop.api.records import Image
 from qamera_desktop.api.shoot_request import ShootRequest
@@ -19,7 +20,8 @@ from qamera_desktop.core.image_query import ServerFilter
 from qamera_desktop.ui.grid_geometry import cell_size
 from qamera_desktop.ui.image_delegate import ImageDelegate
 from qamera_desktop.ui.image_grid_model import ImageGridModel
-from qamera_desktop.ui.status_style import APPROVED_COLOUR
+from qamera_desktop.ui.image_grid_view import ImageGridView
+from qamera_desktop.ui.status_style import APPROVED_COLOUR, OTHER_VOTE_COLOUR, REJECTED_COLOUR
 from tests.ui.helpers import count_near, make_client, pixels, thumb_rect
 
 SIDE = 192
@@ -28,6 +30,8 @@ GREEN = "#2f9e44"  # done badge
 GREY = "#6c757d"  # queued badge
 BLUE = "#1c7ed6"  # in-progress badge
 ORANGE = APPROVED_COLOUR.name()
+SLATE = REJECTED_COLOUR.name()  # rejected mark
+VIOLET = OTHER_VOTE_COLOUR.name()  # a voting value the app does not know
 
 
 class Cells:
@@ -146,8 +150,7 @@ def test_done_image_is_a_placeholder_until_its_thumbnail_arrives_then_a_real_pic
     assert cells.load(qtbot, done) == "ready"
     after = cells.render(done.id)
     assert len(pixels(after, PICTURE)) > 500  # a rendered product shot, not a glyph
-    badge = pixels(after, badge_rect())
-    assert count_near(badge, GREEN) > 20
+    assert count_near(pixels(after, badge_rect()), GREEN) == 0  # no "Done" badge: it is no news
     assert count_near(pixels(after, approved_rect()), ORANGE) == 0
 
 
@@ -247,3 +250,89 @@ def test_selected_cell_is_tinted(cells, listing):
     selected = pixels(cells.render(image.id, selected=True), corner)
     assert plain.keys() == {0xFFFFFF}
     assert 0xFFFFFF not in selected
+
+
+def record(image_id: str, status: str = "DONE", voting: str | None = None) -> Image:
+    return Image(image_id, f"Tile {image_id}", None, status, T0, voting)
+
+
+T0 = datetime(2026, 3, 20, 16, 0, tzinfo=UTC)
+
+
+def test_the_status_badge_shows_only_when_it_says_something(cells):
+    statuses = {"DONE": None, "QUEUED": GREY, "PROCESSING": BLUE, "FAILED": RED, "UPSCALING": BLUE}
+    cells.show([record(status, status) for status in statuses])
+    for status, colour in statuses.items():
+        badge = pixels(cells.render(status), badge_rect())
+        if colour is None:
+            assert not any(count_near(badge, c) for c in (GREEN, GREY, BLUE, RED)), status
+        else:
+            assert count_near(badge, colour) > 20, status
+    assert count_near(pixels(cells.render("DONE"), badge_rect()), GREEN) == 0
+
+
+def test_rejected_image_has_the_rejected_mark(cells, listing):
+    rejected = [i for i in listing if i.voting == "REJECTED"]
+    approved = [i for i in listing if i.is_approved]
+    assert rejected
+    cells.show(listing)
+    for image in rejected:
+        corner = pixels(cells.render(image.id), approved_rect())
+        assert count_near(corner, SLATE) > 40
+        assert count_near(corner, ORANGE) == 0
+    for image in approved:
+        assert count_near(pixels(cells.render(image.id), approved_rect()), SLATE) == 0
+
+
+def test_a_voting_value_the_app_does_not_know_is_shown_in_words(cells):
+    cells.show([record("odd", voting="NEEDS_REVIEW"), record("plain")])
+    top_right = QRect(AREA.center().x(), AREA.top() + 4, AREA.width() // 2 - 4, 30)
+    assert count_near(pixels(cells.render("odd"), top_right), VIOLET) > 40
+    assert count_near(pixels(cells.render("plain"), top_right), VIOLET) == 0
+
+
+def tooltip_at(qtbot, view: ImageGridView, pos: QPoint) -> str:
+    QToolTip.hideText()
+    qtbot.waitUntil(lambda: not QToolTip.isVisible())
+    viewport = view.viewport()
+    event = QHelpEvent(QEvent.Type.ToolTip, pos, viewport.mapToGlobal(pos))
+    QApplication.sendEvent(viewport, event)
+    return QToolTip.text() if QToolTip.isVisible() else ""
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support raise")  # the offscreen tooltip
+def test_each_badge_explains_itself_in_a_tooltip(qtbot, cells):
+    images = [
+        record("approved", voting="APPROVED"),
+        record("rejected", voting="REJECTED"),
+        record("odd", "QUEUED", voting="NEEDS_REVIEW"),
+        record("busy", "PROCESSING"),
+        record("plain"),
+    ]
+    cells.show(images)
+    view = ImageGridView(cells.model, cells.loader)
+    qtbot.addWidget(view)
+    view.resize(1400, 700)
+    view.show()
+    qtbot.waitExposed(view)
+    qtbot.waitUntil(lambda: view.visualRect(cells.model.index(4)).isValid())
+    side = view.thumb_size
+
+    def corner(image_id: str, *, right: bool) -> QPoint:
+        cell = view.visualRect(cells.model.index(cells.model.row_of(image_id)))
+        thumb = thumb_rect(cell, side)
+        x = thumb.right() - 14 if right else thumb.left() + 14
+        return QPoint(x, thumb.top() + 14)
+
+    assert tooltip_at(qtbot, view, corner("approved", right=True)) == "Approved on Qamera"
+    assert tooltip_at(qtbot, view, corner("rejected", right=True)) == "Rejected on Qamera"
+    assert tooltip_at(qtbot, view, corner("odd", right=True)) == "Voting on Qamera: Needs review"
+    assert tooltip_at(qtbot, view, corner("odd", right=False)) == "Status: Queued"
+    assert (
+        tooltip_at(qtbot, view, corner("busy", right=False)) == "Status: In progress (PROCESSING)"
+    )
+    # elsewhere on the tile: its name, and its voting and status when they say something
+    middle = thumb_rect(view.visualRect(cells.model.index(cells.model.row_of("rejected"))), side)
+    assert tooltip_at(qtbot, view, middle.center()) == "Tile rejected\nRejected on Qamera"
+    middle = thumb_rect(view.visualRect(cells.model.index(cells.model.row_of("plain"))), side)
+    assert tooltip_at(qtbot, view, middle.center()) == "Tile plain"
