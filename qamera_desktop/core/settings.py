@@ -29,6 +29,7 @@ class Settings:
     sort: str = "newest"
     thumb_size: int = THUMB_SIZE_DEFAULT
     show_details: bool = True
+    selected_image_id: str | None = None  # the image last made current, made current again
     window_geometry: str | None = None  # base64 of QWidget.saveGeometry()
     window_state: str | None = None
 

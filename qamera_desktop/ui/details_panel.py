@@ -1,17 +1,21 @@
-"""The current image in detail: a large preview, its facts, and actions (open, copy id/URL)."""
+"""The current image in detail: a large preview, its facts, and actions (open, copy id/URL).
+
+Everything sits in a scroll area: however short the window, the preview shrinks down to its
+minimum and then the panel scrolls; the preview never overlaps the name below it."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtCore import Signal as QtSignal
-from PySide6.QtGui import QGuiApplication, QPixmap, QResizeEvent
+from PySide6.QtGui import QGuiApplication, QPixmap
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -19,10 +23,12 @@ from PySide6.QtWidgets import (
 
 from qamera_desktop.api.records import Image
 from qamera_desktop.ui.grid_geometry import request_size
-from qamera_desktop.ui.status_style import status_label
+from qamera_desktop.ui.status_style import status_label, voting_text
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
 PREVIEW_LOGICAL = 320
+PREVIEW_MIN = 120
+NOTHING_SELECTED = "No image selected.\nSelect an image in the grid to see its details."
 
 
 def local_time(moment: datetime | None) -> str:
@@ -43,9 +49,10 @@ class DetailsPanel(QWidget):
 
         self.preview = QLabel()
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.preview.setMinimumSize(200, 200)
+        self.preview.setMinimumSize(PREVIEW_MIN, PREVIEW_MIN)
         self.preview.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.preview.setObjectName("detailsPreview")
+        self.preview.installEventFilter(self)
 
         self.name = QLabel()
         self.name.setWordWrap(True)
@@ -80,16 +87,25 @@ class DetailsPanel(QWidget):
         for b in (self.open_button, self.copy_id_button, self.copy_url_button):
             buttons.addWidget(b)
 
-        self.empty = QLabel("Select an image to see its details.")
+        self.empty = QLabel(NOTHING_SELECTED)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
 
-        layout = QVBoxLayout(self)
+        self.content = QWidget()
+        layout = QVBoxLayout(self.content)
         layout.addWidget(self.preview, 1)
         layout.addWidget(self.name)
         layout.addWidget(self.facts)
         layout.addLayout(buttons)
         layout.addWidget(self.empty)
+        self.scroller = QScrollArea()
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroller.setWidget(self.content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroller)
         loader.ready.connect(self._on_ready)
         self.show_image(None)
 
@@ -109,8 +125,10 @@ class DetailsPanel(QWidget):
             return
         self.name.setText(image.name or "(no name)")
         self.image_id.setText(image.id)
-        self.status.setText(f"{status_label(image.status, image.progress)} ({image.status})")
-        self.voting.setText(image.voting.capitalize() if image.voting else "Not voted")
+        label = status_label(image.status, image.progress)
+        raw = image.status.strip()
+        self.status.setText(label if raw.upper() == label.upper() else f"{label} ({raw})")
+        self.voting.setText(voting_text(image.voting))
         self.created.setText(local_time(image.created_at))
         self.copy_url_button.setEnabled(bool(image.thumbnail))
         wanted = [image.thumbnail] if image.is_done else []
@@ -149,9 +167,11 @@ class DetailsPanel(QWidget):
         if self._image is not None and self._image.thumbnail in urls:
             self._paint_preview()
 
-    def resizeEvent(self, e: QResizeEvent) -> None:
-        super().resizeEvent(e)
-        self._paint_preview()
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # the preview's own size changes too when the name below it takes another line
+        if watched is self.preview and event.type() == QEvent.Type.Resize:
+            self._paint_preview()
+        return super().eventFilter(watched, event)
 
     def _copy_id(self) -> None:
         if self._image is not None:

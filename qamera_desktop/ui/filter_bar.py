@@ -1,6 +1,8 @@
-"""The filter bar on top of the main window: product and status filter (the server's query), search
-(names, local), sort order and thumbnail size. It only says what the user changed, through its
-signals; the main window applies the changes and saves them."""
+"""The filter bar on top of the main window: product and voting filter (the server's query), search
+(names, local), sort order and thumbnail size, then the window's buttons (`add_actions`). It only
+says what the user changed, through its signals; the main window applies the changes and saves
+them. Its controls flow onto a second line when the window is narrow (ui/flow_layout.py): none
+hides behind an overflow button."""
 
 from __future__ import annotations
 
@@ -8,48 +10,75 @@ from collections.abc import Sequence
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer
 from PySide6.QtCore import Signal as QtSignal
-from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QSlider, QToolBar, QWidget
+from PySide6.QtGui import QAction, QIcon
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSlider,
+    QToolButton,
+    QWidget,
+)
 
 from qamera_desktop.api.records import Product
 from qamera_desktop.core.image_query import ServerFilter, SortOrder, StatusFilter
 from qamera_desktop.core.settings import THUMB_SIZE_MAX, THUMB_SIZE_MIN, Settings
 from qamera_desktop.ui.actions import ActionId, default_key_text
+from qamera_desktop.ui.flow_layout import FlowLayout
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
 ICON_SIZE = 48
 SEARCH_PAUSE_MS = 150
+BAR_STYLE = "#filters { border-bottom: 1px solid palette(mid); }"
 
 
-class FilterBar(QToolBar):
+class FilterBar(QFrame):
     filterChanged = QtSignal(object)  # ServerFilter: the user chose another product or status
     searchChanged = QtSignal(str)  # the search text, once typing pauses
     sortChanged = QtSignal(object)  # SortOrder
     thumbSizeChanged = QtSignal(int)
 
     def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
-        super().__init__("Filters", parent)
+        super().__init__(parent)
         self.setObjectName("filters")
-        self.setMovable(False)
+        self.setAccessibleName("Filters")
+        self.setStyleSheet(BAR_STYLE)
+        self._flow = FlowLayout(self, spacing=12, line_spacing=4)
+        self._flow.setContentsMargins(8, 4, 8, 5)
         self._loader = loader
         self._products: list[Product] = []
 
         self.product_combo = QComboBox()
         self.product_combo.setAccessibleName("Product filter")
-        self.product_combo.setMinimumWidth(220)
+        # as wide as ~18 characters whatever the names: long ones are elided, the popup shows them
+        self.product_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.product_combo.setMinimumContentsLength(18)
         self.product_combo.setIconSize(self.product_combo.iconSize() * 1.5)
         self.product_combo.addItem("All products", None)
 
+        # Qamera's voting, as far as the API filters it (statusFilter=approved): not the images'
+        # processing status, so it says so
         self.status_combo = QComboBox()
-        self.status_combo.setAccessibleName("Status filter")
-        self.status_combo.addItem("All", StatusFilter.ALL.value)
-        self.status_combo.addItem("Approved", StatusFilter.APPROVED.value)
+        self.status_combo.setAccessibleName("Voting filter")
+        self.status_combo.addItem("All images", StatusFilter.ALL.value)
+        self.status_combo.addItem("Approved on Qamera", StatusFilter.APPROVED.value)
+        self.status_combo.setItemData(
+            0, "Every image, whatever its voting on Qamera", Qt.ItemDataRole.ToolTipRole
+        )
+        self.status_combo.setItemData(
+            1, "Only the images approved in Qamera's voting", Qt.ItemDataRole.ToolTipRole
+        )
+        self.status_combo.setToolTip("Which images to list, by their voting on Qamera")
 
         self.search = QLineEdit()
         self.search.setPlaceholderText(f"Search names ({default_key_text(ActionId.FIND)})")
         self.search.setClearButtonEnabled(True)
         self.search.setAccessibleName("Search")
-        self.search.setMaximumWidth(260)
+        self.search.setFixedWidth(210)
         self._search_pause = QTimer(self)
         self._search_pause.setSingleShot(True)
         self._search_pause.setInterval(SEARCH_PAUSE_MS)
@@ -64,20 +93,16 @@ class FilterBar(QToolBar):
         self.size_slider.setRange(THUMB_SIZE_MIN, THUMB_SIZE_MAX)
         self.size_slider.setSingleStep(16)
         self.size_slider.setPageStep(32)
-        self.size_slider.setFixedWidth(140)
+        self.size_slider.setFixedWidth(120)
 
         for label, widget in (
-            (" Product ", self.product_combo),
-            ("  Status ", self.status_combo),
+            ("Product", self.product_combo),
+            ("Show", self.status_combo),
             (None, self.search),
-            ("  Sort ", self.sort_combo),
-            ("  Size ", self.size_slider),
+            ("Sort", self.sort_combo),
+            ("Size", self.size_slider),
         ):
-            if label is None:
-                self.addSeparator()
-            else:
-                self.addWidget(QLabel(label))
-            self.addWidget(widget)
+            self._add_group([QLabel(label), widget] if label else [widget])
 
         self.product_combo.currentIndexChanged.connect(self._emit_filter)
         self.status_combo.currentIndexChanged.connect(self._emit_filter)
@@ -88,6 +113,32 @@ class FilterBar(QToolBar):
         )
         self.size_slider.valueChanged.connect(self.thumbSizeChanged)
         loader.ready.connect(self._show_icons)
+
+    def add_actions(self, actions: Sequence[QAction]) -> list[QToolButton]:
+        """Buttons for `actions`, together at the end of the bar; returns them."""
+        buttons = []
+        for action in actions:
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setAutoRaise(True)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            buttons.append(button)
+        self._add_group(buttons)
+        return buttons
+
+    def lines(self) -> int:
+        """How many lines the controls take at the bar's width (1 when the window is wide)."""
+        return self._flow.lines()
+
+    def _add_group(self, widgets: Sequence[QWidget]) -> None:
+        """Widgets that stay side by side on one line (a label and its control)."""
+        group = QWidget()
+        row = QHBoxLayout(group)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(4)
+        for widget in widgets:
+            row.addWidget(widget)
+        self._flow.addWidget(group)
 
     # -- what is chosen ----------------------------------------------------------------------
     def server_filter(self) -> ServerFilter:

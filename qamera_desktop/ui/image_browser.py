@@ -1,22 +1,33 @@
 """The images: the thumbnail grid beside the details of its current image, and the preview dialog
 that shows that image large and steps through the grid. The grid itself says what the listing is
-doing while it has nothing to show (connecting, loading, nothing matches, failed)."""
+doing while it has nothing to show (connecting, loading, nothing matches, failed).
+
+It keeps the designer's place. The image the user made current ("chosen": a click, the keys, or
+the one remembered from the last session) stays current through a new sort order, and comes back
+as soon as it is in the grid again. While it is not (a search or a filter left it out), the image
+Qt put in its place is current and highlighted, and the details follow it; with no image left the
+details say that nothing is selected. The details always show the grid's current image."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
+from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtWidgets import QSplitter, QWidget
 
 from qamera_desktop.api.records import Image
 from qamera_desktop.core.image_library import ImageLibrary, LibraryState, LoadState
 from qamera_desktop.ui.details_panel import DetailsPanel
-from qamera_desktop.ui.image_grid_model import ImageGridModel
+from qamera_desktop.ui.image_grid_model import ImageGridModel, ImageRole
 from qamera_desktop.ui.image_grid_view import ImageGridView
 from qamera_desktop.ui.preview_dialog import PreviewDialog
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
+SelectionFlag = QItemSelectionModel.SelectionFlag
+
 
 class ImageBrowser(QSplitter):
+    chosenChanged = QtSignal(object)  # str | None: the id of the image the user made current
+
     def __init__(
         self, library: ImageLibrary, loader: ThumbnailLoader, parent: QWidget | None = None
     ) -> None:
@@ -31,10 +42,84 @@ class ImageBrowser(QSplitter):
         self.setStretchFactor(0, 1)
         self.setSizes([920, 340])
 
-        self.model.modelReset.connect(lambda: self.details.show_image(None))
+        self._chosen_id: str | None = None
+        self._kept_selection: list[str] = []
+        self._placing = False  # the browser itself is setting the current image
+        self._current_before_patch: str | None = None
+        self.model.modelAboutToBeReset.connect(self._remember_selection)
+        self.model.modelReset.connect(self._after_reset)
+        self.model.patchStarted.connect(self._before_patch)
+        self.model.patchFinished.connect(self._after_patch)
         self.model.dataChanged.connect(self._on_data_changed)
         self.grid.selectionModel().currentChanged.connect(self._on_current)
         self.details.openRequested.connect(self.open_current)
+
+    # -- the designer's place ----------------------------------------------------------------
+    @property
+    def chosen_id(self) -> str | None:
+        """The image the user made current (or that was remembered): current whenever shown."""
+        return self._chosen_id
+
+    def choose(self, image_id: str | None) -> None:
+        """Make `image_id` the chosen image: current now if it is in the grid, else as soon as it
+        is (a relaunch restores the remembered image this way)."""
+        self._chosen_id = image_id
+        row = self.model.row_of(image_id) if image_id else -1
+        if row >= 0:
+            self._place(row, select=True)
+
+    def _place(self, row: int, *, select: bool) -> None:
+        """Make `row` current (and selected alone when `select`), scrolled into view."""
+        index = self.model.index(row)
+        self._placing = True
+        try:
+            flags = SelectionFlag.ClearAndSelect if select else SelectionFlag.NoUpdate
+            self.grid.selectionModel().setCurrentIndex(index, flags)
+        finally:
+            self._placing = False
+        self.grid.scrollTo(index)
+
+    def _remember_selection(self) -> None:
+        selection = self.grid.selectionModel().selectedIndexes()
+        self._kept_selection = [i.data(ImageRole.ID) for i in selection]
+
+    def _after_reset(self) -> None:
+        """A new sort order (or a new filter, with no image yet): the chosen image and the
+        selection are found again by id; nothing else is current."""
+        kept, self._kept_selection = self._kept_selection, []
+        self.details.show_image(None)
+        row = self.model.row_of(self._chosen_id) if self._chosen_id else -1
+        if row < 0:
+            return
+        self._place(row, select=False)
+        selection = self.grid.selectionModel()
+        for image_id in kept:
+            kept_row = self.model.row_of(image_id)
+            if kept_row >= 0:
+                selection.select(self.model.index(kept_row), SelectionFlag.Select)
+        if not selection.hasSelection():
+            selection.select(self.model.index(row), SelectionFlag.Select)
+
+    def _before_patch(self) -> None:
+        image = self.current_image()
+        self._current_before_patch = image.id if image is not None else None
+
+    def _after_patch(self) -> None:
+        """Rows came or went (a search, a refresh): the chosen image is current again if it is
+        back; if the current image left, the one Qt put in its place is shown highlighted."""
+        current = self.grid.currentIndex()
+        image = self.model.image_at(current.row()) if current.isValid() else None
+        if image is not None and image.id == self._chosen_id:
+            return  # the usual refresh: nothing moved that matters here
+        chosen_row = self.model.row_of(self._chosen_id) if self._chosen_id else -1
+        if chosen_row >= 0:
+            self._place(chosen_row, select=True)
+            return
+        left = image is not None and image.id != self._current_before_patch
+        if left and not self.grid.selectionModel().isSelected(current):
+            self.grid.selectionModel().select(current, SelectionFlag.Select)
+        if self.details.image != image:
+            self.details.show_image(image)
 
     def current_image(self) -> Image | None:
         return self.model.image_at(self.grid.currentIndex().row())
@@ -55,7 +140,7 @@ class ImageBrowser(QSplitter):
 
     def show_state(self, state: LibraryState, *, connected: bool, refresh_key: str) -> None:
         """Say on the grid what the listing is doing while there is nothing to show; once there
-        is, make the first image current (so that the arrows work at once)."""
+        is, make the chosen image current, else the first (so that the arrows work at once)."""
         empty = self.model.rowCount() == 0
         if state.load is LoadState.ERROR:
             text = f"Could not load images.\n{state.error}\n\nPress {refresh_key} to try again."
@@ -72,7 +157,8 @@ class ImageBrowser(QSplitter):
         else:
             self.grid.show_message(None)
             if state.load is LoadState.READY and not self.grid.currentIndex().isValid():
-                self.grid.setCurrentIndex(self.model.index(0))
+                chosen = self.model.row_of(self._chosen_id) if self._chosen_id else -1
+                self._place(max(0, chosen), select=chosen >= 0)
 
     def _on_data_changed(self, first: QModelIndex, last: QModelIndex, _roles: object) -> None:
         """The current image changed (it finished, was renamed...): show it as it is now."""
@@ -83,4 +169,10 @@ class ImageBrowser(QSplitter):
                 self.details.show_image(image)
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        self.details.show_image(self.model.image_at(current.row()) if current.isValid() else None)
+        image = self.model.image_at(current.row()) if current.isValid() else None
+        self.details.show_image(image)
+        # the user's own move (not the browser's, nor Qt's while rows are being removed)
+        user_moved = image is not None and not self._placing and not self.model.patching
+        if user_moved and image is not None and image.id != self._chosen_id:
+            self._chosen_id = image.id
+            self.chosenChanged.emit(image.id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
+from PySide6.QtCore import QByteArray, QMargins, QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 
@@ -39,6 +39,11 @@ BANNER_STYLE = (
 )
 
 
+DEFAULT_SIZE = QSize(1280, 820)
+SAVE_CHOSEN_MS = 500
+FRAME_ROOM = QMargins(0, 0, 8, 32)  # a window manager's borders and title bar, roughly
+
+
 class CatalogueSource(Catalogue, Protocol):
     async def list_images(
         self, status_filter: str = "all", product_id: str | None = None
@@ -63,11 +68,10 @@ class MainWindow(QMainWindow):
         self.backoff = RefreshBackoff()
         self.setWindowTitle("Qamera Desktop")
         self.setWindowIcon(QIcon(str(resource_path("icons", "app.svg"))))
-        self.resize(1280, 820)
+        self.resize(DEFAULT_SIZE)
 
         self.browser = ImageBrowser(library, loader)
         self.filters = FilterBar(loader)
-        self.addToolBar(self.filters)
         self.shoots = ShootsController(self, library, loader, self.tasks, self.filters)
         self.banner = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
         self.banner.setObjectName("banner")
@@ -77,6 +81,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
+        layout.addWidget(self.filters)
         layout.addWidget(self.banner)
         layout.addWidget(self.browser, 1)
         self.setCentralWidget(central)
@@ -116,11 +121,10 @@ class MainWindow(QMainWindow):
             },
             adopt={ActionId.TOGGLE_SHOOTS: self.shoots.dock.toggleViewAction()},
         )
-        self.filters.addSeparator()
         self.refresh_action = self.keys[ActionId.REFRESH]
         self.new_shoot_action = self.keys[ActionId.NEW_SHOOT]
         toggle_shoots = self.keys[ActionId.TOGGLE_SHOOTS]
-        self.filters.addActions([self.refresh_action, self.new_shoot_action, toggle_shoots])
+        self.filters.add_actions([self.refresh_action, self.new_shoot_action, toggle_shoots])
         self.new_shoot_action.setEnabled(False)  # until there is an account and a shoot service
         self.details.open_button.setToolTip(self.keys[ActionId.OPEN_PREVIEW].toolTip())
 
@@ -135,11 +139,19 @@ class MainWindow(QMainWindow):
         self.shoots.availableChanged.connect(self.new_shoot_action.setEnabled)
         self.model.stateChanged.connect(self._on_state)
         self.model.countChanged.connect(self._on_count)
+        # the chosen image is saved once the keys stop moving it (and at the latest on closing)
+        self._save_chosen = QTimer(self)
+        self._save_chosen.setSingleShot(True)
+        self._save_chosen.setInterval(SAVE_CHOSEN_MS)
+        self._save_chosen.timeout.connect(self._save_chosen_image)
+        self.browser.chosenChanged.connect(lambda _id: self._save_chosen.start())
+        self.browser.choose(self.settings.selected_image_id)
 
         self.filters.apply(self.settings)
         self.grid.setThumbSize(self.filters.thumb_size())
         if self.settings.window_geometry:
             self.restoreGeometry(QByteArray.fromBase64(self.settings.window_geometry.encode()))
+        self.fit_to_screen()
         library.set_sort(self.filters.sort_order())
         library.set_filter(self.filters.server_filter())
         self._on_count(self.model.rowCount())
@@ -147,6 +159,20 @@ class MainWindow(QMainWindow):
     @property
     def new_shoot_dialog(self) -> NewShootDialog | None:
         return self.shoots.dialog
+
+    def fit_to_screen(self) -> None:
+        """Never larger than the screen's available area, and inside it: a size saved on a larger
+        screen, or the default size at a scale factor of 2, would not fit."""
+        available = self.screen().availableGeometry()
+        # the window manager's frame is not known before the window is shown: leave it room
+        room = available.marginsRemoved(FRAME_ROOM)
+        if self.width() > room.width() or self.height() > room.height():
+            self.resize(self.size().boundedTo(room.size()))
+        geometry = self.geometry()
+        if not available.contains(geometry):
+            left = min(max(geometry.left(), available.left()), room.right() - geometry.width())
+            top = min(max(geometry.top(), available.top()), room.bottom() - geometry.height())
+            self.move(max(left, available.left()), max(top, available.top()))
 
     # -- connection --------------------------------------------------------------------------
     def attach(self, client: CatalogueSource, description: str, *, demo: bool) -> None:
@@ -216,6 +242,11 @@ class MainWindow(QMainWindow):
         self.grid.setThumbSize(value)
         self._save(thumb_size=self.grid.thumb_size)
 
+    def _save_chosen_image(self) -> None:
+        self._save_chosen.stop()
+        if self.browser.chosen_id != self.settings.selected_image_id:
+            self._save(selected_image_id=self.browser.chosen_id)
+
     def _zoom(self, step: int) -> None:
         self.filters.set_thumb_size(self.filters.thumb_size() + step)
 
@@ -246,5 +277,6 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"{what} failed: {exc}", 15_000)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self._save_chosen_image()
         self._save(window_geometry=bytes(self.saveGeometry().toBase64().data()).decode())
         super().closeEvent(event)

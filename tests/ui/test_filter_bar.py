@@ -62,7 +62,7 @@ def test_choosing_a_product_or_a_status_says_the_whole_new_filter(qtbot, bar):
     assert said[-1] == ServerFilter("prod_tote", StatusFilter.ALL)
 
     said.clear()
-    choose(qtbot, bar.status_combo, "Approved")
+    choose(qtbot, bar.status_combo, "Approved on Qamera")
     assert said == [ServerFilter("prod_tote", StatusFilter.APPROVED)]
     assert bar.server_filter() == said[-1]
 
@@ -71,6 +71,17 @@ def test_choosing_a_product_or_a_status_says_the_whole_new_filter(qtbot, bar):
     choose(qtbot, bar.product_combo, "All products")
     assert said[-1] == ServerFilter(None, StatusFilter.APPROVED)
     assert {f.status for f in said} == {StatusFilter.APPROVED}
+
+
+def test_the_voting_filter_says_plainly_what_it_selects(bar):
+    combo = bar.status_combo
+    texts = [combo.itemText(i) for i in range(combo.count())]
+    # what the API filters (statusFilter=all / approved), named as what it is: Qamera's voting
+    assert texts == ["All images", "Approved on Qamera"]
+    assert [StatusFilter(combo.itemData(i)) for i in range(combo.count())] == list(StatusFilter)
+    assert combo.accessibleName() == "Voting filter"
+    assert "voting" in combo.toolTip()
+    assert "approved" in combo.itemData(1, Qt.ItemDataRole.ToolTipRole)
 
 
 def test_search_is_said_once_typing_pauses(qtbot, bar):
@@ -123,7 +134,7 @@ def test_remembered_settings_are_shown_without_a_word(qtbot, bar):
         qtbot.assertNotEmitted(bar.thumbSizeChanged),
     ):
         bar.apply(remembered)
-    assert bar.status_combo.currentText() == "Approved"
+    assert bar.status_combo.currentText() == "Approved on Qamera"
     assert bar.sort_combo.currentText() == "Name"
     assert bar.thumb_size() == 288
     assert bar.product_id() is None  # the product waits for the product list
@@ -131,7 +142,7 @@ def test_remembered_settings_are_shown_without_a_word(qtbot, bar):
 
     # values a hand-edited file may hold fall back to the first choice
     bar.apply(Settings(status_filter="nonsense", sort="nonsense"))
-    assert bar.status_combo.currentText() == "All"
+    assert bar.status_combo.currentText() == "All images"
     assert bar.sort_order() is next(iter(SortOrder))
 
 

@@ -29,6 +29,7 @@ def test_window_lists_products_and_fills_the_grid_with_real_thumbnails(
 ):
     app = make_app()
     window = app.window
+    window.resize(1280, 820)  # larger than the offscreen screen, where it opens smaller
 
     combo = window.product_combo
     names = [combo.itemText(i) for i in range(combo.count())]
@@ -87,7 +88,7 @@ def test_status_filter_approved_shows_only_approved(qtbot, make_app, sandbox):
     approved = expected_listing(sandbox, statusFilter="approved")
     assert 0 < len(approved) < 40
 
-    choose(qtbot, window.status_combo, "Approved")
+    choose(qtbot, window.status_combo, "Approved on Qamera")
     qtbot.waitUntil(lambda: settled(app) and window.model.rowCount() == len(approved))
     assert set(app.model_ids()) == {i["id"] for i in approved}
     model = window.model
@@ -159,7 +160,7 @@ def test_filter_choices_are_saved_and_restored_by_a_new_window(qtbot, make_app, 
     window = first.window
     choose(qtbot, window.product_combo, "White T-Shirt")
     qtbot.waitUntil(lambda: settled(first) and first.library.server_filter.product_id is not None)
-    choose(qtbot, window.status_combo, "Approved")
+    choose(qtbot, window.status_combo, "Approved on Qamera")
     qtbot.waitUntil(lambda: settled(first) and first.library.server_filter.status == "approved")
     choose(qtbot, window.sort_combo, "Oldest first")
     window.size_slider.setFocus()
@@ -179,7 +180,7 @@ def test_filter_choices_are_saved_and_restored_by_a_new_window(qtbot, make_app, 
     restored = second.window
     qtbot.waitUntil(lambda: settled(second) and second.library.server_filter.product_id is not None)
     assert restored.product_combo.currentText() == "White T-Shirt"
-    assert restored.status_combo.currentText() == "Approved"
+    assert restored.status_combo.currentText() == "Approved on Qamera"
     assert restored.sort_combo.currentText() == "Oldest first"
     assert restored.size_slider.value() == restored.grid.thumb_size == 160
     # the restored filter is the query too, not only the combo's text
@@ -194,7 +195,7 @@ def test_empty_filter_says_so_and_what_to_do(qtbot, make_app, sandbox):
     window = app.window
     choose(qtbot, window.product_combo, "Running Shoes")
     qtbot.waitUntil(lambda: settled(app) and app.library.server_filter.product_id is not None)
-    choose(qtbot, window.status_combo, "Approved")
+    choose(qtbot, window.status_combo, "Approved on Qamera")
     qtbot.waitUntil(lambda: settled(app) and window.model.rowCount() == 0)
     message = window.grid.message_text()
     assert message is not None
@@ -287,7 +288,7 @@ def test_the_grid_refreshes_by_itself_only_while_images_are_unfinished(
     qtbot.waitUntil(lambda: window.auto_refresh.interval() == 200, timeout=10_000)
 
     # a filter without unfinished images: the refreshes stop once it is listed
-    choose(qtbot, window.status_combo, "Approved")
+    choose(qtbot, window.status_combo, "Approved on Qamera")
     qtbot.waitUntil(lambda: settled(app) and window.tasks.running == 0, timeout=10_000)
     assert not app.library.has_unfinished
     assert not window.auto_refresh.isActive()

@@ -29,6 +29,17 @@ def test_bad_files_fall_back_to_defaults(tmp_path):
     assert loaded.product_id == "p"
 
 
+def test_the_selected_image_is_remembered_and_a_wrong_value_forgotten(tmp_path):
+    store = SettingsStore(tmp_path / "settings.json")
+    assert store.load().selected_image_id is None
+    store.save(Settings(selected_image_id="img_123"))
+    assert store.load().selected_image_id == "img_123"
+    (tmp_path / "settings.json").write_text('{"selected_image_id": 42, "sort": "name"}')
+    loaded = store.load()
+    assert loaded.selected_image_id is None
+    assert loaded.sort == "name"
+
+
 def test_settings_never_hold_a_key(tmp_path):
     assert not any("key" in name for name in Settings.__dataclass_fields__)
 
