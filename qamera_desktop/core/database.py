@@ -83,6 +83,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        "reviews: the designer's flag, rating, label and reject reasons per image",
+        """
+        CREATE TABLE reviews (
+            account             TEXT NOT NULL,
+            image_id            TEXT NOT NULL,
+            flag                TEXT NOT NULL,   -- none | pick | reject
+            rating              INTEGER NOT NULL CHECK (rating BETWEEN 0 AND 5),
+            label               TEXT NOT NULL,   -- none | red | yellow | green | blue | purple
+            reasons             TEXT NOT NULL,   -- reject reasons, comma-separated, in order
+            changed_at          TEXT NOT NULL,   -- ISO 8601, UTC
+            PRIMARY KEY (account, image_id)
+        ) WITHOUT ROWID;
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
