@@ -21,6 +21,7 @@ from qamera_desktop.core.refresh_backoff import RefreshBackoff
 from qamera_desktop.core.settings import SettingsStore
 from qamera_desktop.resources import resource_path
 from qamera_desktop.ui.actions import ActionId, ActionSet, Context
+from qamera_desktop.ui.connection_status import ConnectionStatus, Link, MeasuredSource, retried
 from qamera_desktop.ui.filter_bar import FilterBar
 from qamera_desktop.ui.image_browser import ImageBrowser
 from qamera_desktop.ui.image_grid_view import ZOOM_STEP
@@ -89,6 +90,10 @@ class MainWindow(QMainWindow):
         self.connection_label = QLabel("Not connected")
         self.statusBar().addPermanentWidget(self.count_label)
         self.statusBar().addPermanentWidget(self.connection_label)
+        self.connection = ConnectionStatus(
+            self.connection_label, self.statusBar(), lambda: self.keys.key_text(ActionId.REFRESH)
+        )
+        self._products_state = "none"  # "loading", "loaded"
 
         # the rooms' parts under the names the app (app_controller.py, services.py) and tests use
         self.model, self.grid = self.browser.model, self.browser.grid
@@ -178,17 +183,30 @@ class MainWindow(QMainWindow):
     def attach(self, client: CatalogueSource, description: str, *, demo: bool) -> None:
         """Use this account: load its products and the images of the remembered filter."""
         self._client = client
-        self.library.set_source(client)
+        self.connection.set_server(description)
+        self.library.set_source(MeasuredSource(client, self._listing_measured))
         # the remembered product is queried at once, before the product list has arrived
         self.library.set_filter(
             ServerFilter(self.settings.product_id, self.filters.server_filter().status)
         )
         self.shoots.set_client(client)
-        self.connection_label.setText(description)
         self.banner.setText(DEMO_BANNER)
         self.banner.setVisible(demo)
-        self.tasks.start(self.load_products(), "Loading products")
+        self._start_loading_products()
         self.refresh()
+
+    def _listing_measured(self, error: ApiError | None) -> None:
+        """A listing went through (None) or failed: the connection as it is now."""
+        if error is not None:
+            self.connection.failed("Could not refresh", error)
+            return
+        self.connection.succeeded()
+        if self._products_state == "none":  # they failed before: the server answers again
+            self._start_loading_products()
+
+    def _start_loading_products(self) -> None:
+        self._products_state = "loading"
+        self.tasks.start(self.load_products(), "Loading products")
 
     async def load_products(self) -> None:
         if self._client is None:
@@ -196,8 +214,11 @@ class MainWindow(QMainWindow):
         try:
             products = await self._client.list_products()
         except ApiError as exc:
-            self.statusBar().showMessage(f"Could not load products: {exc}", 10_000)
+            self._products_state = "none"
+            self.connection.failed("Could not load products", exc)
             return
+        self._products_state = "loaded"
+        self.connection.succeeded()
         remembered = self.settings.product_id
         self.filters.set_products(products, remembered)
         chosen = self.filters.server_filter()
@@ -219,10 +240,14 @@ class MainWindow(QMainWindow):
     async def _refresh(self) -> None:
         await self.library.refresh()
         await self.library.settled()
+        failed = self.library.state.load is LoadState.ERROR
+        # while the server cannot be reached (or fails), keep trying, less and less often
+        error = self.connection.error
+        unreachable = failed and error is not None and retried(error)
         delay = self.backoff.next_delay(
             self.library.revision,
-            failed=self.library.state.load is LoadState.ERROR,
-            unfinished=self.library.has_unfinished,
+            failed=failed,
+            unfinished=self.library.has_unfinished or unreachable,
         )
         if delay is not None:
             self.auto_refresh.start(round(delay * 1000))
@@ -261,9 +286,10 @@ class MainWindow(QMainWindow):
     def _on_state(self, state: LibraryState) -> None:
         key = self.keys.key_text(ActionId.REFRESH)
         self.browser.show_state(state, connected=self._client is not None, refresh_key=key)
-        if state.load is LoadState.ERROR:
+        if state.load is LoadState.ERROR and self.connection.link is not Link.FAILED:
+            # not the connection (ConnectionStatus says that): the listing could not be shown
             self.statusBar().showMessage(
-                f"Could not refresh: {state.error} Press {key} to try again.", 15_000
+                f"Could not refresh: {state.error} Press {key} to try again."
             )
 
     def _on_count(self, count: int) -> None:

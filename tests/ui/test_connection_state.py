@@ -1,0 +1,124 @@
+"""The status bar shows the connection as it was last measured: connected only after a request went
+through; after a failure what went wrong, kept (no timeout) until the next success; the window
+keeps trying by itself while the server cannot be reached, and says connected again once it can."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QLabel, QStatusBar
+
+from qamera_desktop.api.errors import AuthError
+from qamera_desktop.core.image_library import LoadState
+from qamera_desktop.core.refresh_backoff import RefreshBackoff
+from qamera_desktop.ui.connection_status import ConnectionStatus, Link
+from tests.ui.helpers import LISTING, press, settled
+
+
+def message_has_a_timeout(window) -> bool:
+    """QStatusBar runs a timer of its own while a message shown with a timeout is up."""
+    return any(timer.isActive() for timer in window.statusBar().findChildren(QTimer))
+
+
+def label(window) -> str:
+    return window.connection_label.text()
+
+
+def test_connected_is_said_only_after_a_request_went_through(qtbot, make_app):
+    app = make_app(wait_loaded=False)
+    window = app.window
+    assert label(window) == "Demo sandbox"  # right after attaching: nothing measured yet
+    qtbot.waitUntil(lambda: settled(app))
+    assert label(window) == "Connected · Demo sandbox"
+    assert "answered" in window.connection_label.toolTip()
+
+
+def test_a_stopped_server_is_said_until_it_answers_again(qtbot, make_app, sandbox_factory):
+    server = sandbox_factory()
+    app = make_app(handle=server)
+    window = app.window
+    window.backoff = RefreshBackoff(first=0.05, maximum=0.2)  # the app's 3 s to 30 s, shorter
+    assert label(window).startswith("Connected")
+
+    server.stop()
+    window.grid.setFocus()
+    press(qtbot, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: app.library.state.load is LoadState.ERROR, timeout=10_000)
+    assert label(window) == "Cannot reach the server — retrying · Demo sandbox"
+    assert "Could not reach the Qamera service" in window.connection_label.toolTip()
+    status = window.statusBar().currentMessage()
+    assert status.startswith("Could not refresh: Could not reach the Qamera service")
+    assert "F5" in status
+    assert not message_has_a_timeout(window)  # it stays until the next success
+    # the images already shown stay, and the window keeps trying by itself
+    assert window.model.rowCount() == 40
+    refreshes: list[LoadState] = []
+    window.model.stateChanged.connect(
+        lambda state: refreshes.append(state.load) if state.refreshing else None
+    )
+    qtbot.waitUntil(lambda: len(refreshes) >= 2, timeout=10_000)
+    qtbot.waitUntil(lambda: settled(app), timeout=10_000)
+    assert label(window).startswith("Cannot reach the server")
+    assert window.statusBar().currentMessage() == status
+    assert not message_has_a_timeout(window)
+
+
+def test_server_errors_are_said_until_the_next_success_then_connected_again(
+    qtbot, make_app, sandbox
+):
+    app = make_app()
+    window = app.window
+    window.backoff = RefreshBackoff(first=0.05, maximum=0.2)
+    sandbox.reconfigure(error_rate=1.0)
+    window.grid.setFocus()
+    press(qtbot, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: app.library.state.load is LoadState.ERROR, timeout=10_000)
+    assert label(window) == "The server has a problem — retrying · Demo sandbox"
+    assert "Internal server error" in window.statusBar().currentMessage()
+    assert not message_has_a_timeout(window)
+
+    before = sandbox.stats().count(*LISTING)
+    sandbox.reconfigure(error_rate=0.0)
+    # no key pressed: the window's own retry finds the server well again
+    qtbot.waitUntil(lambda: label(window) == "Connected · Demo sandbox", timeout=10_000)
+    assert sandbox.stats().count(*LISTING) > before
+    assert window.statusBar().currentMessage() == ""
+    assert window.connection_label.styleSheet() == ""
+
+
+def test_products_that_could_not_load_at_start_load_once_the_server_answers(
+    qtbot, make_app, sandbox
+):
+    sandbox.reconfigure(error_rate=1.0)
+    app = make_app(wait_loaded=False)
+    window = app.window
+    window.backoff = RefreshBackoff(first=0.05, maximum=0.2)
+    qtbot.waitUntil(lambda: app.library.state.load is LoadState.ERROR, timeout=10_000)
+    qtbot.waitUntil(lambda: window.tasks.running <= 1, timeout=10_000)  # products gave up too
+    assert label(window).startswith("The server has a problem")
+    assert window.product_combo.count() == 1
+    assert not message_has_a_timeout(window)
+
+    sandbox.reconfigure(error_rate=0.0)
+    qtbot.waitUntil(lambda: window.product_combo.count() > 1, timeout=10_000)
+    qtbot.waitUntil(lambda: settled(app) and window.model.rowCount() == 40, timeout=10_000)
+    assert label(window) == "Connected · Demo sandbox"
+    assert window.statusBar().currentMessage() == ""
+
+
+def test_a_description_that_claims_a_connection_is_not_believed_before_a_request(qtbot):
+    bar = QStatusBar()
+    qtbot.addWidget(bar)
+    shown = QLabel()
+    status = ConnectionStatus(shown, bar, lambda: "F5")
+    status.set_server("Connected to https://app.qamera.ai")  # what the app describes a key with
+    assert shown.text() == "https://app.qamera.ai"
+    assert status.link is Link.UNKNOWN
+    status.failed("Could not load products", AuthError())
+    assert shown.text() == "API key not accepted · https://app.qamera.ai"  # no retrying: no use
+    assert bar.currentMessage() == (
+        "Could not load products: The API key was not accepted. Check it in Settings. "
+        "Press F5 to try again now."
+    )
+    status.succeeded()
+    assert shown.text() == "Connected · https://app.qamera.ai"
+    assert bar.currentMessage() == ""
