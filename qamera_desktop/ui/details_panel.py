@@ -1,7 +1,8 @@
 """The current image in detail: a large preview, its facts, and actions (open, copy id/URL).
 
-Everything sits in a scroll area: however short the window, the preview shrinks down to its
-minimum and then the panel scrolls; the preview never overlaps the name below it."""
+The preview is as tall as the picture at the panel's width, with the name right below it; in a
+short window it shrinks, down to its minimum, and then the panel scrolls (everything sits in a
+scroll area): the preview never overlaps the name below it."""
 
 from __future__ import annotations
 
@@ -44,11 +45,12 @@ class DetailsPanel(QWidget):
         super().__init__(parent)
         self._loader = loader
         self._image: Image | None = None
+        self._aspect = 1.0  # height / width of the picture shown
         self.setMinimumWidth(260)
         self.setAccessibleName("Image details")
 
         self.preview = QLabel()
-        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom)
         self.preview.setMinimumSize(PREVIEW_MIN, PREVIEW_MIN)
         self.preview.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.preview.setObjectName("detailsPreview")
@@ -93,11 +95,12 @@ class DetailsPanel(QWidget):
 
         self.content = QWidget()
         layout = QVBoxLayout(self.content)
-        layout.addWidget(self.preview, 1)
+        layout.addWidget(self.preview, 100)  # all the height it can use, before the spacer
         layout.addWidget(self.name)
         layout.addWidget(self.facts)
         layout.addLayout(buttons)
-        layout.addWidget(self.empty)
+        layout.addWidget(self.empty, 100)
+        layout.addStretch(1)
         self.scroller = QScrollArea()
         self.scroller.setWidgetResizable(True)
         self.scroller.setFrameShape(QScrollArea.Shape.NoFrame)
@@ -156,6 +159,10 @@ class DetailsPanel(QWidget):
             self.preview.setPixmap(QPixmap())
             self.preview.setText("Image unavailable" if failed else "Loading preview…")
             return
+        aspect = pixmap.height() / max(1, pixmap.width())
+        if aspect != self._aspect:
+            self._aspect = aspect
+            self._fit_preview_height()
         target = self.preview.size() * self.devicePixelRatioF()
         scaled = pixmap.scaled(
             target, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
@@ -170,8 +177,16 @@ class DetailsPanel(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         # the preview's own size changes too when the name below it takes another line
         if watched is self.preview and event.type() == QEvent.Type.Resize:
+            self._fit_preview_height()
             self._paint_preview()
         return super().eventFilter(watched, event)
+
+    def _fit_preview_height(self) -> None:
+        """No taller than the picture at the preview's width, so that the name follows the
+        picture closely (the spare height goes below the buttons)."""
+        height = max(PREVIEW_MIN, round(self.preview.width() * self._aspect))
+        if self.preview.maximumHeight() != height:
+            self.preview.setMaximumHeight(height)
 
     def _copy_id(self) -> None:
         if self._image is not None:

@@ -120,7 +120,7 @@ class FilterBar(QFrame):
         for action in actions:
             button = QToolButton()
             button.setDefaultAction(action)
-            button.setAutoRaise(True)
+            button.setAutoRaise(False)  # they look like buttons, not like the labels around
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             buttons.append(button)
         self._add_group(buttons)

@@ -111,3 +111,25 @@ def test_the_window_never_opens_larger_than_the_screen(qtbot, make_app, tmp_path
     second = make_app(settings_path=tmp_path / "settings.json")
     assert available.contains(second.window.frameGeometry()), second.window.frameGeometry()
     assert second.window.width() >= 600
+
+
+def test_the_name_follows_the_picture_in_a_tall_window(qtbot, make_app):
+    window = make_app().window
+    window.resize(1400, 1000)
+    details = window.details
+    qtbot.waitUntil(lambda: not details.preview.pixmap().isNull(), timeout=15_000)
+    qtbot.waitUntil(
+        lambda: (
+            details.preview.height() - details.preview.pixmap().deviceIndependentSize().height()
+            <= 2
+        )
+    )
+    # the picture takes the preview's width; no blank band between it and the name below
+    picture = details.preview.pixmap().deviceIndependentSize()
+    assert picture.width() >= details.preview.width() - 2
+    gap = (
+        rect_in_window(details.name, details).top()
+        - rect_in_window(details.preview, details).bottom()
+    )
+    assert 0 < gap < 16
+    assert_details_do_not_overlap(details)
