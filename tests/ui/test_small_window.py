@@ -118,18 +118,16 @@ def test_the_name_follows_the_picture_in_a_tall_window(qtbot, make_app):
     window.resize(1400, 1000)
     details = window.details
     qtbot.waitUntil(lambda: not details.preview.pixmap().isNull(), timeout=15_000)
-    qtbot.waitUntil(
-        lambda: (
-            details.preview.height() - details.preview.pixmap().deviceIndependentSize().height()
-            <= 2
-        )
-    )
-    # the picture takes the preview's width; no blank band between it and the name below
-    picture = details.preview.pixmap().deviceIndependentSize()
-    assert picture.width() >= details.preview.width() - 2
-    gap = (
-        rect_in_window(details.name, details).top()
-        - rect_in_window(details.preview, details).bottom()
-    )
+
+    def picture_fills_the_preview() -> None:
+        # the picture takes the preview's width, and the preview is no taller than the picture
+        picture = details.preview.pixmap().deviceIndependentSize()
+        assert picture.width() >= details.preview.width() - 2
+        assert details.preview.height() - picture.height() <= 2
+
+    qtbot.waitUntil(picture_fills_the_preview)
+    # no blank band between the picture and the name below it
+    name_top = rect_in_window(details.name, details).top()
+    gap = name_top - rect_in_window(details.preview, details).bottom()
     assert 0 < gap < 16
     assert_details_do_not_overlap(details)
