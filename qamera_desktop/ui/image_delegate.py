@@ -56,8 +56,12 @@ class Badge:
         self.tip = tip
 
 
-def _logical_size(width: float, height: float) -> QSize:
-    return QSize(math.ceil(width), math.ceil(height))
+def _logical_size(pixmap: QPixmap) -> QSize:
+    """A sprite's size in logical pixels (its device pixels over its ratio)."""
+    ratio = pixmap.devicePixelRatio()
+    return QSize(
+        math.ceil(pixmap.width() / ratio - 1e-6), math.ceil(pixmap.height() / ratio - 1e-6)
+    )
 
 
 class ImageDelegate(QStyledItemDelegate):
@@ -162,8 +166,7 @@ class ImageDelegate(QStyledItemDelegate):
         if shows_status_badge(progress):
             label = status_label(image.status, progress)
             pixmap = self._sprites.status_badge(label, status_colour(progress), font, ratio)
-            size = _logical_size(*self._sprites.status_badge_size(label, font))
-            rect = QRect(QPoint(area.left() + BADGE_MARGIN, top), size)
+            rect = QRect(QPoint(area.left() + BADGE_MARGIN, top), _logical_size(pixmap))
             badges.append(Badge(rect, pixmap, status_tip(image.status, progress)))
         vote = vote_of(image.voting)
         if vote is not Vote.NONE:
@@ -176,7 +179,7 @@ class ImageDelegate(QStyledItemDelegate):
             else:  # a value the app does not know: as it comes, in words
                 label = voting_label(image.voting)
                 pixmap = self._sprites.status_badge(label, voting_colour(image.voting), font, ratio)
-                size = _logical_size(*self._sprites.status_badge_size(label, font))
+                size = _logical_size(pixmap)
             right = area.left() + area.width() - BADGE_MARGIN
             rect = QRect(QPoint(right - size.width(), top), size)
             badges.append(Badge(rect, pixmap, voting_text(image.voting)))
