@@ -216,6 +216,9 @@ class MainWindow(QMainWindow):
         except ApiError as exc:
             self._products_state = "none"
             self.connection.failed("Could not load products", exc)
+            if retried(exc) and not self.auto_refresh.isActive():
+                # the next listing that goes through loads them again (_listing_measured)
+                self.auto_refresh.start(round(self.backoff.delay * 1000))
             return
         self._products_state = "loaded"
         self.connection.succeeded()

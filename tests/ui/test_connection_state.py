@@ -7,7 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar
 
-from qamera_desktop.api.errors import AuthError
+from qamera_desktop.api.errors import AuthError, NetworkError
 from qamera_desktop.core.image_library import LoadState
 from qamera_desktop.core.refresh_backoff import RefreshBackoff
 from qamera_desktop.ui.connection_status import ConnectionStatus, Link
@@ -122,3 +122,29 @@ def test_a_description_that_claims_a_connection_is_not_believed_before_a_request
     status.succeeded()
     assert shown.text() == "Connected · https://app.qamera.ai"
     assert bar.currentMessage() == ""
+
+
+def test_products_failing_alone_are_retried_as_the_label_says(qtbot, make_app, sandbox, arun):
+    app = make_app()
+    window = app.window
+    window.backoff = RefreshBackoff(first=0.05, maximum=0.2)
+    assert not app.library.has_unfinished  # nothing would refresh by itself
+    real = app.client.list_products
+    calls = []
+
+    async def unreachable_once():
+        calls.append(1)
+        if len(calls) == 1:
+            raise NetworkError("Could not reach the Qamera service (ConnectError: refused).")
+        return await real()
+
+    app.client.list_products = unreachable_once  # the listing still goes through
+    products = ("GET", "/api/external/products")
+    before = sandbox.stats().count(*products)
+    arun(window.load_products())
+    assert label(window) == "Cannot reach the server — retrying · Demo sandbox"
+    # it does retry: the next listing that goes through loads the products again
+    qtbot.waitUntil(lambda: sandbox.stats().count(*products) == before + 1, timeout=10_000)
+    qtbot.waitUntil(lambda: label(window) == "Connected · Demo sandbox")
+    assert len(calls) == 2
+    assert window.statusBar().currentMessage() == ""
