@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageStat
@@ -15,16 +16,22 @@ from PIL import Image, ImageStat
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def test_self_test_under_xvfb(xvfb_display, tmp_path):
-    shot = tmp_path / "window.png"
+def app_env(display: str, tmp_path: Path) -> dict[str, str]:
+    """The app's environment on the test X server: no keyring, no API key (the demo sandbox)."""
     env = {
         **os.environ,
-        "DISPLAY": xvfb_display,
+        "DISPLAY": display,
         "QT_QPA_PLATFORM": "xcb",
         "QAMERA_NO_KEYRING": "1",
         "XDG_RUNTIME_DIR": str(tmp_path),
     }
     env.pop("QAMERA_API_KEY", None)
+    return env
+
+
+def test_self_test_under_xvfb(xvfb_display, tmp_path):
+    shot = tmp_path / "window.png"
+    env = app_env(xvfb_display, tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "qamera_desktop", "--self-test", "--screenshot", str(shot)],
         env=env,
@@ -66,15 +73,7 @@ def test_closing_the_window_shuts_down_cleanly(xvfb_display, tmp_path):
     """The normal way out: the window closes (here once the first thumbnails are painted), the
     controller closes the client, the database and the sandbox, and the process exits 0 with
     nothing on stderr about a stopped loop or a crashed task."""
-    env = {
-        **os.environ,
-        "DISPLAY": xvfb_display,
-        "QT_QPA_PLATFORM": "xcb",
-        "QAMERA_NO_KEYRING": "1",
-        "QAMERA_STARTUP_TRACE": "exit",
-        "XDG_RUNTIME_DIR": str(tmp_path),
-    }
-    env.pop("QAMERA_API_KEY", None)
+    env = {**app_env(xvfb_display, tmp_path), "QAMERA_STARTUP_TRACE": "exit"}
     result = subprocess.run(
         [sys.executable, "-m", "qamera_desktop", "--demo", "--data-dir", str(tmp_path / "d")],
         env=env,
@@ -92,14 +91,7 @@ def test_closing_the_window_shuts_down_cleanly(xvfb_display, tmp_path):
 def test_the_demo_sandbox_keeps_one_history_across_restarts(xvfb_display, tmp_path):
     """The embedded sandbox listens on a new port every run; its shoots must still belong to one
     account in the local database, or the Shoots panel forgets them at every restart."""
-    env = {
-        **os.environ,
-        "DISPLAY": xvfb_display,
-        "QT_QPA_PLATFORM": "xcb",
-        "QAMERA_NO_KEYRING": "1",
-        "XDG_RUNTIME_DIR": str(tmp_path),
-    }
-    env.pop("QAMERA_API_KEY", None)
+    env = app_env(xvfb_display, tmp_path)
     data = tmp_path / "d"
     for _ in range(2):  # two runs of the app, each running a 3-image shoot on the sandbox
         result = subprocess.run(
