@@ -77,7 +77,7 @@ class ImageBrowser(QSplitter):
             self.grid.selectionModel().setCurrentIndex(index, flags)
         finally:
             self._placing = False
-        self.grid.scrollTo(index)
+        self.grid.reveal(row)
 
     def _remember_selection(self) -> None:
         selection = self.grid.selectionModel().selectedIndexes()

@@ -71,11 +71,19 @@ class ImageDelegate(QStyledItemDelegate):
         self._sprites = CellSprites()
         self._elisions: dict[tuple[str, int, str], str] = {}
         self.thumb_size = 192
+        # the width of the grid's cells (the view shares its spare width among them); items are
+        # exactly as wide: QListView's batched layout starts each batch of items after the last
+        # item's x, and an item narrower than its cell (centred in it) shifted every batch that
+        # far to the right, wrapping a line early: a short line every batch (200 items)
+        self.cell_width: int | None = None
 
     def sizeHint(
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> QSize:
-        return cell_size(self.thumb_size)
+        size = cell_size(self.thumb_size)
+        if self.cell_width is not None:
+            size.setWidth(max(size.width(), self.cell_width))
+        return size
 
     def paint(
         self,
@@ -97,7 +105,10 @@ class ImageDelegate(QStyledItemDelegate):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
 
-        cell = QRectF(rect).adjusted(2, 2, -2, -2)
+        # the highlight hugs the thumbnail and its name, centred in a cell that may be wider
+        width = cell_size(self.thumb_size).width()
+        box = QRect(rect.x() + max(0, (rect.width() - width) // 2), rect.y(), width, rect.height())
+        cell = QRectF(box).adjusted(2, 2, -2, -2)
         if state & QStyle.StateFlag.State_Selected:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             painter.setPen(Qt.PenStyle.NoPen)

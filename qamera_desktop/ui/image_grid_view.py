@@ -114,6 +114,7 @@ class ImageGridView(QListView):
         bar_and_frame = self.width() - self.layout_width()
         self.setMinimumWidth(cell_size(thumb).width() + WRAP_SLACK + bar_and_frame)
         cell = fit_cell(thumb, self.layout_width())
+        self._delegate.cell_width = cell.width()  # items fill their cells (see ImageDelegate)
         if cell != self.gridSize():
             self.setGridSize(cell)
 
@@ -209,6 +210,22 @@ class ImageGridView(QListView):
         if target <= bar.maximum():
             bar.setValue(target)
         self._anchor_timer.start()  # keep holding it while the layout still moves
+
+    def reveal(self, row: int) -> None:
+        """Scroll `row` into view (where it is, if it is in view already) and keep it there
+        while the batched layout catches up, as the anchor keeps the first visible image."""
+        image = self._grid_model.image_at(row)
+        if image is None:
+            return
+        cell_height = self.gridSize().height()
+        line_y = (row // self.columns()) * cell_height
+        top, height = self.verticalScrollBar().value(), self.viewport().height()
+        if top <= line_y and line_y + cell_height <= top + height:
+            offset = top - line_y  # in view: it stays where it is on screen
+        else:
+            offset = -max(0, (height - cell_height) // 2)  # centred
+        self._anchor = (image.id, offset)
+        self._restore_anchor()
 
     def _forget_anchor(self) -> None:
         self._anchor = None

@@ -6,9 +6,14 @@ A new sort order keeps the selection; a relaunch makes the last chosen image cur
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import Qt
 
+from qamera_desktop.api.records import Image
+from qamera_desktop.core.image_library import ImageLibrary
+from qamera_desktop.core.image_query import ServerFilter, SortOrder
+from qamera_desktop.ui.image_browser import ImageBrowser
 from qamera_desktop.ui.image_grid_model import ImageRole
 from tests.ui.helpers import choose, click, press, settled, wait_listed
 
@@ -157,3 +162,41 @@ def saved(app) -> dict:
 
 def window_row(window) -> int:
     return window.grid.currentIndex().row()
+
+
+def test_the_chosen_image_stays_in_view_through_a_sort_of_a_large_listing(qtbot, loader):
+    library = ImageLibrary()
+    browser = ImageBrowser(library, loader)
+    qtbot.addWidget(browser)
+    browser.resize(1100, 700)
+    browser.show()
+    qtbot.waitExposed(browser)
+    t0 = datetime(2026, 3, 20, tzinfo=UTC)
+    names = [f"Shot {(i * 7919) % 3000:04d}" for i in range(3000)]  # name order != time order
+    library.replace_listing(
+        ServerFilter(),
+        [
+            Image(f"img_{i:05d}", names[i], None, "QUEUED", t0 + timedelta(minutes=i))
+            for i in range(3000)
+        ],
+    )
+    grid, model = browser.grid, browser.model
+    qtbot.waitUntil(lambda: grid.visualRect(model.index(2999)).isValid(), timeout=10_000)
+    chosen = model.image_at(2400)
+    grid.setCurrentIndex(model.index(2400))  # as the keys do
+    assert browser.chosen_id == chosen.id
+
+    def chosen_in_view() -> None:
+        row = model.row_of(chosen.id)
+        assert grid.currentIndex().row() == row
+        assert grid.viewport().rect().intersects(grid.visualRect(model.index(row)))
+
+    qtbot.waitUntil(chosen_in_view)
+    for order in (SortOrder.NAME, SortOrder.OLDEST, SortOrder.NEWEST):
+        library.set_sort(order)
+        qtbot.waitUntil(chosen_in_view, timeout=10_000)
+        # and it stays there once the batched layout has finished
+        qtbot.waitUntil(lambda: grid.visualRect(model.index(2999)).isValid(), timeout=10_000)
+        qtbot.wait(500)  # the grid's settling window (400 ms)
+        chosen_in_view()
+        assert browser.details.image == chosen

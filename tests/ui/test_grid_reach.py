@@ -13,7 +13,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from qamera_desktop.api.records import Image
 from qamera_desktop.core.image_library import ImageLibrary
@@ -106,6 +106,30 @@ def test_reachable_while_a_search_narrows_the_images(qtbot, view):
         library.set_search(text)
         assert grid.model().rowCount() == count
         wait_reachable(qtbot, grid)
+
+
+@pytest.mark.parametrize("width", [700, 1300, 1500])  # 3, 6 and 7 columns: 200 % columns != 0
+def test_a_large_listing_fills_every_line(qtbot, view, width):
+    """QListView lays a large listing out in batches of 200: no batch may start a line early."""
+    library, grid = view
+    grid.resize(width, 600)
+    count = 1000
+    library.replace_listing(ServerFilter(), [img(i) for i in range(count)])
+    model = grid.model()
+    qtbot.waitUntil(lambda: grid.visualRect(model.index(count - 1, 0)).isValid(), timeout=10_000)
+    columns = grid.columns()
+    assert 200 % columns != 0
+    top = grid.visualRect(model.index(0, 0)).topLeft()
+    cell = grid.gridSize()
+    misplaced = [
+        row
+        for row in range(count)
+        if grid.visualRect(model.index(row, 0)).topLeft() - top
+        != QPoint((row % columns) * cell.width(), (row // columns) * cell.height())
+    ]
+    assert not misplaced, f"{len(misplaced)} images out of the grid, the first at {misplaced[0]}"
+    assert grid.visible_rows() == range(0, grid.visible_rows().stop)
+    wait_reachable(qtbot, grid)
 
 
 # -- in the main window, on the sandbox ------------------------------------------------------
