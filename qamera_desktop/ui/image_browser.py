@@ -158,7 +158,7 @@ class ImageBrowser(QSplitter):
             self.grid.show_message(None)
             if state.load is LoadState.READY and not self.grid.currentIndex().isValid():
                 chosen = self.model.row_of(self._chosen_id) if self._chosen_id else -1
-                self._place(max(0, chosen), select=chosen >= 0)
+                self._place(max(0, chosen), select=True)  # current is highlighted, always
 
     def _on_data_changed(self, first: QModelIndex, last: QModelIndex, _roles: object) -> None:
         """The current image changed (it finished, was renamed...): show it as it is now."""

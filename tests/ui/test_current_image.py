@@ -68,6 +68,8 @@ def test_a_search_that_leaves_the_chosen_image_out_moves_the_details_with_the_hi
     app = make_app()
     window = app.window
     model = window.model
+    assert current_id(window) == model.image_at(0).id  # from the start, and highlighted
+    assert_details_match_the_highlight(window)
     chosen = next(i for i in model.images()[5:] if "mug" not in i.name.casefold())
     click_image(qtbot, window, chosen.id)
     assert current_id(window) == shown_id(window) == chosen.id
