@@ -86,6 +86,8 @@ class ConnectionStatus:
         self._show(f"Connected · {self._where}", f"Last request answered at {_now()}", False)
         if self._message is not None and self._bar.currentMessage() == self._message:
             self._bar.clearMessage()
+        if self._message is not None:
+            self._bar.setToolTip("")
         self._message = None
 
     def failed(self, what: str, error: ApiError) -> None:
@@ -98,6 +100,7 @@ class ConnectionStatus:
         retrying = "Trying again by itself; press" if again else "Press"
         self._message = f"{what}: {error} {retrying} {self._refresh_key()} to try again now."
         self._bar.showMessage(self._message)
+        self._bar.setToolTip(self._message)  # the whole of it, when the bar is too narrow
 
     def _show(self, text: str, tip: str, failed: bool) -> None:
         self._label.setText(text)

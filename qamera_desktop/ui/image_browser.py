@@ -138,20 +138,34 @@ class ImageBrowser(QSplitter):
             self.grid.setCurrentIndex(self.model.index(row))
             self.open_current()
 
-    def show_state(self, state: LibraryState, *, connected: bool, refresh_key: str) -> None:
+    def show_state(
+        self,
+        state: LibraryState,
+        *,
+        connected: bool,
+        refresh_key: str,
+        problem: str | None = None,
+    ) -> None:
         """Say on the grid what the listing is doing while there is nothing to show; once there
-        is, make the chosen image current, else the first (so that the arrows work at once)."""
+        is, make the chosen image current, else the first (so that the arrows work at once).
+        `problem`: why the last request failed, while the next one is being tried."""
         empty = self.model.rowCount() == 0
         if state.load is LoadState.ERROR:
             text = f"Could not load images.\n{state.error}\n\nPress {refresh_key} to try again."
             self.grid.show_message(text if empty else None)
         elif state.load in (LoadState.LOADING, LoadState.IDLE) and empty:
-            self.grid.show_message("Loading images…" if connected else "Connecting…")
+            if problem is not None:  # not a first load: a retry after a failure
+                self.grid.show_message(
+                    f"Could not load images.\n{problem}\n\nTrying again… ({refresh_key} to "
+                    "try now.)"
+                )
+            else:
+                self.grid.show_message("Loading images…" if connected else "Connecting…")
         elif empty:
             self.grid.show_message(
                 "No image matches this search."
                 if self._library.search.strip()
-                else "No images for this filter yet.\nChoose another product or status, "
+                else "No images for this filter yet.\nChoose another product or “All images”, "
                 "or start a new shoot."
             )
         else:

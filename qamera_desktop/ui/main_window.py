@@ -288,7 +288,13 @@ class MainWindow(QMainWindow):
     # -- the listing's state -----------------------------------------------------------------
     def _on_state(self, state: LibraryState) -> None:
         key = self.keys.key_text(ActionId.REFRESH)
-        self.browser.show_state(state, connected=self._client is not None, refresh_key=key)
+        error = self.connection.error if self.connection.link is Link.FAILED else None
+        self.browser.show_state(
+            state,
+            connected=self._client is not None,
+            refresh_key=key,
+            problem=str(error) if error is not None else None,
+        )
         if state.load is LoadState.ERROR and self.connection.link is not Link.FAILED:
             # not the connection (ConnectionStatus says that): the listing could not be shown
             self.statusBar().showMessage(

@@ -4,6 +4,8 @@ keeps trying by itself while the server cannot be reached, and says connected ag
 
 from __future__ import annotations
 
+import socket
+
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar
 
@@ -148,3 +150,27 @@ def test_products_failing_alone_are_retried_as_the_label_says(qtbot, make_app, s
     qtbot.waitUntil(lambda: label(window) == "Connected · Demo sandbox")
     assert len(calls) == 2
     assert window.statusBar().currentMessage() == ""
+
+
+def test_while_the_first_listing_is_retried_the_grid_says_why_not_loading(qtbot, make_app):
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        port = unused.getsockname()[1]
+        app = make_app(base_url=f"http://127.0.0.1:{port}", wait_loaded=False)
+        window = app.window
+        window.backoff = RefreshBackoff(first=0.05, maximum=0.2)
+        seen: list[tuple[LoadState, str | None]] = []
+        window.model.stateChanged.connect(
+            lambda state: seen.append((state.load, window.grid.message_text()))
+        )
+        qtbot.waitUntil(
+            lambda: [load for load, _ in seen].count(LoadState.ERROR) >= 3, timeout=10_000
+        )
+    first_error = next(i for i, (load, _) in enumerate(seen) if load is LoadState.ERROR)
+    retries = [text for load, text in seen[first_error:] if load is LoadState.LOADING]
+    assert retries, "the window did not try again by itself"
+    for text in retries:
+        assert text is not None
+        assert text.startswith("Could not load images.\nCould not reach the Qamera service")
+        assert "Trying again" in text
+    assert label(window).startswith("Cannot reach the server — retrying")
