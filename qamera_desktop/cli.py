@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from qamera_desktop import __version__
+from qamera_desktop import THUMBNAIL_WORKER_FLAG, __version__
 from qamera_desktop.launch_options import (
     API_KEY_ENV,
     API_URL_ENV,
@@ -79,7 +80,12 @@ def parse_args(argv: Sequence[str] | None = None) -> LaunchOptions:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    options = parse_args(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == [THUMBNAIL_WORKER_FLAG]:  # the app starting its own thumbnail worker
+        from qamera_desktop.core.thumbnails.worker_process import worker_main
+
+        return worker_main(args[1:])
+    options = parse_args(args)
     from qamera_desktop.app import run_app  # Qt is imported only past argument parsing
 
     return run_app(options)

@@ -1,10 +1,10 @@
 """Qt side of the thumbnail pipeline: turns decoded thumbnails into QPixmaps on the GUI thread,
 keeps them in a byte-bounded memory cache, and tells the views which URLs became ready.
 
-The pipeline runs on its own thread (core/thumbnails/thumbnail_thread.py), which hands over its
+The pipeline runs in a worker process (core/thumbnails/worker_process.py), which hands over its
 results in batches; each batch becomes one queued signal, so the views hear of a fast fill about
-once a frame. The pixels are converted to the display format on that thread too: the GUI thread
-only makes the QPixmap.
+once a frame. The pixels are converted to the display format on the thread that receives them:
+the GUI thread only makes the QPixmap.
 
 Consumers ask for URLs on named channels (preview, details, grid, icons, pickers: that priority);
 the union, in
@@ -26,6 +26,7 @@ from PySide6.QtGui import QImage, QPixmap
 from qamera_desktop.core.byte_lru import ByteLRU
 from qamera_desktop.core.thumbnails import DecodedThumbnail, ThumbnailKey
 from qamera_desktop.core.thumbnails.thumbnail_thread import Result, ThumbnailThread
+from qamera_desktop.core.thumbnails.worker_process import ThumbnailProcess
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,14 @@ class ThumbnailLoader(QObject):
         # per channel, in priority order (dicts keep insertion order and remove in O(1))
         self._wanted: dict[Channel, dict[ThumbnailKey, None]] = {c: {} for c in CHANNEL_ORDER}
         self._arrived.connect(self._on_arrived)  # emitted on another thread: a queued connection
-        self._pipeline = ThumbnailThread(
-            cache_dir, deliver=self._deliver, transport=transport, **pipeline_options
+        # In a worker process (see worker_process.py); on a thread here only for a transport of
+        # the caller's, which cannot cross to another process (tests of network faults).
+        self._pipeline: ThumbnailProcess | ThumbnailThread = (
+            ThumbnailProcess(cache_dir, deliver=self._deliver, **pipeline_options)
+            if transport is None
+            else ThumbnailThread(
+                cache_dir, deliver=self._deliver, transport=transport, **pipeline_options
+            )
         )
         self._want_timer = QTimer(self)
         self._want_timer.setSingleShot(True)
@@ -110,6 +117,12 @@ class ThumbnailLoader(QObject):
         """Forget failures so that broken thumbnails are tried again (on an explicit refresh)."""
         self._failed.clear()
         self._pipeline.forget_failures()
+
+    @property
+    def worker_pid(self) -> int | None:
+        """The worker process loading the thumbnails; None when they load in this process."""
+        pipeline = self._pipeline
+        return pipeline.pid if isinstance(pipeline, ThumbnailProcess) else None
 
     async def aclose(self) -> None:
         self._want_timer.stop()

@@ -1,16 +1,20 @@
-"""ThumbnailLoader: the Qt side of the thumbnail thread, against a real image server on loopback.
+"""ThumbnailLoader: the Qt side of the thumbnail worker, against a real image server on loopback.
 
-The GUI thread never downloads or decodes; results come as a few queued signals, not one per
-thumbnail; the pixmaps show the right pixels.
+Nothing of the loading happens in the app's process (or, with a transport of the caller's, on the
+GUI thread); results come as a few queued signals, not one per thumbnail; the pixmaps show the
+right pixels; a worker that dies is replaced by loading in the app.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from PIL import Image
 from PySide6.QtGui import QColor
@@ -49,7 +53,7 @@ def thread_log(monkeypatch: pytest.MonkeyPatch) -> dict[str, set[int]]:
     return seen
 
 
-def test_thumbnails_load_off_the_gui_thread_and_arrive_in_batches(
+def test_thumbnails_load_in_the_worker_process_and_arrive_in_batches(
     qtbot: Any, arun: Any, tmp_path: Path, server: ImageServer, thread_log: dict[str, set[int]]
 ) -> None:
     urls = [server.add(f"/{n}.jpg", jpeg(200, 100, (220, 20, 20))) for n in range(30)]
@@ -57,20 +61,56 @@ def test_thumbnails_load_off_the_gui_thread_and_arrive_in_batches(
     signals: list[list[str]] = []
     loader.ready.connect(signals.append)
     try:
+        assert loader.worker_pid not in (None, os.getpid())
         loader.set_wanted("grid", urls, 64)
         assert {loader.state(u, 64) for u in urls} == {"loading"}
         qtbot.waitUntil(lambda: all(loader.state(u, 64) == "ready" for u in urls), timeout=WAIT_MS)
     finally:
         arun(loader.aclose())
 
+    assert thread_log == {"fetch": set(), "decode": set()}  # nothing of it in this process
+    assert sorted(u for batch in signals for u in batch) == sorted(urls)
+    assert len(signals) < len(urls)  # batched
+    assert server.hits["/0.jpg"] == 1
+
+
+def test_with_a_transport_of_its_own_it_loads_on_a_thread_never_the_gui_thread(
+    qtbot: Any, arun: Any, tmp_path: Path, server: ImageServer, thread_log: dict[str, set[int]]
+) -> None:
+    urls = [server.add(f"/{n}.jpg", jpeg(200, 100)) for n in range(10)]
+    loader = ThumbnailLoader(tmp_path / "cache", transport=httpx.AsyncHTTPTransport())
+    try:
+        assert loader.worker_pid is None
+        loader.set_wanted("grid", urls, 64)
+        qtbot.waitUntil(lambda: all(loader.state(u, 64) == "ready" for u in urls), timeout=WAIT_MS)
+    finally:
+        arun(loader.aclose())
     gui = threading.get_ident()
     assert thread_log["fetch"]
     assert gui not in thread_log["fetch"]
     assert thread_log["decode"]
     assert gui not in thread_log["decode"]
-    assert sorted(u for batch in signals for u in batch) == sorted(urls)
-    assert len(signals) < len(urls)  # batched
     assert not any(t.name == "thumbnails" for t in threading.enumerate())
+
+
+def test_when_the_worker_dies_thumbnails_load_in_the_app(
+    qtbot: Any, arun: Any, tmp_path: Path, server: ImageServer, caplog: Any
+) -> None:
+    first = server.add("/first.jpg", jpeg(200, 100))
+    later = [server.add(f"/later-{n}.jpg", jpeg(200, 100)) for n in range(5)]
+    loader = ThumbnailLoader(tmp_path / "cache")
+    try:
+        loader.set_wanted("grid", [first], 64)
+        qtbot.waitUntil(lambda: loader.state(first, 64) == "ready", timeout=WAIT_MS)
+        pid = loader.worker_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        qtbot.waitUntil(lambda: loader.worker_pid is None, timeout=WAIT_MS)
+        loader.set_wanted("grid", later, 64)
+        qtbot.waitUntil(lambda: all(loader.state(u, 64) == "ready" for u in later), timeout=WAIT_MS)
+    finally:
+        arun(loader.aclose())
+    assert "The thumbnail worker ended" in caplog.text
 
 
 def test_pixmaps_carry_the_decoded_pixels(

@@ -1,8 +1,8 @@
 """The thumbnail pipeline on a background thread of its own, with its own plain asyncio loop.
 
-The GUI thread never downloads or decodes: it says what it wants (`want()`, any thread, cheap)
-and is handed the results in batches (`deliver(batch)`, called on the thumbnail thread; the UI
-turns each batch into one queued Qt signal). The same path on every OS.
+It runs in the thumbnail worker process (worker_process.py), and in the app itself only when the
+worker cannot run. Its owner says what it wants (`want()`, any thread, cheap) and is handed the
+results in batches (`deliver(batch)`, called on the thumbnail thread). The same on every OS.
 
 A batch holds everything that finished within `batch_seconds` of the first result in it, so a
 fast fill costs the GUI one event per frame or so, not one per thumbnail.

@@ -1,0 +1,227 @@
+"""The thumbnail pipeline in one worker process, so that its work never holds the GUI's GIL.
+
+Why a process: on a thread of the app's own process (ThumbnailThread), downloading with httpx and
+decoding with Pillow take turns with the GUI thread on one GIL. Measured side by side while the
+grid filled 1,000 thumbnails (`make bench`, 2 cores): the GUI thread's longest stall was 23-141 ms
+on a thread (median ~60 ms, over the 34 ms of two frames) and ~20 ms with the work in a process.
+
+The worker is the app itself started with `WORKER_FLAG` (frozen or not, on every OS). It runs a
+ThumbnailThread; plain framing over its stdin and stdout: each message is a 4-byte little-endian
+length and a pickle (the app and its own worker, never anything else). In: ("want", keys),
+("forget",), ("close",). Out: one batch of results per message, as ThumbnailThread delivers them.
+The app reads them on a thread of its own and hands each batch to `deliver` there.
+
+If the worker cannot start or dies, its wanted keys load in this process instead (ThumbnailThread):
+thumbnails keep coming, only the GUI stalls come back. That is logged once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any, Final
+
+from qamera_desktop import THUMBNAIL_WORKER_FLAG as WORKER_FLAG
+
+from ..secret_store import API_KEY_ENV
+from .records import ThumbnailKey
+from .thumbnail_thread import CLOSE_SECONDS, Deliver, Result, ThumbnailThread
+
+log = logging.getLogger(__name__)
+
+_HEADER: Final = struct.Struct("<I")
+
+
+def write_message(stream: IO[bytes], message: object) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)))
+    stream.write(data)
+    stream.flush()
+
+
+def read_message(stream: IO[bytes]) -> Any:
+    """The next message, or None at the end of the stream (or a cut-off message)."""
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        return None
+    (size,) = _HEADER.unpack(header)
+    data = stream.read(size)
+    if len(data) < size:
+        return None
+    return pickle.loads(data)  # noqa: S301 - our own worker, over its own pipe
+
+
+def worker_command() -> list[str]:
+    """How this app starts itself as a thumbnail worker."""
+    if getattr(sys, "frozen", False):  # a PyInstaller build: the executable is the app
+        return [sys.executable, WORKER_FLAG]
+    return [sys.executable, "-m", "qamera_desktop", WORKER_FLAG]
+
+
+class ThumbnailProcess:
+    """ThumbnailThread's interface, with the thread in a worker process. `deliver` is called on
+    this process's reader thread. Keyword arguments go to ThumbnailPipeline (JSON values)."""
+
+    def __init__(self, cache_dir: Path, *, deliver: Deliver, **pipeline_options: Any) -> None:
+        self._cache_dir = cache_dir
+        self._deliver = deliver
+        self._options = pipeline_options
+        self._lock = threading.Lock()
+        self._wanted: list[ThumbnailKey] = []
+        self._fallback: ThumbnailThread | None = None
+        self._closing = False
+        env = {k: v for k, v in os.environ.items() if k != API_KEY_ENV}
+        config = json.dumps({"cache_dir": str(cache_dir), "options": pipeline_options})
+        try:
+            self._process: subprocess.Popen[bytes] | None = subprocess.Popen(  # noqa: S603
+                [*worker_command(), config],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+            )
+        except OSError as exc:
+            log.warning("The thumbnail worker could not start (%s); loading in the app", exc)
+            self._process = None
+            self._fallback = ThumbnailThread(cache_dir, deliver=deliver, **pipeline_options)
+            return
+        self._reader = threading.Thread(target=self._read, name="thumbnail-results", daemon=True)
+        self._reader.start()
+
+    @property
+    def pid(self) -> int | None:
+        """The worker's process id; None while thumbnails load in this process instead."""
+        with self._lock:
+            if self._fallback is not None or self._process is None:
+                return None
+            return self._process.pid
+
+    def want(self, keys: Sequence[ThumbnailKey]) -> None:
+        with self._lock:
+            if self._closing:
+                return
+            self._wanted = list(keys)
+            if self._fallback is None and self._send(("want", self._wanted)):
+                return
+            fallback = self._fallback
+        if fallback is not None:
+            fallback.want(keys)
+
+    def forget_failures(self) -> None:
+        with self._lock:
+            if self._fallback is None and self._send(("forget",)):
+                return
+            fallback = self._fallback
+        if fallback is not None:
+            fallback.forget_failures()
+
+    def close(self, timeout: float = CLOSE_SECONDS) -> None:
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+            process, fallback = self._process, self._fallback
+            if process is not None and fallback is None:
+                self._send(("close",))
+            if process is not None and process.stdin is not None:
+                with contextlib.suppress(OSError):
+                    process.stdin.close()  # the end of its input: a worker stops at that too
+        if process is not None:
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log.warning("The thumbnail worker did not stop in %.0f s; killed", timeout)
+                process.kill()
+                process.wait()
+            self._reader.join(timeout)  # it reads to the end of the worker's output first
+            if process.stdout is not None:
+                process.stdout.close()
+        if fallback is not None:
+            fallback.close(timeout)
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close)
+
+    # -- inside --------------------------------------------------------------------------------
+    def _send(self, message: object) -> bool:
+        """Under the lock: send to the worker; False (and fall back) when it is gone."""
+        process = self._process
+        if process is None or process.stdin is None:
+            return False
+        try:
+            write_message(process.stdin, message)
+        except (OSError, ValueError):  # a broken pipe: the reader thread says why
+            self._start_fallback()
+            return False
+        return True
+
+    def _read(self) -> None:
+        process = self._process
+        assert process is not None
+        assert process.stdout is not None
+        try:
+            while (batch := read_message(process.stdout)) is not None:
+                try:
+                    self._deliver(batch)
+                except Exception:
+                    log.exception("Thumbnail delivery raised")
+        except (OSError, ValueError, pickle.UnpicklingError):
+            log.exception("Unreadable message from the thumbnail worker")
+        with self._lock:
+            if not self._closing:
+                log.warning(
+                    "The thumbnail worker ended (exit status %s); loading in the app",
+                    process.poll(),
+                )
+                self._start_fallback()
+
+    def _start_fallback(self) -> None:
+        """Under the lock: load the wanted keys in this process from now on."""
+        if self._fallback is None and not self._closing:
+            self._fallback = ThumbnailThread(
+                self._cache_dir, deliver=self._deliver, **self._options
+            )
+            self._fallback.want(self._wanted)
+
+
+def worker_main(argv: Sequence[str]) -> int:
+    """The worker process: `qamera-desktop --thumbnail-worker CONFIG_JSON`."""
+    logging.basicConfig(
+        level=os.environ.get("QAMERA_LOG_LEVEL", "WARNING").upper(),
+        format="%(asctime)s %(levelname)s thumbnail-worker %(name)s: %(message)s",
+    )
+    if hasattr(os, "nice"):
+        os.nice(5)  # below the GUI: the app's window comes first on a busy machine
+    config = json.loads(argv[0])
+    results = sys.stdout.buffer
+    sys.stdout = sys.stderr  # a stray print must not corrupt the frames
+    writing = threading.Lock()
+
+    def deliver(batch: list[Result]) -> None:
+        with writing:
+            write_message(results, batch)
+
+    thread = ThumbnailThread(Path(config["cache_dir"]), deliver=deliver, **config["options"])
+    commands = sys.stdin.buffer
+    try:
+        while (message := read_message(commands)) is not None:
+            if message[0] == "want":
+                thread.want(message[1])
+            elif message[0] == "forget":
+                thread.forget_failures()
+            else:  # "close"
+                break
+    except BrokenPipeError:
+        pass  # the app is gone
+    finally:
+        thread.close()
+    return 0
