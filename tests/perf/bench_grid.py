@@ -123,9 +123,13 @@ async def fill_rate(urls: list[str], cache_dir: Path, **options: Any) -> tuple[f
         if len(done) >= len(urls):
             all_done.set()
 
-    loader.ready.connect(arrived)
     try:
-        await asyncio.sleep(0.2)  # the app makes its loader at start: its thread is up by now
+        # The app makes its loader at start, so its worker is up by the time the grid fills:
+        # one small thumbnail first, then the clock starts.
+        loader.set_wanted("icons", [urls[0]], 32)
+        await until(lambda: loader.state(urls[0], 32) == "ready")
+        loader.set_wanted("icons", [], 32)
+        loader.ready.connect(arrived)
         with StallMeter() as stall:
             t0 = time.perf_counter()
             loader.set_wanted("grid", urls, THUMB)
@@ -224,6 +228,9 @@ async def bench_listing(sandbox: SandboxProcess, work: Path) -> dict[str, float]
     view.resize(1280, 800)
     view.show()
     try:
+        # the app makes its loader at start: its worker (~0.5 s of CPU to import httpx and
+        # Pillow) is up long before a 100k listing arrives, so that start-up is not measured here
+        await asyncio.sleep(2.0)
         for _ in range(REPEATS):
             library.set_filter(ServerFilter(product_id="none"))  # empty the grid
             library.set_filter(ServerFilter())
@@ -257,6 +264,8 @@ async def bench_listing(sandbox: SandboxProcess, work: Path) -> dict[str, float]
             await asyncio.sleep(0.03)
         await asyncio.sleep(0.5)
         rss = rss_mb()
+        worker = loader.worker_pid
+        worker_rss = rss_mb(worker) if worker is not None else 0.0
     finally:
         await loader.aclose()
         view.close()
@@ -267,7 +276,8 @@ async def bench_listing(sandbox: SandboxProcess, work: Path) -> dict[str, float]
         "refresh_ms": statistics.median(gets) * 1000,
         "stall_ms": statistics.median(stalls) * 1000,
         "refresh_stall_ms": statistics.median(refresh_stalls) * 1000,
-        "rss_mb": rss,
+        "rss_mb": rss + worker_rss,
+        "worker_rss_mb": worker_rss,
         "body_mb": len(body) / 2**20,
     }
 
@@ -359,7 +369,8 @@ def report_listing(listing: dict[str, float]) -> None:
     print(f"  longest GUI stall      {listing['refresh_stall_ms']:8.1f} ms (< 34), whole refresh")
     print(
         f"  RSS after scrolling    {listing['rss_mb']:8.0f} MB (target < 400) "
-        f"= {listing['rss_mb'] / 400:.2f} of target"
+        f"= {listing['rss_mb'] / 400:.2f} of target\n"
+        f"    of which the thumbnail worker {listing['worker_rss_mb']:4.0f} MB (summed)"
     )
 
 
