@@ -3,14 +3,20 @@
 The library is the single owner of that list. Listeners (the grid model) receive either a reset
 (the query changed) or a minimal `ListPatch` (a refresh or a background update), so that the
 selection, the current item and the scroll position survive updates.
+
+The designer's reviews (core/review.py) are mirrored here so that the view applies the review
+filter beside the search. A decision (`update_reviews`) touches only the decided rows: each one
+leaves, enters (found by its place in the searched and sorted list, a binary search) or is
+announced as changed; nothing is sorted again, and the count line is adjusted, not recounted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from operator import attrgetter
@@ -20,6 +26,7 @@ from qamera_desktop.api.errors import ApiError
 from qamera_desktop.api.records import Image
 from qamera_desktop.core.image_query import ServerFilter, SortOrder, StatusFilter, arrange
 from qamera_desktop.core.list_diff import ListPatch, diff_lists
+from qamera_desktop.core.review import BLANK, Flag, Review, ReviewCounts, ReviewFilter
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +66,46 @@ _status = attrgetter("status")
 OFF_THREAD_FROM = 2_000
 
 
-type Arranged = tuple[list[Image], ListPatch[Image] | None, int]
+@dataclass(frozen=True, slots=True)
+class Arranged:
+    view: list[Image]
+    patch: ListPatch[Image] | None  # None: a reset
+    unfinished: int
+    searched: list[Image]  # searched and sorted, before the review filter
+    counts: ReviewCounts
 
 
 def _arrange_and_diff(
-    images: list[Image], search: str, order: SortOrder, old_view: list[Image] | None
+    images: list[Image],
+    search: str,
+    order: SortOrder,
+    old_view: list[Image] | None,
+    review_filter: ReviewFilter = ReviewFilter(),  # noqa: B008 (frozen)
+    reviews: Mapping[str, Review] | None = None,
 ) -> Arranged:
-    """The new view, the patch from the old one (None: reset), and how many are unfinished."""
-    new_view = arrange(images, search, order)
+    """The new view, the patch from the old one (None: reset), how many are unfinished, the
+    searched list before the review filter and the view's review counts."""
+    searched = arrange(images, search, order)
+    reviews = reviews or {}
+    if review_filter.keeps_everything:
+        new_view = searched
+    else:
+        keeps = review_filter.keeps
+        new_view = [i for i in searched if keeps(reviews.get(i.id, BLANK))]
     patch = None if old_view is None else diff_lists(old_view, new_view, _image_id)
-    return new_view, patch, count_unfinished(images)
+    counts = _counts_of(new_view, reviews)
+    return Arranged(new_view, patch, count_unfinished(images), searched, counts)
+
+
+def _counts_of(view: Sequence[Image], reviews: Mapping[str, Review]) -> ReviewCounts:
+    picks = rejects = 0
+    if reviews:
+        for image in view:
+            review = reviews.get(image.id)
+            if review is not None:
+                picks += review.flag is Flag.PICK
+                rejects += review.flag is Flag.REJECT
+    return ReviewCounts(len(view), picks, rejects)
 
 
 async def _index_by_id(images: list[Image]) -> dict[str, Image]:
@@ -118,6 +155,11 @@ class ImageLibrary:
         self._reset_pending = False
         self._ready_pending = False
         self._arranging: asyncio.Future[Arranged] | None = None
+        self._reviews: dict[str, Review] = {}  # the designer's reviews that are not blank
+        self._review_filter = ReviewFilter()
+        self._searched: list[Image] = []  # searched and sorted, before the review filter
+        self._rank: dict[str, int] | None = None  # id -> place in _searched, made when needed
+        self._counts = ReviewCounts()
 
     # -- reading -----------------------------------------------------------------------------
     @property
@@ -137,6 +179,18 @@ class ImageLibrary:
     @property
     def search(self) -> str:
         return self._search
+
+    @property
+    def review_filter(self) -> ReviewFilter:
+        return self._review_filter
+
+    @property
+    def counts(self) -> ReviewCounts:
+        """Images shown, and how many of them are picks, rejects, still to review."""
+        return self._counts
+
+    def review(self, image_id: str) -> Review:
+        return self._reviews.get(image_id, BLANK)
 
     @property
     def sort(self) -> SortOrder:
@@ -189,6 +243,87 @@ class ImageLibrary:
         if order != self._sort:
             self._sort = order
             self._rearrange(reset=True)
+
+    def set_review_filter(self, review_filter: ReviewFilter) -> None:
+        if review_filter != self._review_filter:
+            self._review_filter = review_filter
+            self._rearrange(reset=False)
+
+    # -- reviews -----------------------------------------------------------------------------
+    def set_reviews(self, reviews: Mapping[str, Review]) -> None:
+        """All the designer's reviews (another account's, or the first ones)."""
+        self._reviews = {i: r for i, r in reviews.items() if not r.is_blank}
+        self._rearrange(reset=False)
+
+    def update_reviews(self, changes: Mapping[str, Review]) -> None:
+        """Some images were decided: only their rows leave, enter or change."""
+        old = {image_id: self.review(image_id) for image_id in changes}
+        for image_id, review in changes.items():
+            if review.is_blank:
+                self._reviews.pop(image_id, None)
+            else:
+                self._reviews[image_id] = review
+        if self._arranging is not None or self._reset_pending:
+            self._rearrange(reset=False)  # the view on its way is recomputed with them
+            return
+        rank = self._ranks()
+        keeps = self._review_filter.keeps
+        view = list(self._view)
+
+        def row_in(images: list[Image], image_id: str) -> int:
+            return bisect_left(images, rank[image_id], key=lambda i: rank[i.id])
+
+        leaving, entering, staying = [], [], []
+        images, picks, rejects = self._counts.images, self._counts.picks, self._counts.rejects
+        for image_id, review in changes.items():
+            if image_id not in rank:
+                continue  # not in this filter or search
+            was, now = keeps(old[image_id]), keeps(review)
+            if was:
+                images -= 1
+                picks -= old[image_id].flag is Flag.PICK
+                rejects -= old[image_id].flag is Flag.REJECT
+            if now:
+                images += 1
+                picks += review.flag is Flag.PICK
+                rejects += review.flag is Flag.REJECT
+            if was and now:
+                staying.append(image_id)
+            elif was:
+                leaving.append(row_in(view, image_id))
+            elif now:
+                entering.append(image_id)
+        self._counts = ReviewCounts(images, picks, rejects)
+        patch: ListPatch[Image] = ListPatch()
+        for row in sorted(leaving, reverse=True):
+            del view[row]
+            patch.removals.append((row, row))
+        for image_id in sorted(entering, key=rank.__getitem__):
+            image = self._searched[rank[image_id]]
+            row = row_in(view, image_id)
+            view.insert(row, image)
+            patch.insertions.append((row, [image]))
+        patch.changed.extend(sorted(row_in(view, image_id) for image_id in staying))
+        self._view = view
+        if not patch.is_empty:
+            for listener in self._listeners:
+                self._notify(lambda lst: lst.library_patched(patch, view), listener)
+
+    def row_of(self, image_id: str) -> int:
+        """The row of `image_id` in the view (-1: not shown): a binary search on its place in
+        the searched and sorted list, so no index of the view is rebuilt after each change."""
+        rank = self._ranks()
+        place = rank.get(image_id)
+        if place is None:
+            return -1
+        view = self._view
+        row = bisect_left(view, place, key=lambda i: rank[i.id])
+        return row if row < len(view) and view[row].id == image_id else -1
+
+    def _ranks(self) -> dict[str, int]:
+        if self._rank is None:
+            self._rank = {image.id: row for row, image in enumerate(self._searched)}
+        return self._rank
 
     # -- data in -----------------------------------------------------------------------------
     async def refresh(self) -> None:
@@ -275,15 +410,25 @@ class ImageLibrary:
         self._reset_pending = self._reset_pending or reset
         images = list(self._by_id.values())
         loop = _running_loop()
+        review_filter, reviews = self._review_filter, dict(self._reviews)
         if len(images) < OFF_THREAD_FROM or loop is None:
             self._arranging = None
             old = None if self._reset_pending else self._view
-            self._show(*_arrange_and_diff(images, self._search, self._sort, old))
+            self._show(
+                _arrange_and_diff(images, self._search, self._sort, old, review_filter, reviews)
+            )
             return
         version = self._arrange_version
         old = None if self._reset_pending else self._view
         future = loop.run_in_executor(
-            None, _arrange_and_diff, images, self._search, self._sort, old
+            None,
+            _arrange_and_diff,
+            images,
+            self._search,
+            self._sort,
+            old,
+            review_filter,
+            reviews,
         )
         self._arranging = future
         future.add_done_callback(lambda f: self._arranged(version, f))
@@ -300,10 +445,12 @@ class ImageLibrary:
             log.error("arranging the images failed", exc_info=exc)
             self._set_state(LibraryState(LoadState.ERROR, "Could not sort the images."))
             return
-        self._show(*future.result())
+        self._show(future.result())
 
-    def _show(self, new_view: list[Image], patch: ListPatch[Image] | None, unfinished: int) -> None:
-        self._unfinished = unfinished
+    def _show(self, arranged: Arranged) -> None:
+        new_view, patch = arranged.view, arranged.patch
+        self._unfinished = arranged.unfinished
+        self._searched, self._rank, self._counts = arranged.searched, None, arranged.counts
         if patch is None or not patch.is_empty:
             self.revision += 1
         if patch is None:
