@@ -30,6 +30,7 @@ class Settings:
     thumb_size: int = THUMB_SIZE_DEFAULT
     show_details: bool = True
     selected_image_id: str | None = None  # the image last made current, made current again
+    auto_advance: bool = True  # after a decision on one image, the next one becomes current
     window_geometry: str | None = None  # base64 of QWidget.saveGeometry()
     window_state: str | None = None
 

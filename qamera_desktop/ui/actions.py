@@ -26,6 +26,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
+from qamera_desktop.core.review import REASON_TEXT
+
 
 class ActionId(StrEnum):
     FIND = "find"
@@ -39,6 +41,28 @@ class ActionId(StrEnum):
     PREVIOUS_IMAGE = "previous_image"
     NEXT_IMAGE = "next_image"
     CLOSE_PREVIEW = "close_preview"
+    PICK = "pick"
+    REJECT = "reject"
+    CLEAR_FLAG = "clear_flag"
+    RATE_0 = "rate_0"
+    RATE_1 = "rate_1"
+    RATE_2 = "rate_2"
+    RATE_3 = "rate_3"
+    RATE_4 = "rate_4"
+    RATE_5 = "rate_5"
+    LABEL_RED = "label_red"
+    LABEL_YELLOW = "label_yellow"
+    LABEL_GREEN = "label_green"
+    LABEL_BLUE = "label_blue"
+    REASON_1 = "reason_1"
+    REASON_2 = "reason_2"
+    REASON_3 = "reason_3"
+    REASON_4 = "reason_4"
+    REASON_5 = "reason_5"
+    REASON_6 = "reason_6"
+    UNDO = "undo"
+    REDO = "redo"
+    SHORTCUTS = "shortcuts"
 
 
 class Context(StrEnum):
@@ -102,7 +126,71 @@ ACTIONS: Final[tuple[ActionSpec, ...]] = (
     ActionSpec(
         ActionId.CLOSE_PREVIEW, "Close", ("Esc", "Space"), Context.PREVIEW, "Back to the grid"
     ),
+    # -- review: the designer's own decisions, on the selected images (core/review.py) --------
+    ActionSpec(ActionId.PICK, "Pick", ("P",), Context.GRID, "Flag the selected images as picks"),
+    ActionSpec(
+        ActionId.REJECT, "Reject", ("X",), Context.GRID, "Flag the selected images as rejects"
+    ),
+    ActionSpec(
+        ActionId.CLEAR_FLAG,
+        "Clear flag",
+        ("U",),
+        Context.GRID,
+        "Neither pick nor reject: back to review",
+    ),
+    *(
+        ActionSpec(
+            ActionId(f"rate_{n}"),
+            "No stars" if n == 0 else f"{n} star" + ("" if n == 1 else "s"),
+            (str(n),),
+            Context.GRID,
+            "Remove the stars" if n == 0 else f"Rate the selected images {n} of 5",
+        )
+        for n in range(6)
+    ),
+    *(
+        ActionSpec(
+            ActionId(f"label_{colour}"),
+            f"{colour.capitalize()} label",
+            (key,),
+            Context.GRID,
+            f"Label the selected images {colour} (again: no label)",
+        )
+        for colour, key in (("red", "6"), ("yellow", "7"), ("green", "8"), ("blue", "9"))
+    ),
+    *(
+        ActionSpec(
+            ActionId(f"reason_{n}"),
+            f"Reason: {text}",
+            (f"Alt+{n}",),
+            Context.GRID,
+            f"Why the image just rejected is rejected: {text} (again: not this reason)",
+        )
+        for n, text in enumerate(REASON_TEXT.values(), start=1)
+    ),
+    ActionSpec(ActionId.UNDO, "Undo", ("Ctrl+Z",), Context.WINDOW, "Undo the last decision"),
+    ActionSpec(
+        ActionId.REDO, "Redo", ("Ctrl+Shift+Z", "Ctrl+Y"), Context.WINDOW, "Redo a decision undone"
+    ),
+    ActionSpec(
+        ActionId.SHORTCUTS, "Keyboard shortcuts", ("?",), Context.GRID, "Every keyboard shortcut"
+    ),
 )
+
+REVIEW_ACTIONS: Final[tuple[ActionId, ...]] = (
+    ActionId.PICK,
+    ActionId.REJECT,
+    ActionId.CLEAR_FLAG,
+    *(ActionId(f"rate_{n}") for n in range(6)),
+    ActionId.LABEL_RED,
+    ActionId.LABEL_YELLOW,
+    ActionId.LABEL_GREEN,
+    ActionId.LABEL_BLUE,
+    *(ActionId(f"reason_{n}") for n in range(1, 7)),
+    ActionId.UNDO,
+    ActionId.REDO,
+)
+"""The rows of the Review menu, in its order (reasons and undo/redo after a separator each)."""
 
 GRID_NAVIGATION: Final[frozenset[str]] = frozenset(
     f"{modifier}{key}"

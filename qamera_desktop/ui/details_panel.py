@@ -1,11 +1,16 @@
 """The current image in detail: a large preview, its facts, and actions (open, copy id/URL).
 
+Two decisions are shown side by side and never mixed up: the designer's own (pick or reject with
+its reasons, stars, label; kept on this computer) and the server's voting on Qamera, which the
+API offers no way to change: the panel says so.
+
 The preview is as tall as the picture at the panel's width, with the name right below it; in a
 short window it shrinks, down to its minimum, and then the panel scrolls (everything sits in a
 scroll area): the preview never overlaps the name below it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import QEvent, QObject, Qt
@@ -23,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from qamera_desktop.api.records import Image
+from qamera_desktop.core.review import BLANK, MAX_RATING, REASON_TEXT, Flag, Label, Review
 from qamera_desktop.ui.grid_geometry import request_size
 from qamera_desktop.ui.status_style import status_label, voting_text
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
@@ -30,6 +36,26 @@ from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 PREVIEW_LOGICAL = 320
 PREVIEW_MIN = 120
 NOTHING_SELECTED = "No image selected.\nSelect an image in the grid to see its details."
+
+
+VOTING_NOTE = "Qamera's voting cannot be changed from here: your decisions stay on this computer."
+
+
+def decision_text(review: Review) -> str:
+    """The designer's decision in words: "Your pick · ★★★☆☆ · Red label"."""
+    parts = []
+    if review.flag is Flag.PICK:
+        parts.append("Your pick")
+    elif review.flag is Flag.REJECT:
+        reasons = ", ".join(REASON_TEXT[r] for r in review.reasons)
+        parts.append(f"Your reject ({reasons})" if reasons else "Your reject")
+    else:
+        parts.append("Not decided yet")
+    if review.rating:
+        parts.append("★" * review.rating + "☆" * (MAX_RATING - review.rating))
+    if review.label is not Label.NONE:
+        parts.append(f"{review.label.value.capitalize()} label")
+    return " · ".join(parts)
 
 
 def local_time(moment: datetime | None) -> str:
@@ -45,6 +71,7 @@ class DetailsPanel(QWidget):
         super().__init__(parent)
         self._loader = loader
         self._image: Image | None = None
+        self.review_of: Callable[[str], Review] = lambda _image_id: BLANK
         self._aspect = 1.0  # height / width of the picture shown
         self.setMinimumWidth(260)
         self.setAccessibleName("Image details")
@@ -65,9 +92,16 @@ class DetailsPanel(QWidget):
         self.name.setFont(font)
         self.image_id = QLabel()
         self.status = QLabel()
+        self.decision = QLabel()
+        self.decision.setWordWrap(True)
+        self.decision.setAccessibleName("Your decision")
         self.voting = QLabel()
+        self.voting.setToolTip(VOTING_NOTE)
+        self.voting_note = QLabel(VOTING_NOTE)
+        self.voting_note.setWordWrap(True)
+        self.voting_note.setStyleSheet("color: palette(placeholder-text);")
         self.created = QLabel()
-        for label in (self.image_id, self.status, self.voting, self.created):
+        for label in (self.image_id, self.status, self.decision, self.voting, self.created):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.facts = QWidget()
@@ -75,7 +109,9 @@ class DetailsPanel(QWidget):
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow("ID", self.image_id)
         form.addRow("Status", self.status)
-        form.addRow("Voting", self.voting)
+        form.addRow("You", self.decision)
+        form.addRow("Qamera", self.voting)
+        form.addRow("", self.voting_note)
         form.addRow("Created", self.created)
 
         self.open_button = QPushButton("Open")
@@ -132,11 +168,17 @@ class DetailsPanel(QWidget):
         raw = image.status.strip()
         self.status.setText(label if raw.upper() == label.upper() else f"{label} ({raw})")
         self.voting.setText(voting_text(image.voting))
+        self.show_review()
         self.created.setText(local_time(image.created_at))
         self.copy_url_button.setEnabled(bool(image.thumbnail))
         wanted = [image.thumbnail] if image.is_done else []
         self._loader.set_wanted("details", wanted, self._size())
         self._paint_preview()
+
+    def show_review(self) -> None:
+        """The designer's decision on the image shown, as it is now."""
+        if self._image is not None:
+            self.decision.setText(decision_text(self.review_of(self._image.id)))
 
     def _size(self) -> int:
         return request_size(PREVIEW_LOGICAL, self.devicePixelRatioF())

@@ -1,8 +1,9 @@
 """The filter bar on top of the main window: product and voting filter (the server's query), search
-(names, local), sort order and thumbnail size, then the window's buttons (`add_actions`). It only
-says what the user changed, through its signals; the main window applies the changes and saves
-them. Its controls flow onto a second line when the window is narrow (ui/flow_layout.py): none
-hides behind an overflow button."""
+(names, local), sort order and thumbnail size, then the window's buttons (`add_actions`); below it
+`review_row`, the designer's review filter (flag, stars, label: local too), where the window adds
+its count line. It only says what the user changed, through its signals; the main window applies
+the changes and saves them. Its controls flow onto a second line when the window is narrow
+(ui/flow_layout.py): none hides behind an overflow button."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from qamera_desktop.api.records import Product
 from qamera_desktop.core.image_query import ServerFilter, SortOrder, StatusFilter
+from qamera_desktop.core.review import MAX_RATING, FlagFilter, Label, ReviewFilter
 from qamera_desktop.core.settings import THUMB_SIZE_MAX, THUMB_SIZE_MIN, Settings
 from qamera_desktop.ui.actions import ActionId, default_key_text
 from qamera_desktop.ui.flow_layout import FlowLayout
@@ -32,12 +34,14 @@ from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 ICON_SIZE = 48
 SEARCH_PAUSE_MS = 150
 BAR_STYLE = "#filters { border-bottom: 1px solid palette(mid); }"
+REVIEW_ROW_STYLE = "#reviewRow { border-bottom: 1px solid palette(mid); }"
 
 
 class FilterBar(QFrame):
     filterChanged = QtSignal(object)  # ServerFilter: the user chose another product or status
     searchChanged = QtSignal(str)  # the search text, once typing pauses
     sortChanged = QtSignal(object)  # SortOrder
+    reviewFilterChanged = QtSignal(object)  # ReviewFilter
     thumbSizeChanged = QtSignal(int)
 
     def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
@@ -83,6 +87,31 @@ class FilterBar(QFrame):
         self._search_pause.setSingleShot(True)
         self._search_pause.setInterval(SEARCH_PAUSE_MS)
 
+        # the designer's own decisions (local), beside Qamera's voting
+        self.flag_combo = QComboBox()
+        self.flag_combo.setAccessibleName("Review filter")
+        self.flag_combo.setToolTip("Which images to show, by your own decision")
+        for text, flag in (
+            ("All", FlagFilter.ALL),
+            ("Picks", FlagFilter.PICKS),
+            ("Rejects", FlagFilter.REJECTS),
+            ("Unflagged", FlagFilter.UNFLAGGED),
+        ):
+            self.flag_combo.addItem(text, flag.value)
+        self.rating_combo = QComboBox()
+        self.rating_combo.setAccessibleName("Stars filter")
+        self.rating_combo.setToolTip("Only images with at least this many stars")
+        self.rating_combo.addItem("Any stars", 0)
+        for n in range(1, MAX_RATING + 1):
+            self.rating_combo.addItem("★" * n + ("" if n == MAX_RATING else " or more"), n)
+        self.label_combo = QComboBox()
+        self.label_combo.setAccessibleName("Label filter")
+        self.label_combo.setToolTip("Only images with this colour label")
+        self.label_combo.addItem("Any label", None)
+        for colour in (Label.RED, Label.YELLOW, Label.GREEN, Label.BLUE, Label.PURPLE):
+            self.label_combo.addItem(colour.value.capitalize(), colour.value)
+        self.label_combo.addItem("No label", Label.NONE.value)
+
         self.sort_combo = QComboBox()
         self.sort_combo.setAccessibleName("Sort order")
         for order in SortOrder:
@@ -104,8 +133,26 @@ class FilterBar(QFrame):
         ):
             self._add_group([QLabel(label), widget] if label else [widget])
 
+        # the review filter on a line of its own under the bar, with the window's count line
+        self.review_row = QFrame()
+        self.review_row.setObjectName("reviewRow")
+        self.review_row.setStyleSheet(REVIEW_ROW_STYLE)
+        self.review_row.setAccessibleName("Review filter and counts")
+        review_layout = QHBoxLayout(self.review_row)
+        review_layout.setContentsMargins(8, 3, 8, 4)
+        review_layout.setSpacing(6)
+        review_layout.addWidget(QLabel("Your review"))
+        for combo in (self.flag_combo, self.rating_combo, self.label_combo):
+            review_layout.addWidget(combo)
+        review_layout.addSpacing(12)
+        self.review_row_layout = review_layout
+
         self.product_combo.currentIndexChanged.connect(self._emit_filter)
         self.status_combo.currentIndexChanged.connect(self._emit_filter)
+        for combo in (self.flag_combo, self.rating_combo, self.label_combo):
+            combo.currentIndexChanged.connect(
+                lambda _i: self.reviewFilterChanged.emit(self.review_filter())
+            )
         self.search.textChanged.connect(lambda _text: self._search_pause.start())
         self._search_pause.timeout.connect(lambda: self.searchChanged.emit(self.search.text()))
         self.sort_combo.currentIndexChanged.connect(
@@ -146,6 +193,27 @@ class FilterBar(QFrame):
             product_id=self.product_id(),
             status=StatusFilter(self.status_combo.currentData() or StatusFilter.ALL.value),
         )
+
+    def review_filter(self) -> ReviewFilter:
+        label = self.label_combo.currentData()
+        return ReviewFilter(
+            flag=FlagFilter(self.flag_combo.currentData() or FlagFilter.ALL.value),
+            min_rating=int(self.rating_combo.currentData() or 0),
+            label=Label(label) if label is not None else None,
+        )
+
+    def set_review_filter(self, review_filter: ReviewFilter) -> None:
+        """As if the user chose it: reviewFilterChanged once, when it changed."""
+        if review_filter == self.review_filter():
+            return
+        with QSignalBlocker(self.flag_combo), QSignalBlocker(self.rating_combo):
+            _choose(self.flag_combo, review_filter.flag.value)
+            stars = self.rating_combo.findData(review_filter.min_rating)
+            self.rating_combo.setCurrentIndex(max(0, stars))
+        with QSignalBlocker(self.label_combo):
+            label = review_filter.label
+            _choose(self.label_combo, label.value if label is not None else None)
+        self.reviewFilterChanged.emit(self.review_filter())
 
     def product_id(self) -> str | None:
         product_id: str | None = self.product_combo.currentData()

@@ -36,6 +36,7 @@ class ImageBrowser(QSplitter):
         self.model = ImageGridModel(library, self)
         self.grid = ImageGridView(self.model, loader)
         self.details = DetailsPanel(loader)
+        self.details.review_of = library.review
         self.preview = PreviewDialog(loader, self)
         self.addWidget(self.grid)
         self.addWidget(self.details)
@@ -121,6 +122,50 @@ class ImageBrowser(QSplitter):
         if self.details.image != image:
             self.details.show_image(image)
 
+    # -- what a decision applies to, and where it goes on -------------------------------------
+    def targets(self) -> list[str]:
+        """The images a decision applies to: the selected ones, in grid order, when several are
+        selected; else the current image (none: an empty list)."""
+        selection = self.grid.selectionModel().selectedIndexes()
+        if len(selection) > 1:
+            rows = sorted(index.row() for index in selection)
+            return [image.id for row in rows if (image := self.model.image_at(row)) is not None]
+        image = self.current_image()
+        return [image.id] if image is not None else []
+
+    def next_after(self, image_id: str) -> str | None:
+        """The image to go on to after deciding `image_id`: the next one, or at the end the one
+        before it, or itself when it is alone."""
+        row = self.model.row_of(image_id)
+        if row < 0:
+            return None
+        for candidate in (row + 1, row - 1, row):
+            image = self.model.image_at(candidate)
+            if image is not None:
+                return image.id
+        return None
+
+    def advance_to(self, image_id: str) -> None:
+        """Make `image_id` current and chosen, selected alone and in view (auto-advance)."""
+        if self.model.row_of(image_id) < 0:
+            return
+        self.choose(image_id)
+        self.chosenChanged.emit(image_id)
+
+    def show_decided(self, image_ids: list[str]) -> None:
+        """After an undo or redo: the first of `image_ids` still shown becomes current and
+        chosen, and those shown are selected."""
+        rows = [row for i in image_ids if (row := self.model.row_of(i)) >= 0]
+        if not rows:
+            return
+        first = self.model.image_at(rows[0])
+        assert first is not None
+        self.choose(first.id)
+        self.chosenChanged.emit(first.id)
+        selection = self.grid.selectionModel()
+        for row in rows[1:]:
+            selection.select(self.model.index(row), SelectionFlag.Select)
+
     def current_image(self) -> Image | None:
         return self.model.image_at(self.grid.currentIndex().row())
 
@@ -181,6 +226,8 @@ class ImageBrowser(QSplitter):
             image = self.model.image_at(current.row())
             if image is not None and image != self.details.image:
                 self.details.show_image(image)
+            else:
+                self.details.show_review()  # a decision on it
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         image = self.model.image_at(current.row()) if current.isValid() else None

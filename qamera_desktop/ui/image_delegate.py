@@ -1,7 +1,8 @@
 """Paints one grid cell: the thumbnail (or a placeholder / broken mark), a status badge when the
 status says something (not for a done image), the voting badge (approved, rejected, or any other
-value as text) and the name. Painting never loads anything; the view asks the loader for rows.
-Each badge explains itself in a tooltip."""
+value as text), the designer's own review along the bottom of the thumbnail (flag and label on the
+left, stars on the right; a rejected image is dimmed) and the name. Painting never loads anything;
+the view asks the loader for rows. Each badge explains itself in a tooltip."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from qamera_desktop.api.records import Image, Progress
+from qamera_desktop.core.review import BLANK, REASON_TEXT, Flag, Label, Review
 from qamera_desktop.ui.cell_sprites import BADGE_MARGIN, CellSprites, Tile, badge_font
 from qamera_desktop.ui.grid_geometry import CELL_MARGIN, TEXT_HEIGHT, cell_size, request_size
 from qamera_desktop.ui.image_grid_model import ImageRole
@@ -44,16 +46,34 @@ from qamera_desktop.ui.status_style import (
 )
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
+REJECTED_OPACITY = 0.35
+
 
 class Badge:
     """One badge over a thumbnail: where (logical pixels), its sprite and its tooltip."""
 
-    __slots__ = ("pixmap", "rect", "tip")
+    __slots__ = ("kind", "pixmap", "rect", "tip")
 
-    def __init__(self, rect: QRect, pixmap: QPixmap, tip: str) -> None:
+    def __init__(self, rect: QRect, pixmap: QPixmap, tip: str, kind: str = "") -> None:
         self.rect = rect
         self.pixmap = pixmap
         self.tip = tip
+        self.kind = kind  # "status", "voting", "pick", "reject", "stars", "label"
+
+
+def review_tips(review: Review) -> dict[str, str]:
+    """What each review badge says in its tooltip."""
+    tips = {}
+    if review.flag is Flag.PICK:
+        tips["flag"] = "Your pick"
+    elif review.flag is Flag.REJECT:
+        reasons = ", ".join(REASON_TEXT[r] for r in review.reasons)
+        tips["flag"] = f"Your reject: {reasons}" if reasons else "Your reject"
+    if review.rating:
+        tips["stars"] = f"{review.rating} of 5 stars"
+    if review.label is not Label.NONE:
+        tips["label"] = f"{review.label.value.capitalize()} label"
+    return tips
 
 
 def _logical_size(pixmap: QPixmap) -> QSize:
@@ -94,6 +114,9 @@ class ImageDelegate(QStyledItemDelegate):
         image = index.data(ImageRole.IMAGE)
         if not isinstance(image, Image):
             return
+        review = index.data(ImageRole.REVIEW)
+        if not isinstance(review, Review):
+            review = BLANK
         rect: QRect = option.rect
         state: QStyle.StateFlag = option.state
         palette: QPalette = option.palette
@@ -121,8 +144,13 @@ class ImageDelegate(QStyledItemDelegate):
         side = self.thumb_size
         thumb = self._thumb_rect(rect)
         left = thumb.left()
-        self._paint_thumbnail(painter, thumb, image, palette, ratio)
-        for badge in self._badges(thumb, image, badge_font(option.font), ratio):
+        if review.flag is Flag.REJECT:  # rejected: dimmed, the badges stay clear
+            painter.setOpacity(REJECTED_OPACITY)
+            self._paint_thumbnail(painter, thumb, image, palette, ratio)
+            painter.setOpacity(1.0)
+        else:
+            self._paint_thumbnail(painter, thumb, image, palette, ratio)
+        for badge in self._badges(thumb, image, badge_font(option.font), ratio, review):
             painter.drawPixmap(badge.rect.topLeft(), badge.pixmap)
 
         text_rect = QRect(left, thumb.top() + side + 2, side, TEXT_HEIGHT - 2)
@@ -168,9 +196,11 @@ class ImageDelegate(QStyledItemDelegate):
         left = cell.x() + max(CELL_MARGIN, (cell.width() - side) // 2)
         return QRect(left, cell.y() + CELL_MARGIN, side, side)
 
-    def _badges(self, area: QRect, image: Image, font: QFont, ratio: float) -> list[Badge]:
+    def _badges(
+        self, area: QRect, image: Image, font: QFont, ratio: float, review: Review = BLANK
+    ) -> list[Badge]:
         """The badges over the thumbnail `area`: the status top left (only when it says
-        something), the voting top right."""
+        something), the voting top right, the designer's review along the bottom."""
         badges = []
         progress = image.progress
         top = area.top() + BADGE_MARGIN
@@ -178,7 +208,7 @@ class ImageDelegate(QStyledItemDelegate):
             label = status_label(image.status, progress)
             pixmap = self._sprites.status_badge(label, status_colour(progress), font, ratio)
             rect = QRect(QPoint(area.left() + BADGE_MARGIN, top), _logical_size(pixmap))
-            badges.append(Badge(rect, pixmap, status_tip(image.status, progress)))
+            badges.append(Badge(rect, pixmap, status_tip(image.status, progress), "status"))
         vote = vote_of(image.voting)
         if vote is not Vote.NONE:
             side = self._sprites.round_badge_side(font)
@@ -193,12 +223,40 @@ class ImageDelegate(QStyledItemDelegate):
                 size = _logical_size(pixmap)
             right = area.left() + area.width() - BADGE_MARGIN
             rect = QRect(QPoint(right - size.width(), top), size)
-            badges.append(Badge(rect, pixmap, voting_text(image.voting)))
+            badges.append(Badge(rect, pixmap, voting_text(image.voting), "voting"))
+        if not review.is_blank:
+            badges.extend(self.review_badges(area, review, font, ratio))
         return badges
 
-    def badge_tip(self, cell: QRect, image: Image, pos: QPoint, font: QFont) -> str | None:
+    def review_badges(self, area: QRect, review: Review, font: QFont, ratio: float) -> list[Badge]:
+        """The designer's review over the thumbnail `area`: the flag, then the label, bottom
+        left; the stars bottom right. Each a cached sprite."""
+        badges = []
+        tips = review_tips(review)
+        side = self._sprites.round_badge_side(font)
+        bottom = area.top() + area.height() - BADGE_MARGIN - side
+        x = area.left() + BADGE_MARGIN
+        if review.flag is not Flag.NONE:
+            pixmap = self._sprites.flag_badge(review.flag, font, ratio)
+            rect = QRect(x, bottom, side, side)
+            badges.append(Badge(rect, pixmap, tips["flag"], review.flag.value))
+            x += side + 3
+        if review.label is not Label.NONE:
+            pixmap = self._sprites.label_badge(review.label, font, ratio)
+            badges.append(Badge(QRect(x, bottom, side, side), pixmap, tips["label"], "label"))
+        if review.rating:
+            width = self._sprites.stars_badge_width(review.rating, font)
+            pixmap = self._sprites.stars_badge(review.rating, font, ratio)
+            right = area.left() + area.width() - BADGE_MARGIN
+            rect = QRect(right - width, bottom, width, side)
+            badges.append(Badge(rect, pixmap, tips["stars"], "stars"))
+        return badges
+
+    def badge_tip(
+        self, cell: QRect, image: Image, pos: QPoint, font: QFont, review: Review = BLANK
+    ) -> str | None:
         """The tooltip of the badge under `pos` in `cell` (None: no badge there)."""
-        for badge in self._badges(self._thumb_rect(cell), image, badge_font(font), 1.0):
+        for badge in self._badges(self._thumb_rect(cell), image, badge_font(font), 1.0, review):
             if badge.rect.contains(pos):
                 return badge.tip
         return None
@@ -212,8 +270,11 @@ class ImageDelegate(QStyledItemDelegate):
     ) -> bool:
         """Over a badge, its tooltip says what it means; elsewhere the model's tooltip."""
         image = index.data(ImageRole.IMAGE)
+        review = index.data(ImageRole.REVIEW)
+        if not isinstance(review, Review):
+            review = BLANK
         if event.type() == QEvent.Type.ToolTip and isinstance(image, Image):
-            tip = self.badge_tip(option.rect, image, event.pos(), option.font)
+            tip = self.badge_tip(option.rect, image, event.pos(), option.font, review)
             if tip is not None:
                 QToolTip.showText(event.globalPos(), tip, view.viewport())
                 return True

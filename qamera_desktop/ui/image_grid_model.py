@@ -43,6 +43,7 @@ class ImageRole(IntEnum):
     APPROVED = Qt.ItemDataRole.UserRole + 5  # bool
     THUMBNAIL_URL = Qt.ItemDataRole.UserRole + 6
     VOTING = Qt.ItemDataRole.UserRole + 7  # the server's voting string, or None
+    REVIEW = Qt.ItemDataRole.UserRole + 8  # the designer's own Review (core/review.py)
 
 
 def tile_tip(image: Image) -> str:
@@ -101,6 +102,8 @@ class ImageGridModel(QAbstractListModel):
                 return image.voting
             case ImageRole.THUMBNAIL_URL:
                 return image.thumbnail
+            case ImageRole.REVIEW:
+                return self._library.review(image.id)
         return None
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
@@ -118,6 +121,8 @@ class ImageGridModel(QAbstractListModel):
         return self._images[row] if 0 <= row < len(self._images) else None
 
     def row_of(self, image_id: str) -> int:
+        if not self.patching and len(self._images) == len(self._library.images):
+            return self._library.row_of(image_id)  # the same list: a binary search there
         if self._row_by_id is None:
             self._row_by_id = {image.id: row for row, image in enumerate(self._images)}
         return self._row_by_id.get(image_id, -1)
@@ -156,8 +161,8 @@ class ImageGridModel(QAbstractListModel):
             self.endInsertRows()
         for row in patch.changed:
             self._images[row] = images[row]
-        self._row_by_id = None
-        if moving:
+        if moving:  # rows that only changed keep their place (a decision, most often)
+            self._row_by_id = None
             self.patching = False
             self.patchFinished.emit()
         for first, last in _spans(patch.changed):

@@ -205,10 +205,16 @@ class ImageGridView(QListView):
         if row < 0:
             self._anchor = None  # that image is gone: leave the position as it is
             return
-        target = (row // self.columns()) * self.gridSize().height() + offset
+        line_y = (row // self.columns()) * self.gridSize().height()
+        target = line_y + offset
         bar = self.verticalScrollBar()
         if target <= bar.maximum():
             bar.setValue(target)
+        elif line_y + self.gridSize().height() <= bar.maximum() + self.viewport().height():
+            # laid out already, near the end: as far as the grid scrolls (centring the last
+            # line would go past it, and waiting for a range that never grows left the view at
+            # the top after a row near the end was removed)
+            bar.setValue(bar.maximum())
         self._anchor_timer.start()  # keep holding it while the layout still moves
 
     def reveal(self, row: int) -> None:

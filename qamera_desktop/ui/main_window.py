@@ -1,15 +1,17 @@
 """The main window: assembles the rooms and connects them. The filter bar on top (ui/filter_bar.py);
 the grid, the details and the preview (ui/image_browser.py); the Shoots panel and everything else
 about shoots (ui/shoots_controller.py); the keyboard actions, built from one table (ui/actions.py);
-the status bar. What lives here joins them: the account, the listing's refreshes (when to refresh
-by itself: core/refresh_backoff.py) and the settings."""
+the designer's decisions (ui/review_controller.py) with the Review and View menus and the count
+line; the status bar. What lives here joins them: the account, the listing's refreshes (when to
+refresh by itself: core/refresh_backoff.py) and the settings."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 from PySide6.QtCore import QByteArray, QMargins, QSize, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtGui import QAction, QCloseEvent, QIcon
 from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from qamera_desktop.api.errors import ApiError
@@ -18,15 +20,19 @@ from qamera_desktop.core.background_tasks import BackgroundTasks
 from qamera_desktop.core.image_library import ImageLibrary, LibraryState, LoadState
 from qamera_desktop.core.image_query import ServerFilter, SortOrder
 from qamera_desktop.core.refresh_backoff import RefreshBackoff
+from qamera_desktop.core.review import Label, RejectReason, ReviewFilter
+from qamera_desktop.core.review_store import ReviewStore
 from qamera_desktop.core.settings import SettingsStore
 from qamera_desktop.resources import resource_path
-from qamera_desktop.ui.actions import ActionId, ActionSet, Context
+from qamera_desktop.ui.actions import REVIEW_ACTIONS, ActionId, ActionSet, Context
 from qamera_desktop.ui.connection_status import ConnectionStatus, Link, MeasuredSource, retried
 from qamera_desktop.ui.filter_bar import FilterBar
 from qamera_desktop.ui.image_browser import ImageBrowser
 from qamera_desktop.ui.image_grid_view import ZOOM_STEP
 from qamera_desktop.ui.new_shoot_dialog import Catalogue, NewShootDialog
+from qamera_desktop.ui.review_controller import ReviewController
 from qamera_desktop.ui.shoots_controller import ShootsController
+from qamera_desktop.ui.shortcuts_dialog import ShortcutsDialog
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
 DEMO_BANNER = (
@@ -78,15 +84,29 @@ class MainWindow(QMainWindow):
         self.banner.setObjectName("banner")
         self.banner.setStyleSheet(BANNER_STYLE)
         self.banner.hide()
+        self.reviews = ReviewController(
+            library,
+            self.browser,
+            show_error=self._review_failed,
+            decided=self._show_counts,
+            auto_advance=lambda: self.auto_advance_action.isChecked(),
+            parent=self,
+        )
+        self.reason_bar = self.reviews.reason_bar
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.filters)
+        layout.addWidget(self.filters.review_row)
         layout.addWidget(self.banner)
         layout.addWidget(self.browser, 1)
+        layout.addWidget(self.reason_bar)
         self.setCentralWidget(central)
-        self.count_label = QLabel()
+        self.review_line = QLabel()  # "58 images · 12 picks · 30 rejects · 16 to review"
+        self.review_line.setAccessibleName("Review counts")
+        self.filters.review_row_layout.addWidget(self.review_line, 1)
+        self.count_label = QLabel()  # "5 of 40 images": only while the search or review narrows
         self.connection_label = QLabel("Not connected")
         self.statusBar().addPermanentWidget(self.count_label)
         self.statusBar().addPermanentWidget(self.connection_label)
@@ -123,6 +143,21 @@ class MainWindow(QMainWindow):
                 ActionId.PREVIOUS_IMAGE: lambda: self.browser.step(-1),
                 ActionId.NEXT_IMAGE: lambda: self.browser.step(+1),
                 ActionId.CLOSE_PREVIEW: self.preview.reject,
+                ActionId.PICK: self.reviews.pick,
+                ActionId.REJECT: self.reviews.reject,
+                ActionId.CLEAR_FLAG: self.reviews.clear_flag,
+                **{ActionId(f"rate_{n}"): _bind(self.reviews.rate, n) for n in range(6)},
+                ActionId.LABEL_RED: _bind(self.reviews.toggle_label, Label.RED),
+                ActionId.LABEL_YELLOW: _bind(self.reviews.toggle_label, Label.YELLOW),
+                ActionId.LABEL_GREEN: _bind(self.reviews.toggle_label, Label.GREEN),
+                ActionId.LABEL_BLUE: _bind(self.reviews.toggle_label, Label.BLUE),
+                **{
+                    ActionId(f"reason_{n}"): _bind(self.reviews.toggle_reason, reason)
+                    for n, reason in enumerate(RejectReason, start=1)
+                },
+                ActionId.UNDO: self.reviews.undo,
+                ActionId.REDO: self.reviews.redo,
+                ActionId.SHORTCUTS: self.show_shortcuts,
             },
             adopt={ActionId.TOGGLE_SHOOTS: self.shoots.dock.toggleViewAction()},
         )
@@ -132,18 +167,28 @@ class MainWindow(QMainWindow):
         self.filters.add_actions([self.refresh_action, self.new_shoot_action, toggle_shoots])
         self.new_shoot_action.setEnabled(False)  # until there is an account and a shoot service
         self.details.open_button.setToolTip(self.keys[ActionId.OPEN_PREVIEW].toolTip())
+        self.auto_advance_action = QAction("Auto-advance", self)
+        self.auto_advance_action.setCheckable(True)
+        self.auto_advance_action.setChecked(self.settings.auto_advance)
+        self.auto_advance_action.setToolTip("After a decision on one image, go on to the next")
+        self.auto_advance_action.toggled.connect(lambda on: self._save(auto_advance=on))
+        self.shortcuts_dialog: ShortcutsDialog | None = None
+        self._build_menus()
 
         self.auto_refresh = QTimer(self)
         self.auto_refresh.setSingleShot(True)
         self.auto_refresh.timeout.connect(self.refresh)
         self.filters.filterChanged.connect(self._filter_changed)
         self.filters.searchChanged.connect(library.set_search)
+        self.filters.reviewFilterChanged.connect(self._review_filter_changed)
         self.filters.sortChanged.connect(self._sort_changed)
         self.filters.thumbSizeChanged.connect(self._size_changed)
         self.grid.zoomRequested.connect(self.filters.set_thumb_size)
         self.shoots.availableChanged.connect(self.new_shoot_action.setEnabled)
         self.model.stateChanged.connect(self._on_state)
         self.model.countChanged.connect(self._on_count)
+        self.model.patchFinished.connect(self._show_counts)
+        self.model.modelReset.connect(self._show_counts)
         # the chosen image is saved once the keys stop moving it (and at the latest on closing)
         self._save_chosen = QTimer(self)
         self._save_chosen.setSingleShot(True)
@@ -160,6 +205,48 @@ class MainWindow(QMainWindow):
         library.set_sort(self.filters.sort_order())
         library.set_filter(self.filters.server_filter())
         self._on_count(self.model.rowCount())
+
+    def _build_menus(self) -> None:
+        """The menu bar: every review action with its keys (so that mouse users find them), the
+        view's options, and the cheat sheet."""
+        bar = self.menuBar()
+        review = bar.addMenu("&Review")
+        for action_id in REVIEW_ACTIONS:
+            if action_id in (ActionId.RATE_0, ActionId.LABEL_RED, ActionId.REASON_1, ActionId.UNDO):
+                review.addSeparator()
+            review.addAction(self.keys[action_id])
+        self.review_menu = review
+        view = bar.addMenu("&View")
+        view.addAction(self.auto_advance_action)
+        view.addSeparator()
+        for action_id in (ActionId.ZOOM_IN, ActionId.ZOOM_OUT, ActionId.REFRESH):
+            view.addAction(self.keys[action_id])
+        view.addAction(self.keys[ActionId.TOGGLE_SHOOTS])
+        self.view_menu = view
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.keys[ActionId.SHORTCUTS])
+        self.help_menu = help_menu
+
+    def attach_reviews(self, store: ReviewStore) -> None:
+        """Use this account's reviews: the grid shows them, the keys decide."""
+        self.reviews.attach(store)
+
+    def show_shortcuts(self) -> None:
+        """The cheat sheet of every key (opened, never exec'd)."""
+        if self.shortcuts_dialog is None:
+            self.shortcuts_dialog = ShortcutsDialog(self.keys, self)
+        self.shortcuts_dialog.open()
+
+    def _review_failed(self, message: str) -> None:
+        self.statusBar().showMessage(message, 15_000)
+
+    def _review_filter_changed(self, review_filter: ReviewFilter) -> None:
+        self.library.set_review_filter(review_filter)
+        self._show_counts()
+
+    def _show_counts(self) -> None:
+        """The count line of the current filter."""
+        self.review_line.setText(self.library.counts.text())
 
     @property
     def new_shoot_dialog(self) -> NewShootDialog | None:
@@ -306,6 +393,9 @@ class MainWindow(QMainWindow):
         self.count_label.setText(
             f"{count:,} images" if count == total else f"{count:,} of {total:,} images"
         )
+        # the count line says how many are shown; this only adds how many there are in all
+        self.count_label.setVisible(count != total)
+        self._show_counts()
         self._on_state(self.library.state)
 
     def _task_failed(self, what: str, exc: BaseException) -> None:
@@ -315,3 +405,7 @@ class MainWindow(QMainWindow):
         self._save_chosen_image()
         self._save(window_geometry=bytes(self.saveGeometry().toBase64().data()).decode())
         super().closeEvent(event)
+
+
+def _bind[T](handler: Callable[[T], None], value: T) -> Callable[[], None]:
+    return lambda: handler(value)

@@ -5,7 +5,7 @@ In two steps, so that the window is on screen before anything slow happens:
 1. `build_services(...)` makes the settings store, the image library, the thumbnail loader and the
    main window (not shown yet: the caller shows it and lets it paint);
 2. `AppServices.connect(...)`, once the account is known, makes the API client, the local
-   database and the shoot service, and attaches them to the window.
+   database, the shoot service and the designer's reviews, and attaches them to the window.
 
 The app (ui/app_controller.py) and the widget tests (tests/ui/conftest.py) both build through here;
 the tests only pass faster timings and a client factory of their own as parameters.
@@ -23,6 +23,7 @@ from qamera_desktop.api import QameraClient
 from qamera_desktop.core.account import account_id
 from qamera_desktop.core.database import Database
 from qamera_desktop.core.image_library import ImageLibrary
+from qamera_desktop.core.review_store import ReviewStore
 from qamera_desktop.core.settings import SettingsStore
 from qamera_desktop.core.shoot_service import ShootService
 from qamera_desktop.core.shoots import Shoot
@@ -70,6 +71,7 @@ class AppServices:
     client: QameraClient | None = None
     database: Database | None = None
     shoots: ShootService | None = None
+    reviews: ReviewStore | None = None
 
     def connect(
         self,
@@ -84,7 +86,7 @@ class AppServices:
         on_change: Sequence[ShootListener] = (),
         on_finished: Sequence[ShootListener] = (),
     ) -> QameraClient:
-        """Use this account: client, database and shoot service, attached to the window.
+        """Use this account: client, database, shoot service and reviews, attached to the window.
 
         `account` names the account in the local database (default: `account_id(api_url,
         api_key)`; the demo sandbox passes `sandbox_account_id`, stable whatever its port).
@@ -99,10 +101,11 @@ class AppServices:
         self.database = Database(database_file)
         window = self.window
         polling = self.tuning.polling
+        account = account or account_id(api_url, api_key)
         self.shoots = ShootService(
             client,
             self.database,
-            account or account_id(api_url, api_key),
+            account,
             on_change=_then(window.shoot_changed, on_change),
             on_images=window.shoot_images,
             on_finished=_then(window.shoot_finished, on_finished),
@@ -114,6 +117,9 @@ class AppServices:
         # Shoots panel lists them (and shows itself) from the start, not only once one changes
         self.shoots.start()
         window.attach_shoots(self.shoots, sandbox_price_per_image=sandbox_price_per_image)
+        # the designer's picks and rejects of this account, before the first listing arrives
+        self.reviews = ReviewStore(self.database, account)
+        window.attach_reviews(self.reviews)
         window.attach(client, description, demo=demo)
         return client
 

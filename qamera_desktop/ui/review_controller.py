@@ -1,0 +1,218 @@
+"""The designer's decisions in the main window: pick, reject, clear, stars, labels, reject reasons,
+undo and redo, each on the selected images (or the current one) as one step of the ReviewStore
+(core/review_store.py), which commits it to the database before it returns.
+
+After a decision the library re-filters only the decided rows (`ImageLibrary.update_reviews`) and
+the grid repaints only those. With auto-advance on, a decision on one image makes the next image
+current: the one after it, found before deciding, so that it is the right one whether the decided
+image stays in the view or leaves it (rejecting inside "Unflagged"); the last image hands over to
+the one before it. The view never jumps to the top.
+
+After a reject, a row of reason chips (`ReasonBar`) offers the reasons for the images just
+rejected: a click or Alt+1 to Alt+6 toggles one, going on skips them. A decision that cannot be
+written changes nothing and says so in the window.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+
+from qamera_desktop.core.image_library import ImageLibrary
+from qamera_desktop.core.review import (
+    REASON_TEXT,
+    Flag,
+    Label,
+    RejectReason,
+    Review,
+    with_flag,
+    with_label_toggled,
+    with_rating,
+    with_reason_toggled,
+)
+from qamera_desktop.core.review_store import ReviewChange, ReviewStore, Step
+from qamera_desktop.ui.image_browser import ImageBrowser
+
+log = logging.getLogger(__name__)
+
+REASON_BAR_STYLE = (
+    "#reasonBar { border-top: 1px solid palette(mid); }"
+    " #reasonBar QPushButton { border: 1px solid palette(mid); border-radius: 10px;"
+    " padding: 2px 10px; }"
+    " #reasonBar QPushButton:checked { background: #e03131; color: white; border-color: #e03131; }"
+)
+
+
+class ReasonBar(QFrame):
+    """Optional reasons for the images just rejected, as chips (checkable, never focused)."""
+
+    def __init__(
+        self, toggle: Callable[[RejectReason], None], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("reasonBar")
+        self.setStyleSheet(REASON_BAR_STYLE)
+        self.setAccessibleName("Reject reasons")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 4, 8, 4)
+        layout.setSpacing(6)
+        self.title = QLabel()
+        layout.addWidget(self.title)
+        self.chips: dict[RejectReason, QPushButton] = {}
+        for n, (reason, text) in enumerate(REASON_TEXT.items(), start=1):
+            chip = QPushButton(f"{text}  Alt+{n}")
+            chip.setCheckable(True)
+            chip.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the keys stay on the grid
+            chip.setToolTip(f"Rejected for {text} (Alt+{n})")
+            chip.clicked.connect(lambda _checked=False, r=reason: toggle(r))
+            layout.addWidget(chip)
+            self.chips[reason] = chip
+        layout.addStretch(1)
+        self.hide()
+
+    def show_for(self, what: str, review: Review) -> None:
+        self.title.setText(f"Why is {what} rejected? (optional)")
+        for reason, chip in self.chips.items():
+            chip.setChecked(reason in review.reasons)
+        self.show()
+
+
+class ReviewController(QObject):
+    def __init__(
+        self,
+        library: ImageLibrary,
+        browser: ImageBrowser,
+        *,
+        show_error: Callable[[str], None],
+        decided: Callable[[], None],
+        auto_advance: Callable[[], bool],
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._library = library
+        self._browser = browser
+        self._show_error = show_error
+        self._decided = decided
+        self._auto_advance = auto_advance
+        self.store: ReviewStore | None = None
+        self.reason_bar = ReasonBar(self.toggle_reason)
+        self._reason_targets: list[str] = []  # the images of the last reject
+
+    def attach(self, store: ReviewStore) -> None:
+        self.store = store
+        self._library.set_reviews(store.reviewed())
+        self._browser.details.show_review()
+        self._decided()
+
+    # -- the keys' handlers ------------------------------------------------------------------
+    def pick(self) -> None:
+        self.decide(lambda r: with_flag(r, Flag.PICK))
+
+    def reject(self) -> None:
+        self.decide(lambda r: with_flag(r, Flag.REJECT), rejecting=True)
+
+    def clear_flag(self) -> None:
+        self.decide(lambda r: with_flag(r, Flag.NONE))
+
+    def rate(self, stars: int) -> None:
+        self.decide(lambda r: with_rating(r, stars))
+
+    def toggle_label(self, label: Label) -> None:
+        self.decide(lambda r: with_label_toggled(r, label))
+
+    def toggle_reason(self, reason: RejectReason) -> None:
+        """Toggle `reason` on the images just rejected (else on the selected ones that are
+        rejected); never advances."""
+        targets = self._reason_targets or self._browser.targets()
+        if not targets:
+            return
+        step = self._write(
+            lambda: self._store().decide(targets, lambda r: with_reason_toggled(r, reason))
+        )
+        if isinstance(step, Step):
+            self._library.update_reviews(step.after)
+            self._after_change()
+        if self._reason_targets:
+            self._show_reasons()
+
+    # -- deciding ----------------------------------------------------------------------------
+    def decide(self, change: ReviewChange, *, rejecting: bool = False) -> None:
+        """Apply `change` to the selected images (the current one when one or none is selected)
+        as one undo step; then, for one image and with auto-advance, make the next current."""
+        if self.store is None:
+            return
+        targets = self._browser.targets()
+        if not targets:
+            return
+        after = self._browser.next_after(targets[0]) if len(targets) == 1 else None
+        step = self._write(lambda: self._store().decide(targets, change))
+        if isinstance(step, bool):
+            return  # not written: nothing changed
+        if step is not None:
+            self._library.update_reviews(step.after)
+        if rejecting:
+            rejected = [i for i in targets if self._library.review(i).flag is Flag.REJECT]
+            self._reason_targets = rejected
+            self._show_reasons()
+        else:
+            self._hide_reasons()
+        if after is not None and self._auto_advance():
+            self._browser.advance_to(after)
+        self._after_change()
+
+    def undo(self) -> None:
+        self._step_back_or_forth(undo=True)
+
+    def redo(self) -> None:
+        self._step_back_or_forth(undo=False)
+
+    def _step_back_or_forth(self, *, undo: bool) -> None:
+        if self.store is None:
+            return
+        store = self.store
+        step = self._write(store.undo if undo else store.redo)
+        if not isinstance(step, Step):
+            return
+        self._hide_reasons()
+        self._library.update_reviews(step.before if undo else step.after)
+        # the images come back into view (if the filter keeps them) and the first is current
+        self._browser.show_decided(step.image_ids)
+        self._after_change()
+
+    def _write(self, write: Callable[[], Step | None]) -> Step | bool | None:
+        """The step written; None: nothing to change; False: the database refused it."""
+        try:
+            return write()
+        except Exception as exc:  # a full disk, a locked or read-only database...
+            log.exception("Could not save a decision")
+            self._show_error(f"Could not save your decision, nothing changed: {exc}")
+            return False
+
+    def _store(self) -> ReviewStore:
+        assert self.store is not None
+        return self.store
+
+    def _after_change(self) -> None:
+        self._browser.details.show_review()
+        self._decided()
+
+    # -- the reason chips --------------------------------------------------------------------
+    def _show_reasons(self) -> None:
+        targets = self._reason_targets
+        if not targets:
+            self._hide_reasons()
+            return
+        image = self._library.get(targets[0])
+        name = (image.name or image.id) if image is not None else targets[0]
+        what = f"“{name}”" if len(targets) == 1 else f"{len(targets)} images"
+        self.reason_bar.show_for(what, self._library.review(targets[0]))
+
+    def _hide_reasons(self) -> None:
+        self._reason_targets = []
+        self.reason_bar.hide()
+
+    def reason_targets(self) -> Sequence[str]:
+        return tuple(self._reason_targets)

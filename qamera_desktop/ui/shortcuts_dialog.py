@@ -1,0 +1,56 @@
+"""The cheat sheet (`?`): every row of the table of keyboard actions (ui/actions.py) with its keys
+as they are bound now, grouped by where they apply. Opened with open(), never exec()."""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from qamera_desktop.ui.actions import ACTIONS, ActionSet, Context, keys_text
+
+SECTIONS: tuple[tuple[Context, str], ...] = (
+    (Context.GRID, "In the grid"),
+    (Context.WINDOW, "Anywhere in the window"),
+    (Context.PREVIEW, "In the large preview"),
+)
+NAVIGATION = "Arrows, Home, End, PageUp, PageDown: move (Shift extends the selection); Ctrl+A: all"
+
+
+def shortcuts_html(keys: ActionSet) -> str:
+    parts = []
+    for context, title in SECTIONS:
+        rows = []
+        for spec in ACTIONS:
+            if spec.context is not context:
+                continue
+            bound = keys_text(keys[spec.id].shortcuts()) or "(none)"
+            rows.append(
+                f"<tr><td style='padding-right:16px'><b>{escape(bound)}</b></td>"
+                f"<td>{escape(spec.tip)}</td></tr>"
+            )
+        parts.append(f"<h3>{escape(title)}</h3><table>{''.join(rows)}</table>")
+        if context is Context.GRID:
+            parts.append(f"<p>{escape(NAVIGATION)}</p>")
+    return "".join(parts)
+
+
+class ShortcutsDialog(QDialog):
+    def __init__(self, keys: ActionSet, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Keyboard shortcuts")
+        self.resize(560, 640)
+        self.text = QLabel(shortcuts_html(keys))
+        self.text.setTextFormat(Qt.TextFormat.RichText)
+        self.text.setWordWrap(True)
+        self.text.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.text.setContentsMargins(8, 8, 8, 8)
+        scroller = QScrollArea()
+        scroller.setWidgetResizable(True)
+        scroller.setWidget(self.text)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(scroller)
+        layout.addWidget(buttons)
