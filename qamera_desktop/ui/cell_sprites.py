@@ -100,13 +100,13 @@ class CellSprites:
         return self._get(key, lambda: self._render_rejected(font, ratio))
 
     def flag_badge(self, flag: Flag, font: QFont, ratio: float) -> QPixmap:
-        """The designer's pick (a flag on green) or reject (the flag crossed out on red), as
-        large as the voting badges."""
+        """The designer's pick (a flag on green) or reject (the flag crossed out on red),
+        `review_badge_side(font)` across."""
         key = ("flag", flag.value, font.key(), ratio)
         return self._get(key, lambda: self._render_flag(flag, font, ratio))
 
     def stars_badge(self, rating: int, font: QFont, ratio: float) -> QPixmap:
-        """`rating` stars on a dark pill, as tall as the voting badges."""
+        """`rating` stars on a dark pill, `review_badge_side(font)` tall."""
         key = ("stars", rating, font.key(), ratio)
         return self._get(key, lambda: self._render_stars(rating, font, ratio))
 
@@ -115,8 +115,13 @@ class CellSprites:
         key = ("label", label.value, font.key(), ratio)
         return self._get(key, lambda: self._render_label(label, font, ratio))
 
+    def review_badge_side(self, font: QFont) -> int:
+        """The logical height of the review badges: a little larger than the voting badges,
+        being what the designer looks for while culling."""
+        return round(self.round_badge_side(font) * 1.25)
+
     def stars_badge_width(self, rating: int, font: QFont) -> int:
-        side = self.round_badge_side(font)
+        side = self.review_badge_side(font)
         return round(rating * side * 0.8 + side * 0.4)
 
     def round_badge_side(self, font: QFont) -> int:
@@ -226,7 +231,7 @@ class CellSprites:
         return pixmap
 
     def _render_flag(self, flag: Flag, font: QFont, ratio: float) -> QPixmap:
-        d = self.round_badge_side(font)
+        d = self.review_badge_side(font)
         pixmap, painter = self._canvas(d, d, ratio)
         painter.setPen(QPen(QColor(255, 255, 255, 200), 1.2))
         painter.setBrush(PICK_COLOUR if flag is Flag.PICK else REJECT_COLOUR)
@@ -249,7 +254,7 @@ class CellSprites:
         return pixmap
 
     def _render_stars(self, rating: int, font: QFont, ratio: float) -> QPixmap:
-        h = self.round_badge_side(font)
+        h = self.review_badge_side(font)
         w = self.stars_badge_width(rating, font)
         pixmap, painter = self._canvas(w, h, ratio)
         painter.setPen(Qt.PenStyle.NoPen)
@@ -264,11 +269,11 @@ class CellSprites:
         return pixmap
 
     def _render_label(self, label: Label, font: QFont, ratio: float) -> QPixmap:
-        d = self.round_badge_side(font)
+        d = self.review_badge_side(font)
         pixmap, painter = self._canvas(d, d, ratio)
-        painter.setPen(QPen(QColor("white"), 2))
+        painter.setPen(QPen(QColor("white"), 1.5))
         painter.setBrush(LABEL_COLOURS.get(label, QColor("#868e96")))
-        inset = d * 0.15
+        inset = 1.0
         painter.drawEllipse(QRectF(inset, inset, d - 2 * inset, d - 2 * inset))
         painter.end()
         return pixmap

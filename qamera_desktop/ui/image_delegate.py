@@ -47,6 +47,7 @@ from qamera_desktop.ui.status_style import (
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
 REJECTED_OPACITY = 0.35
+STARS_BACKDROP = QColor(0, 0, 0, 150)
 
 
 class Badge:
@@ -233,7 +234,7 @@ class ImageDelegate(QStyledItemDelegate):
         left; the stars bottom right. Each a cached sprite."""
         badges = []
         tips = review_tips(review)
-        side = self._sprites.round_badge_side(font)
+        side = self._sprites.review_badge_side(font)
         bottom = area.top() + area.height() - BADGE_MARGIN - side
         x = area.left() + BADGE_MARGIN
         if review.flag is not Flag.NONE:
@@ -244,11 +245,18 @@ class ImageDelegate(QStyledItemDelegate):
         if review.label is not Label.NONE:
             pixmap = self._sprites.label_badge(review.label, font, ratio)
             badges.append(Badge(QRect(x, bottom, side, side), pixmap, tips["label"], "label"))
+            x += side + 3
         if review.rating:
-            width = self._sprites.stars_badge_width(review.rating, font)
-            pixmap = self._sprites.stars_badge(review.rating, font, ratio)
             right = area.left() + area.width() - BADGE_MARGIN
-            rect = QRect(right - width, bottom, width, side)
+            width = self._sprites.stars_badge_width(review.rating, font)
+            if right - width >= x:
+                pixmap = self._sprites.stars_badge(review.rating, font, ratio)
+                rect = QRect(right - width, bottom, width, side)
+            else:  # small thumbnails: "★ 4" rather than stars over the flag
+                text = f"★ {review.rating}"
+                pixmap = self._sprites.status_badge(text, STARS_BACKDROP, font, ratio)
+                size = _logical_size(pixmap)
+                rect = QRect(right - size.width(), bottom + side - size.height(), *size.toTuple())
             badges.append(Badge(rect, pixmap, tips["stars"], "stars"))
         return badges
 

@@ -9,7 +9,8 @@ image stays in the view or leaves it (rejecting inside "Unflagged"); the last im
 the one before it. The view never jumps to the top.
 
 After a reject, a row of reason chips (`ReasonBar`) offers the reasons for the images just
-rejected: a click or Alt+1 to Alt+6 toggles one, going on skips them. A decision that cannot be
+rejected: a click or Alt+1 to Alt+6 toggles one; going on (the next decision, or moving to
+another image by hand) skips them. A decision that cannot be
 written changes nothing and says so in the window.
 """
 
@@ -100,6 +101,9 @@ class ReviewController(QObject):
         self.store: ReviewStore | None = None
         self.reason_bar = ReasonBar(self.toggle_reason)
         self._reason_targets: list[str] = []  # the images of the last reject
+        self._advancing = False
+        # moving on to another image by hand skips the reasons (auto-advance does not)
+        browser.chosenChanged.connect(self._chosen_by_hand)
 
     def attach(self, store: ReviewStore) -> None:
         self.store = store
@@ -160,7 +164,11 @@ class ReviewController(QObject):
         else:
             self._hide_reasons()
         if after is not None and self._auto_advance():
-            self._browser.advance_to(after)
+            self._advancing = True
+            try:
+                self._browser.advance_to(after)
+            finally:
+                self._advancing = False
         self._after_change()
 
     def undo(self) -> None:
@@ -209,6 +217,10 @@ class ReviewController(QObject):
         name = (image.name or image.id) if image is not None else targets[0]
         what = f"“{name}”" if len(targets) == 1 else f"{len(targets)} images"
         self.reason_bar.show_for(what, self._library.review(targets[0]))
+
+    def _chosen_by_hand(self, _image_id: object) -> None:
+        if not self._advancing and self._reason_targets:
+            self._hide_reasons()
 
     def _hide_reasons(self) -> None:
         self._reason_targets = []

@@ -358,6 +358,11 @@ def test_reasons_after_a_reject_apply_to_the_image_just_rejected(qtbot, make_app
     # the details of the rejected image name the reasons
     go_to(qtbot, window, 4)
     assert window.details.decision.text() == "Your reject (wrong side or view)"
+    # moving on by hand skips them too
+    key(qtbot, window, Qt.Key.Key_X)
+    assert bar.isVisible()
+    key(qtbot, window, Qt.Key.Key_Right)
+    assert not bar.isVisible()
 
 
 # -- failures ----------------------------------------------------------------------------------
@@ -403,6 +408,15 @@ def test_the_grid_draws_the_flag_stars_and_label_as_sprites(qtbot, make_app):
     # the same sprite object each time: cached, not drawn again
     again = delegate.review_badges(area, review(app, row_id(window, 0)), font, 1.0)
     assert [b.pixmap.cacheKey() for b in again] == [b.pixmap.cacheKey() for b in picked]
+    # on the smallest thumbnails the badges still fit side by side (the stars as "★ 5")
+    for side in (96, 192, 384):
+        small = QRect(0, 0, side, side)
+        rects = [
+            b.rect for b in delegate.review_badges(small, Review(Flag.PICK, 5, Label.RED), font, 1)
+        ]
+        assert len(rects) == 3
+        assert all(small.contains(r) for r in rects)
+        assert not any(a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1 :])
     # and on screen: the pick's green in cell 0's flag badge, the reject's red in cell 1's
     go_to(qtbot, window, 10)  # nothing decided is highlighted
     shot = window.grid.viewport().grab().toImage()
