@@ -24,6 +24,7 @@ from PySide6.QtCore import Signal as QtSignal
 from qamera_desktop.api.records import Image
 from qamera_desktop.core.image_library import ImageLibrary, LibraryState
 from qamera_desktop.core.list_diff import ListPatch
+from qamera_desktop.core.review import Flag, Label, Review
 from qamera_desktop.ui.status_style import (
     Vote,
     shows_status_badge,
@@ -87,7 +88,8 @@ class ImageGridModel(QAbstractListModel):
                 voted = (
                     "" if vote_of(image.voting) is Vote.NONE else f", {voting_text(image.voting)}"
                 )
-                return f"{image.name or image.id}, {image.status}{voted}"
+                decided = _review_words(self._library.review(image.id))
+                return f"{image.name or image.id}, {image.status}{voted}{decided}"
             case ImageRole.IMAGE:
                 return image
             case ImageRole.ID:
@@ -172,6 +174,18 @@ class ImageGridModel(QAbstractListModel):
 
     def library_state_changed(self, state: LibraryState) -> None:
         self.stateChanged.emit(state)
+
+
+def _review_words(review: Review) -> str:
+    """The designer's review for a screen reader: ", your pick, 3 stars, red label"."""
+    words = []
+    if review.flag is not Flag.NONE:
+        words.append(f"your {review.flag.value}")
+    if review.rating:
+        words.append(f"{review.rating} star" + ("" if review.rating == 1 else "s"))
+    if review.label is not Label.NONE:
+        words.append(f"{review.label.value} label")
+    return "".join(f", {w}" for w in words)
 
 
 def _spans(rows: Sequence[int]) -> list[tuple[int, int]]:

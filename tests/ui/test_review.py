@@ -138,6 +138,8 @@ def test_every_review_key_decides_the_current_image_and_is_written(qtbot, make_a
     # the model's role and the grid's tooltip say it too
     index = window.model.index(2)
     assert index.data(ImageRole.REVIEW) == review(app, image_id)
+    spoken = index.data(Qt.ItemDataRole.AccessibleTextRole)
+    assert spoken.endswith(", your pick, 3 stars, blue label")
 
 
 def test_the_review_menu_lists_every_review_action_with_its_keys_and_triggers_it(qtbot, make_app):
