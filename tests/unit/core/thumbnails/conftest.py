@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 from qamera_desktop.core.thumbnails import DecodedThumbnail, ThumbnailKey, ThumbnailPipeline
+from qamera_desktop.core.thumbnails.thumbnail_thread import Result
 
 GATE_LIMIT = 30.0  # a gated request gives up after this long, so no thread outlives a test run
 
@@ -190,3 +192,46 @@ def make_pipeline(
     yield make
     for pipeline in made:
         arun(pipeline.aclose())
+
+
+WAIT_S = 15.0
+
+
+def until(predicate: Callable[[], bool], wait_s: float = WAIT_S) -> None:
+    """Wait on this thread (no event loop) until `predicate()` holds."""
+    deadline = time.monotonic() + wait_s
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
+
+
+class Batches:
+    """What `deliver` received, batch by batch, with the thread each batch came on."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[Result]] = []
+        self.threads: set[int] = set()
+        self._changed = threading.Condition()
+
+    def __call__(self, batch: list[Result]) -> None:
+        with self._changed:
+            self.threads.add(threading.get_ident())
+            self.batches.append(batch)
+            self._changed.notify_all()
+
+    def results(self) -> dict[ThumbnailKey, DecodedThumbnail | str]:
+        with self._changed:
+            return {key: result for batch in self.batches for key, result in batch}
+
+    def wait_for(self, *keys: ThumbnailKey) -> dict[ThumbnailKey, DecodedThumbnail | str]:
+        deadline = time.monotonic() + WAIT_S
+        with self._changed:
+            while not all(k in self._all() for k in keys):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"not delivered within {WAIT_S} s: {keys}")
+                self._changed.wait(left)
+            return self._all()
+
+    def _all(self) -> dict[ThumbnailKey, DecodedThumbnail | str]:
+        return {key: result for batch in self.batches for key, result in batch}

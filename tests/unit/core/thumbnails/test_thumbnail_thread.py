@@ -16,43 +16,8 @@ import pytest
 from qamera_desktop.core.thumbnails import DecodedThumbnail, ThumbnailKey
 from qamera_desktop.core.thumbnails.thumbnail_thread import Result, ThumbnailThread
 
-from .conftest import ImageServer
+from .conftest import Batches, ImageServer, until
 from .images import jpeg
-
-WAIT_S = 10.0
-
-
-class Batches:
-    """What `deliver` received, batch by batch, with the thread each batch came on."""
-
-    def __init__(self) -> None:
-        self.batches: list[list[Result]] = []
-        self.threads: set[int] = set()
-        self._changed = threading.Condition()
-
-    def __call__(self, batch: list[Result]) -> None:
-        with self._changed:
-            self.threads.add(threading.get_ident())
-            self.batches.append(batch)
-            self._changed.notify_all()
-
-    def results(self) -> dict[ThumbnailKey, DecodedThumbnail | str]:
-        with self._changed:
-            return {key: result for batch in self.batches for key, result in batch}
-
-    def wait_for(self, *keys: ThumbnailKey) -> dict[ThumbnailKey, DecodedThumbnail | str]:
-        deadline = time.monotonic() + WAIT_S
-        with self._changed:
-            while not all(k in self._all() for k in keys):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"not delivered within {WAIT_S} s: {keys}")
-                self._changed.wait(left)
-            return self._all()
-
-    def _all(self) -> dict[ThumbnailKey, DecodedThumbnail | str]:
-        return {key: result for batch in self.batches for key, result in batch}
-
 
 MakeThread = Callable[..., tuple[ThumbnailThread, Batches]]
 
@@ -70,13 +35,6 @@ def make_thread(tmp_path: Path) -> Iterator[MakeThread]:
     yield make
     for thread in made:
         thread.close()
-
-
-def until(predicate: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.01)
 
 
 def test_results_arrive_on_the_thumbnail_thread_in_batches(

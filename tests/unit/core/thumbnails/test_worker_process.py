@@ -20,18 +20,8 @@ from qamera_desktop.core.thumbnails.worker_process import (
     write_message,
 )
 
-from .conftest import ImageServer
+from .conftest import Batches, ImageServer, until
 from .images import jpeg
-from .test_thumbnail_thread import Batches
-
-WAIT_S = 15.0
-
-
-def until(predicate: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached"
-        time.sleep(0.01)
 
 
 @pytest.fixture
