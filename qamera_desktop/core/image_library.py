@@ -51,6 +51,14 @@ class LibraryState:
     refreshing: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class IdFilter:
+    """Only these images (those of one shoot), named for the chip that clears it."""
+
+    ids: frozenset[str]
+    label: str
+
+
 class LibraryListener(Protocol):
     def library_reset(self, images: Sequence[Image]) -> None: ...
     def library_patched(self, patch: ListPatch[Image], images: Sequence[Image]) -> None: ...
@@ -82,10 +90,13 @@ def _arrange_and_diff(
     old_view: list[Image] | None,
     review_filter: ReviewFilter = ReviewFilter(),  # noqa: B008 (frozen)
     reviews: Mapping[str, Review] | None = None,
+    only_ids: frozenset[str] | None = None,
 ) -> Arranged:
     """The new view, the patch from the old one (None: reset), how many are unfinished, the
-    searched list before the review filter and the view's review counts."""
-    searched = arrange(images, search, order)
+    searched list before the review filter and the view's review counts. `only_ids` (a shoot's
+    images) narrows the images like the search does."""
+    kept = images if only_ids is None else [i for i in images if i.id in only_ids]
+    searched = arrange(kept, search, order)
     reviews = reviews or {}
     if review_filter.keeps_everything:
         new_view = searched
@@ -160,6 +171,7 @@ class ImageLibrary:
         self._searched: list[Image] = []  # searched and sorted, before the review filter
         self._rank: dict[str, int] | None = None  # id -> place in _searched, made when needed
         self._counts = ReviewCounts()
+        self._id_filter: IdFilter | None = None
 
     # -- reading -----------------------------------------------------------------------------
     @property
@@ -183,6 +195,11 @@ class ImageLibrary:
     @property
     def review_filter(self) -> ReviewFilter:
         return self._review_filter
+
+    @property
+    def id_filter(self) -> IdFilter | None:
+        """The images of one shoot only (None: no such filter)."""
+        return self._id_filter
 
     @property
     def counts(self) -> ReviewCounts:
@@ -247,6 +264,13 @@ class ImageLibrary:
     def set_review_filter(self, review_filter: ReviewFilter) -> None:
         if review_filter != self._review_filter:
             self._review_filter = review_filter
+            self._rearrange(reset=False)
+
+    def set_id_filter(self, id_filter: IdFilter | None) -> None:
+        """Show only these images (a shoot's), beside the search and the review filter; None
+        shows every image again."""
+        if id_filter != self._id_filter:
+            self._id_filter = id_filter
             self._rearrange(reset=False)
 
     # -- reviews -----------------------------------------------------------------------------
@@ -411,11 +435,14 @@ class ImageLibrary:
         images = list(self._by_id.values())
         loop = _running_loop()
         review_filter, reviews = self._review_filter, dict(self._reviews)
+        only = self._id_filter.ids if self._id_filter is not None else None
         if len(images) < OFF_THREAD_FROM or loop is None:
             self._arranging = None
             old = None if self._reset_pending else self._view
             self._show(
-                _arrange_and_diff(images, self._search, self._sort, old, review_filter, reviews)
+                _arrange_and_diff(
+                    images, self._search, self._sort, old, review_filter, reviews, only
+                )
             )
             return
         version = self._arrange_version
@@ -429,6 +456,7 @@ class ImageLibrary:
             old,
             review_filter,
             reviews,
+            only,
         )
         self._arranging = future
         future.add_done_callback(lambda f: self._arranged(version, f))

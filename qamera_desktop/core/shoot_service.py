@@ -38,6 +38,7 @@ from qamera_desktop.api.shoot_request import ShootRequest
 from qamera_desktop.api.timing import Clock, Sleep
 from qamera_desktop.core.database import Database
 from qamera_desktop.core.poll_schedule import PollSchedule
+from qamera_desktop.core.shoot_lineage import shoot_index
 from qamera_desktop.core.shoot_store import ShootStore, utc_now
 from qamera_desktop.core.shoots import (
     CLEARABLE_STATES,
@@ -136,6 +137,7 @@ class ShootService:
         self._uncertain_window = timedelta(seconds=uncertain_window)
         self._now = wall_clock
         self._shoots: dict[str, Shoot] = {}
+        self._by_image: dict[str, Shoot] | None = None  # image id -> shoot, made when asked
         self._sending: Counter[str] = Counter()  # product id -> POSTs in flight
         self._unchecked: set[str] = set()  # uncertain shoots not checked since start
         self._wake = asyncio.Event()
@@ -167,6 +169,7 @@ class ShootService:
                 refused.append(shoot.local_id)
                 continue
             self._shoots[shoot.local_id] = shoot
+            self._by_image = None
             if shoot.state is ShootState.SUBMITTING:
                 self._commit(
                     replace(shoot, state=ShootState.UNCERTAIN, error=CRASHED_WHILE_SENDING)
@@ -208,6 +211,13 @@ class ShootService:
     def get(self, local_id: str) -> Shoot | None:
         return self._shoots.get(local_id)
 
+    def shoot_of(self, image_id: str) -> Shoot | None:
+        """The shoot that created `image_id` (None: not one of this app's shoots). A dict
+        lookup: the index is rebuilt only after the shoots changed."""
+        if self._by_image is None:
+            self._by_image = shoot_index(self._shoots.values())
+        return self._by_image.get(image_id)
+
     def clearable(self, older_than: timedelta | None = None) -> list[Shoot]:
         """The shoots `forget` would clear, newest first: finished or cancelled (nothing more
         happens to them here) that ended more than `older_than` ago (None: whenever).
@@ -244,6 +254,7 @@ class ShootService:
         self._store.delete(ids)
         for local_id in ids:
             del self._shoots[local_id]
+        self._by_image = None
         log.info("Cleared %d ended shoots from the history", len(ids))
         return ids
 
@@ -278,6 +289,7 @@ class ShootService:
         )
         self._store.save(shoot)  # before the POST; a failure here means nothing is sent
         self._shoots[shoot.local_id] = shoot
+        self._by_image = None
         self._call(self._on_change, shoot)
 
         outcome = await self._post(shoot)
@@ -526,6 +538,7 @@ class ShootService:
     def _refused(self, shoot: Shoot, error: Exception) -> None:
         """Forget a shoot the server refused, then report it REJECTED (for listeners to drop)."""
         self._shoots.pop(shoot.local_id, None)
+        self._by_image = None
         self._unchecked.discard(shoot.local_id)
         rejected = replace(
             shoot, state=ShootState.REJECTED, error=str(error), finished_at=self._now()
@@ -556,6 +569,7 @@ class ShootService:
     def _commit(self, shoot: Shoot) -> None:
         """Keep, store and report a new snapshot. A failed write is logged (the app goes on)."""
         self._shoots[shoot.local_id] = shoot
+        self._by_image = None
         try:
             self._store.save(shoot)
         except sqlite3.Error:

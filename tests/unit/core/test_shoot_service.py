@@ -969,3 +969,28 @@ def test_the_service_hands_out_its_database(arun: RunAsync, db: Database) -> Non
         assert rig.service.database is rig.db
 
     scenario(arun, db, body)
+
+
+def test_shoot_of_finds_the_shoot_of_each_created_image_and_follows_changes(
+    arun: RunAsync, db: Database
+) -> None:
+    async def body(rig: Rig) -> None:
+        assert rig.service.shoot_of("anything") is None
+        first = await rig.service.submit(REQUEST, "White tee")
+        second = await rig.service.submit(ShootRequest("prod_1", count=2), "White tee")
+        for image_id in first.record_ids:
+            found = rig.service.shoot_of(image_id)
+            assert found is not None
+            assert found.local_id == first.local_id
+        for image_id in second.record_ids:
+            found = rig.service.shoot_of(image_id)
+            assert found is not None
+            assert found.local_id == second.local_id
+        rig.service.cancel(first.local_id)
+        later = rig.service.shoot_of(first.record_ids[0])
+        assert later is not None
+        assert later.state is ShootState.CANCELLED  # the latest snapshot
+        rig.service.forget([first.local_id])
+        assert rig.service.shoot_of(first.record_ids[0]) is None
+
+    scenario(arun, db, body)
