@@ -63,6 +63,10 @@ class ActionId(StrEnum):
     UNDO = "undo"
     REDO = "redo"
     SHORTCUTS = "shortcuts"
+    # -- made for AI shoots --
+    MORE_LIKE_THIS = "more_like_this"
+    REGENERATE_REJECTS = "regenerate_rejects"
+    CLEAR_SHOOT_FILTER = "clear_shoot_filter"
 
 
 class Context(StrEnum):
@@ -175,6 +179,29 @@ ACTIONS: Final[tuple[ActionSpec, ...]] = (
     ActionSpec(
         ActionId.SHORTCUTS, "Keyboard shortcuts", ("?",), Context.GRID, "Every keyboard shortcut"
     ),
+    # -- made for AI shoots (core/shoot_lineage.py, ui/shoots_controller.py) ----------------
+    ActionSpec(
+        ActionId.MORE_LIKE_THIS,
+        "More like this…",
+        ("M",),
+        Context.GRID,
+        "A new shoot with the configuration that made the current image",
+    ),
+    ActionSpec(
+        ActionId.REGENERATE_REJECTS,
+        "Regenerate the rejects…",
+        ("Shift+M",),
+        Context.GRID,
+        "A new shoot of the current image's shoot: as many images as it has rejects, "
+        "told to avoid their reasons",
+    ),
+    ActionSpec(
+        ActionId.CLEAR_SHOOT_FILTER,
+        "Show every shoot",
+        ("Esc",),
+        Context.GRID,
+        "Clear the filter to one shoot's images",
+    ),
 )
 
 REVIEW_ACTIONS: Final[tuple[ActionId, ...]] = (
@@ -191,6 +218,14 @@ REVIEW_ACTIONS: Final[tuple[ActionId, ...]] = (
     ActionId.REDO,
 )
 """The rows of the Review menu, in its order (reasons and undo/redo after a separator each)."""
+
+# -- made for AI shoots ----------------------------------------------------------------------
+SHOOT_ACTIONS: Final[tuple[ActionId, ...]] = (
+    ActionId.MORE_LIKE_THIS,
+    ActionId.REGENERATE_REJECTS,
+    ActionId.CLEAR_SHOOT_FILTER,
+)
+"""The rows at the end of the Review menu, after a separator: an image's shoot."""
 
 GRID_NAVIGATION: Final[frozenset[str]] = frozenset(
     f"{modifier}{key}"

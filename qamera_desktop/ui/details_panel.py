@@ -66,12 +66,15 @@ def local_time(moment: datetime | None) -> str:
 
 class DetailsPanel(QWidget):
     openRequested = QtSignal()
+    moreLikeThisRequested = QtSignal()
 
     def __init__(self, loader: ThumbnailLoader, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._loader = loader
         self._image: Image | None = None
         self.review_of: Callable[[str], Review] = lambda _image_id: BLANK
+        # the configuration of the shoot that made an image (None: not a shoot of this app)
+        self.shoot_text_of: Callable[[str], str | None] = lambda _image_id: None
         self._aspect = 1.0  # height / width of the picture shown
         self.setMinimumWidth(260)
         self.setAccessibleName("Image details")
@@ -101,7 +104,17 @@ class DetailsPanel(QWidget):
         self.voting_note.setWordWrap(True)
         self.voting_note.setStyleSheet("color: palette(placeholder-text);")
         self.created = QLabel()
-        for label in (self.image_id, self.status, self.decision, self.voting, self.created):
+        self.shoot = QLabel()
+        self.shoot.setWordWrap(True)
+        self.shoot.setAccessibleName("Shoot")
+        for label in (
+            self.image_id,
+            self.status,
+            self.decision,
+            self.voting,
+            self.created,
+            self.shoot,
+        ):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.facts = QWidget()
@@ -113,6 +126,8 @@ class DetailsPanel(QWidget):
         form.addRow("Qamera", self.voting)
         form.addRow("", self.voting_note)
         form.addRow("Created", self.created)
+        form.addRow("Made by", self.shoot)
+        self._form = form
 
         self.open_button = QPushButton("Open")
         self.open_button.setToolTip("Open the image large (Space)")
@@ -124,6 +139,11 @@ class DetailsPanel(QWidget):
         buttons = QHBoxLayout()
         for b in (self.open_button, self.copy_id_button, self.copy_url_button):
             buttons.addWidget(b)
+        self.more_like_this_button = QPushButton("More like this…")
+        self.more_like_this_button.setToolTip(
+            "A new shoot with the configuration that made this image"
+        )
+        self.more_like_this_button.clicked.connect(self.moreLikeThisRequested)
 
         self.empty = QLabel(NOTHING_SELECTED)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -135,6 +155,7 @@ class DetailsPanel(QWidget):
         layout.addWidget(self.name)
         layout.addWidget(self.facts)
         layout.addLayout(buttons)
+        layout.addWidget(self.more_like_this_button)
         layout.addWidget(self.empty, 100)
         layout.addStretch(1)
         self.scroller = QScrollArea()
@@ -160,6 +181,7 @@ class DetailsPanel(QWidget):
         self.copy_url_button.setVisible(has)
         self.empty.setVisible(not has)
         if image is None:
+            self.more_like_this_button.setVisible(False)
             self._loader.set_wanted("details", [], self._size())
             return
         self.name.setText(image.name or "(no name)")
@@ -170,6 +192,7 @@ class DetailsPanel(QWidget):
         self.voting.setText(voting_text(image.voting))
         self.show_review()
         self.created.setText(local_time(image.created_at))
+        self.show_shoot()
         self.copy_url_button.setEnabled(bool(image.thumbnail))
         wanted = [image.thumbnail] if image.is_done else []
         self._loader.set_wanted("details", wanted, self._size())
@@ -179,6 +202,13 @@ class DetailsPanel(QWidget):
         """The designer's decision on the image shown, as it is now."""
         if self._image is not None:
             self.decision.setText(decision_text(self.review_of(self._image.id)))
+
+    def show_shoot(self) -> None:
+        """The configuration of the image's shoot, when this app made it (hidden otherwise)."""
+        text = self.shoot_text_of(self._image.id) if self._image is not None else None
+        self.shoot.setText(text or "")
+        self._form.setRowVisible(self.shoot, bool(text))
+        self.more_like_this_button.setVisible(bool(text))
 
     def _size(self) -> int:
         return request_size(PREVIEW_LOGICAL, self.devicePixelRatioF())

@@ -24,7 +24,13 @@ from qamera_desktop.core.review import Label, RejectReason, ReviewFilter
 from qamera_desktop.core.review_store import ReviewStore
 from qamera_desktop.core.settings import SettingsStore
 from qamera_desktop.resources import resource_path
-from qamera_desktop.ui.actions import REVIEW_ACTIONS, ActionId, ActionSet, Context
+from qamera_desktop.ui.actions import (
+    REVIEW_ACTIONS,
+    SHOOT_ACTIONS,
+    ActionId,
+    ActionSet,
+    Context,
+)
 from qamera_desktop.ui.connection_status import ConnectionStatus, Link, MeasuredSource, retried
 from qamera_desktop.ui.filter_bar import FilterBar
 from qamera_desktop.ui.image_browser import ImageBrowser
@@ -106,6 +112,10 @@ class MainWindow(QMainWindow):
         self.review_line = QLabel()  # "58 images · 12 picks · 30 rejects · 16 to review"
         self.review_line.setAccessibleName("Review counts")
         self.filters.review_row_layout.addWidget(self.review_line, 1)
+        # made for AI shoots: the chip of the filter to one shoot, the image's shoot in the details
+        self.filters.review_row_layout.addWidget(self.shoots.shoot_chip)
+        self.browser.details.shoot_text_of = self.shoots.shoot_text_of
+        self.browser.details.moreLikeThisRequested.connect(self._more_like_this)
         self.count_label = QLabel()  # "5 of 40 images": only while the search or review narrows
         self.connection_label = QLabel("Not connected")
         self.statusBar().addPermanentWidget(self.count_label)
@@ -158,6 +168,10 @@ class MainWindow(QMainWindow):
                 ActionId.UNDO: self.reviews.undo,
                 ActionId.REDO: self.reviews.redo,
                 ActionId.SHORTCUTS: self.show_shortcuts,
+                # -- made for AI shoots --
+                ActionId.MORE_LIKE_THIS: self._more_like_this,
+                ActionId.REGENERATE_REJECTS: self._regenerate_rejects,
+                ActionId.CLEAR_SHOOT_FILTER: self.shoots.clear_shoot_filter,
             },
             adopt={ActionId.TOGGLE_SHOOTS: self.shoots.dock.toggleViewAction()},
         )
@@ -215,6 +229,9 @@ class MainWindow(QMainWindow):
             if action_id in (ActionId.RATE_0, ActionId.LABEL_RED, ActionId.REASON_1, ActionId.UNDO):
                 review.addSeparator()
             review.addAction(self.keys[action_id])
+        review.addSeparator()
+        for action_id in SHOOT_ACTIONS:  # made for AI shoots
+            review.addAction(self.keys[action_id])
         self.review_menu = review
         view = bar.addMenu("&View")
         view.addAction(self.auto_advance_action)
@@ -236,6 +253,16 @@ class MainWindow(QMainWindow):
         if self.shortcuts_dialog is None:
             self.shortcuts_dialog = ShortcutsDialog(self.keys, self)
         self.shortcuts_dialog.open()
+
+    def _current_id(self) -> str | None:
+        image = self.browser.current_image()
+        return image.id if image is not None else None
+
+    def _more_like_this(self) -> None:
+        self.shoots.more_like_this(self._current_id())
+
+    def _regenerate_rejects(self) -> None:
+        self.shoots.regenerate_rejects_of_image(self._current_id())
 
     def _review_failed(self, message: str) -> None:
         self.statusBar().showMessage(message, 15_000)

@@ -10,17 +10,25 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from dataclasses import replace
 from datetime import timedelta
 from typing import Protocol
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtCore import Signal as QtSignal
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QSystemTrayIcon
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSystemTrayIcon,
+)
 
 from qamera_desktop.api.records import Image, Product
 from qamera_desktop.api.shoot_request import ShootRequest
 from qamera_desktop.core.background_tasks import BackgroundTasks
-from qamera_desktop.core.image_library import ImageLibrary
+from qamera_desktop.core.image_library import IdFilter, ImageLibrary
+from qamera_desktop.core.shoot_lineage import config_text, regenerate_request
 from qamera_desktop.core.shoot_memory import ShootMemory
 from qamera_desktop.core.shoot_service import ShootService
 from qamera_desktop.core.shoots import Shoot, ShootState
@@ -30,6 +38,10 @@ from qamera_desktop.ui.shoots_panel import ShootsPanel
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
 log = logging.getLogger(__name__)
+
+SHOOT_CHIP_STYLE = (
+    "#shootChip { border: 1px solid palette(highlight); border-radius: 10px; padding: 2px 10px; }"
+)
 
 
 class ProductChoice(Protocol):
@@ -79,7 +91,21 @@ class ShootsController(QObject):
         self.panel.checkRequested.connect(self._check_uncertain)
         self.panel.newShootRequested.connect(self.open_new_shoot)
         self.panel.clearRequested.connect(self.ask_to_clear)
+        self.panel.filterRequested.connect(self.filter_to_shoot)
+        self.panel.regenerateRequested.connect(self.regenerate_rejects)
         self.panel.set_new_shoot_keys(default_key_text(ActionId.NEW_SHOOT))
+
+        # "Shoot: Stoneware Mug, 3 images ✕": the grid shows one shoot's images; a click clears
+        self.shoot_chip = QPushButton()
+        self.shoot_chip.setObjectName("shootChip")
+        self.shoot_chip.setStyleSheet(SHOOT_CHIP_STYLE)
+        self.shoot_chip.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.shoot_chip.setToolTip(
+            f"Only this shoot's images: click or press "
+            f"{default_key_text(ActionId.CLEAR_SHOOT_FILTER)} in the grid to show every image"
+        )
+        self.shoot_chip.clicked.connect(self.clear_shoot_filter)
+        self.shoot_chip.hide()
         self.availableChanged.connect(self.panel.set_new_shoot_available)
 
     @property
@@ -133,6 +159,60 @@ class ShootsController(QObject):
             return known
         product = next((p for p in self._products.products if p.id == product_id), None)
         return product.name if product is not None else product_id
+
+    # -- made for AI shoots: an image's shoot ------------------------------------------------
+    def shoot_text_of(self, image_id: str) -> str | None:
+        """The configuration of the shoot that made `image_id` (None: not one of this app's)."""
+        shoot = self.service.shoot_of(image_id) if self.service is not None else None
+        if shoot is None:
+            return None
+        name = self.product_name(shoot.request.product_id, shoot.product_name)
+        return config_text(replace(shoot, product_name=name))
+
+    def filter_to_shoot(self, shoot: Shoot) -> None:
+        """Show only the images of `shoot` in the grid, with a chip that clears it."""
+        name = self.product_name(shoot.request.product_id, shoot.product_name)
+        count = len(shoot.record_ids)
+        label = f"{name}, {count} image" + ("" if count == 1 else "s")
+        self._library.set_id_filter(IdFilter(frozenset(shoot.record_ids), label))
+        self.shoot_chip.setText(f"Shoot: {label}  ✕")
+        self.shoot_chip.setAccessibleName(f"Only the shoot {label}: clear")
+        self.shoot_chip.show()
+
+    def clear_shoot_filter(self) -> None:
+        self._library.set_id_filter(None)
+        self.shoot_chip.hide()
+
+    def more_like_this(self, image_id: str | None) -> NewShootDialog | None:
+        """New shoot filled with the configuration that made `image_id` (as Run again does)."""
+        shoot = self._shoot_of_image(image_id)
+        if shoot is None:
+            return None
+        return self.open_new_shoot(initial=shoot.request)
+
+    def regenerate_rejects_of_image(self, image_id: str | None) -> NewShootDialog | None:
+        shoot = self._shoot_of_image(image_id)
+        return self.regenerate_rejects(shoot) if shoot is not None else None
+
+    def regenerate_rejects(self, shoot: Shoot) -> NewShootDialog | None:
+        """New shoot filled with the shoot's configuration, for as many images as it has
+        rejects, their reasons appended to the suggestions ("Avoid: …")."""
+        reviews = {image_id: self._library.review(image_id) for image_id in shoot.record_ids}
+        request = regenerate_request(shoot, reviews)
+        if request is None:
+            self._say("No rejects in this shoot: nothing to regenerate.", 10_000)
+            return None
+        return self.open_new_shoot(initial=request)
+
+    def _shoot_of_image(self, image_id: str | None) -> Shoot | None:
+        if image_id is None or self.service is None:
+            return None
+        shoot = self.service.shoot_of(image_id)
+        if shoot is None:
+            self._say(
+                "This image was not made by a shoot of this app: its shoot is unknown.", 10_000
+            )
+        return shoot
 
     # -- the user asks -----------------------------------------------------------------------
     def open_new_shoot(self, initial: ShootRequest | None = None) -> NewShootDialog | None:

@@ -154,6 +154,8 @@ class ShootsPanel(QWidget):
     submitAgainRequested = QtSignal(object)  # Shoot
     newShootRequested = QtSignal()
     clearRequested = QtSignal(object)  # timedelta | None: clear ended shoots older than that
+    filterRequested = QtSignal(object)  # Shoot: show only its images in the grid
+    regenerateRequested = QtSignal(object)  # Shoot: a new shoot for its rejects
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -174,6 +176,9 @@ class ShootsPanel(QWidget):
         header.setSectionResizeMode(IDS_COLUMN, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(IDS_COLUMN, IDS_WIDTH)
         self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
+        # a click, or Enter, on a shoot shows only its images in the grid
+        self.tree.itemClicked.connect(lambda item, _column: self._filter_to(item))
+        self.tree.itemActivated.connect(lambda item, _column: self._filter_to(item))
 
         self.detail = QLabel()
         self.detail.setWordWrap(True)
@@ -185,6 +190,11 @@ class ShootsPanel(QWidget):
         self.check.setToolTip("Look in the listing for images this shoot may have created")
         self.submit_again = QPushButton("Submit again")
         self.submit_again.setToolTip("Only offered once the listing shows nothing was created")
+        self.regenerate = QPushButton("Regenerate rejects")
+        self.regenerate.setToolTip(
+            "A new shoot like this one, for as many images as you rejected, told to avoid "
+            "the reasons you gave"
+        )
         self.clear = QToolButton()
         self.clear.setText("Clear finished")
         self.clear.setToolTip(
@@ -201,9 +211,10 @@ class ShootsPanel(QWidget):
         self.cancel.clicked.connect(self._emit(self.cancelRequested))
         self.check.clicked.connect(self._emit(self.checkRequested))
         self.submit_again.clicked.connect(self._emit(self.submitAgainRequested, whole=True))
+        self.regenerate.clicked.connect(self._emit(self.regenerateRequested, whole=True))
 
         buttons = QHBoxLayout()
-        for b in (self.run_again, self.cancel, self.check, self.submit_again):
+        for b in (self.run_again, self.regenerate, self.cancel, self.check, self.submit_again):
             buttons.addWidget(b)
         buttons.addStretch(1)
         buttons.addWidget(self.clear)
@@ -243,6 +254,11 @@ class ShootsPanel(QWidget):
                 signal.emit(shoot if whole else shoot.local_id)  # type: ignore[attr-defined]
 
         return fire
+
+    def _filter_to(self, item: QTreeWidgetItem | None) -> None:
+        shoot = self._shoots.get(item.data(0, ID_ROLE)) if item is not None else None
+        if shoot is not None and shoot.record_ids:
+            self.filterRequested.emit(shoot)
 
     # -- the empty state -----------------------------------------------------------------------
     def set_new_shoot_keys(self, keys: str) -> None:
@@ -334,6 +350,7 @@ class ShootsPanel(QWidget):
         self.pages.setCurrentWidget(self.list_page if self._shoots else self.empty_page)
         shoot = self.current_shoot()
         self.run_again.setEnabled(shoot is not None)
+        self.regenerate.setEnabled(shoot is not None and bool(shoot.record_ids))
         self.cancel.setEnabled(
             shoot is not None and shoot.state in (ShootState.TRACKING, ShootState.UNCERTAIN)
         )

@@ -20,7 +20,7 @@ from qamera_desktop.core.review import (
     Review,
     ReviewFilter,
 )
-from qamera_desktop.ui.actions import REVIEW_ACTIONS, ActionId, spec_of
+from qamera_desktop.ui.actions import REVIEW_ACTIONS, SHOOT_ACTIONS, ActionId, spec_of
 from qamera_desktop.ui.cell_sprites import PICK_COLOUR, REJECT_COLOUR, badge_font
 from qamera_desktop.ui.details_panel import VOTING_NOTE
 from qamera_desktop.ui.image_grid_model import ImageRole
@@ -148,13 +148,14 @@ def test_the_review_menu_lists_every_review_action_with_its_keys_and_triggers_it
     window.auto_advance_action.setChecked(False)
     menu = window.review_menu
     in_menu = [a for a in menu.actions() if not a.isSeparator()]
-    assert [a.text() for a in in_menu] == [spec_of(i).text for i in REVIEW_ACTIONS]
-    for action, action_id in zip(in_menu, REVIEW_ACTIONS, strict=True):
+    in_order = (*REVIEW_ACTIONS, *SHOOT_ACTIONS)  # an image's shoot last
+    assert [a.text() for a in in_menu] == [spec_of(i).text for i in in_order]
+    for action, action_id in zip(in_menu, in_order, strict=True):
         assert action is window.keys[action_id]
         assert action.shortcut().toString() == spec_of(action_id).keys[0]
     go_to(qtbot, window, 1)
     image_id = current_id(window)
-    by_id = dict(zip(REVIEW_ACTIONS, in_menu, strict=True))
+    by_id = dict(zip(in_order, in_menu, strict=True))
     by_id[ActionId.PICK].trigger()
     assert review(app, image_id).flag is Flag.PICK
     by_id[ActionId.RATE_4].trigger()
