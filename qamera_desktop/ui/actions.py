@@ -7,7 +7,9 @@ Where an action applies (`Context`) decides which widget hosts its QAction:
 - WINDOW: anywhere in the main window (a window shortcut of the main window);
 - GRID: only while the thumbnail grid has the keyboard focus (a widget shortcut of the grid), so
   that plain keys (Space, letters, digits) stay free for typing everywhere else;
-- PREVIEW: while the preview dialog is the active window (a window shortcut of the dialog).
+- PREVIEW: while the preview dialog (the loupe) is the active window (a window shortcut of the
+  dialog). The rows of `IN_LOUPE_TOO` (the review keys) apply there as well as in their own
+  context: `ActionSet` gives each a second QAction on the dialog, with the same keys and handler.
 
 The grid's own navigation (arrows, Home, End, PageUp, PageDown, Shift to extend the selection,
 Ctrl+A) stays Qt's: `GRID_NAVIGATION` lists those keys, and `clashes()` reports an action that would
@@ -17,7 +19,7 @@ take one of them, or two actions that share a key where both are live at once.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from itertools import combinations
 from typing import Final
@@ -63,6 +65,8 @@ class ActionId(StrEnum):
     UNDO = "undo"
     REDO = "redo"
     SHORTCUTS = "shortcuts"
+    # -- the loupe --
+    LOUPE_ZOOM = "loupe_zoom"
     # -- made for AI shoots --
     MORE_LIKE_THIS = "more_like_this"
     REGENERATE_REJECTS = "regenerate_rejects"
@@ -179,6 +183,14 @@ ACTIONS: Final[tuple[ActionSpec, ...]] = (
     ActionSpec(
         ActionId.SHORTCUTS, "Keyboard shortcuts", ("?",), Context.GRID, "Every keyboard shortcut"
     ),
+    # -- the loupe (ui/preview_dialog.py) ---------------------------------------------------
+    ActionSpec(
+        ActionId.LOUPE_ZOOM,
+        "Fit or 100%",
+        ("Z",),
+        Context.PREVIEW,
+        "Show the image fitted to the window or at 100% (drag to pan)",
+    ),
     # -- made for AI shoots (core/shoot_lineage.py, ui/shoots_controller.py) ----------------
     ActionSpec(
         ActionId.MORE_LIKE_THIS,
@@ -218,6 +230,13 @@ REVIEW_ACTIONS: Final[tuple[ActionId, ...]] = (
     ActionId.REDO,
 )
 """The rows of the Review menu, in its order (reasons and undo/redo after a separator each)."""
+
+# -- the loupe -------------------------------------------------------------------------------
+IN_LOUPE_TOO: Final[tuple[ActionId, ...]] = REVIEW_ACTIONS
+"""Rows that also apply in the loupe (Context.PREVIEW), besides their own context: deciding
+there decides the image shown."""
+LOUPE_ACTION_DATA: Final = "in-loupe-too"
+"""`QAction.data()` of the loupe's copies of those rows."""
 
 # -- made for AI shoots ----------------------------------------------------------------------
 SHOOT_ACTIONS: Final[tuple[ActionId, ...]] = (
@@ -262,6 +281,10 @@ def normalized(key: str) -> str:
 def clashes(table: Sequence[ActionSpec] = ACTIONS) -> list[str]:
     """What is wrong with the keys of `table`, one sentence each (nothing: an empty list)."""
     problems = []
+    table = [
+        *table,
+        *(replace(s, context=Context.PREVIEW) for s in table if s.id in IN_LOUPE_TOO),
+    ]
     for spec in table:
         for key in spec.keys:
             if normalized(key) != key:  # Qt spells an unknown key as ""
@@ -309,6 +332,8 @@ class ActionSet:
             raise ValueError(f"no handler for {', '.join(missing)}")
         self._specs = {spec.id: spec for spec in table}
         self._actions: dict[ActionId, QAction] = {}
+        self._loupe_copies: dict[ActionId, QAction] = {}
+        loupe = hosts.get(Context.PREVIEW)
         for spec in table:
             host = hosts[spec.context]
             action = adopted.get(spec.id) or QAction(spec.text, host)
@@ -318,6 +343,17 @@ class ActionSet:
             if spec.id in handlers:
                 _connect(action, handlers[spec.id])
             self._actions[spec.id] = action
+            if (
+                loupe is not None
+                and spec.id in IN_LOUPE_TOO
+                and spec.context is not Context.PREVIEW
+            ):
+                copy = QAction(spec.text, loupe)
+                copy.setData(LOUPE_ACTION_DATA)
+                copy.setShortcutContext(_SHORTCUT_CONTEXT[Context.PREVIEW])
+                loupe.addAction(copy)
+                copy.triggered.connect(action.trigger)  # the same handler, the same signal
+                self._loupe_copies[spec.id] = copy
             self.set_keys(spec.id, [QKeySequence(k) for k in spec.keys])
 
     def __getitem__(self, action_id: ActionId) -> QAction:
@@ -325,10 +361,15 @@ class ActionSet:
 
     def set_keys(self, action_id: ActionId, keys: Sequence[QKeySequence]) -> None:
         """Bind `action_id` to `keys` (none: no shortcut); its tooltip says the new keys."""
-        action = self._actions[action_id]
-        action.setShortcuts(list(keys))
         tip = self._specs[action_id].tip
-        action.setToolTip(f"{tip} ({keys_text(keys)})" if keys else tip)
+        for action in (self._actions[action_id], self._loupe_copies.get(action_id)):
+            if action is not None:
+                action.setShortcuts(list(keys))
+                action.setToolTip(f"{tip} ({keys_text(keys)})" if keys else tip)
+
+    def in_loupe(self, action_id: ActionId) -> QAction | None:
+        """The loupe's copy of `action_id` (None: the row does not apply there too)."""
+        return self._loupe_copies.get(action_id)
 
     def key_text(self, action_id: ActionId) -> str:
         return key_text(self._actions[action_id])

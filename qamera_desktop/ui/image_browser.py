@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QSplitter, QWidget
 from qamera_desktop.api.records import Image
 from qamera_desktop.core.image_library import ImageLibrary, LibraryState, LoadState
 from qamera_desktop.ui.details_panel import DetailsPanel
-from qamera_desktop.ui.image_grid_model import ImageGridModel, ImageRole
+from qamera_desktop.ui.image_grid_model import ImageGridModel, ImageRole, review_words
 from qamera_desktop.ui.image_grid_view import ImageGridView
 from qamera_desktop.ui.preview_dialog import PreviewDialog
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
@@ -38,6 +38,7 @@ class ImageBrowser(QSplitter):
         self.details = DetailsPanel(loader)
         self.details.review_of = library.review
         self.preview = PreviewDialog(loader, self)
+        self.preview.review_text = lambda image_id: review_words(library.review(image_id))
         self.addWidget(self.grid)
         self.addWidget(self.details)
         self.setStretchFactor(0, 1)
@@ -125,7 +126,10 @@ class ImageBrowser(QSplitter):
     # -- what a decision applies to, and where it goes on -------------------------------------
     def targets(self) -> list[str]:
         """The images a decision applies to: the selected ones, in grid order, when several are
-        selected; else the current image (none: an empty list)."""
+        selected; else the current image (none: an empty list). In the loupe: the image shown."""
+        if self.preview.isVisible():
+            shown = self.preview.image
+            return [shown.id] if shown is not None and self.model.row_of(shown.id) >= 0 else []
         selection = self.grid.selectionModel().selectedIndexes()
         if len(selection) > 1:
             rows = sorted(index.row() for index in selection)
@@ -173,11 +177,17 @@ class ImageBrowser(QSplitter):
         """Show the grid's current image in the preview dialog (nothing when there is none)."""
         image = self.current_image()
         if image is not None:
-            self.preview.show_image(image)
+            self.preview.show_image(image, self._neighbours(self.grid.currentIndex().row()))
             self.preview.open()
 
+    def _neighbours(self, row: int) -> list[Image]:
+        """What the loupe loads after the image at `row`: the next two, then the previous one."""
+        rows = (row + 1, row + 2, row - 1)
+        return [image for r in rows if r >= 0 and (image := self.model.image_at(r)) is not None]
+
     def step(self, step: int) -> None:
-        """Make the image `step` places on the current one current, and show it in the preview."""
+        """Make the image `step` places on the current one current (in the grid's filtered order),
+        and show it in the loupe."""
         row = self.grid.currentIndex().row() + step
         if 0 <= row < self.model.rowCount():
             self.grid.setCurrentIndex(self.model.index(row))
@@ -228,10 +238,14 @@ class ImageBrowser(QSplitter):
                 self.details.show_image(image)
             else:
                 self.details.show_review()  # a decision on it
+            if self.preview.isVisible():
+                self.preview.show_caption()
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         image = self.model.image_at(current.row()) if current.isValid() else None
         self.details.show_image(image)
+        if image is not None and self.preview.isVisible():  # the loupe follows (auto-advance, undo)
+            self.preview.show_image(image, self._neighbours(current.row()))
         # the user's own move (not the browser's, nor Qt's while rows are being removed)
         user_moved = image is not None and not self._placing and not self.model.patching
         if user_moved and image is not None and image.id != self._chosen_id:

@@ -88,7 +88,7 @@ class ImageGridModel(QAbstractListModel):
                 voted = (
                     "" if vote_of(image.voting) is Vote.NONE else f", {voting_text(image.voting)}"
                 )
-                decided = _review_words(self._library.review(image.id))
+                decided = review_words(self._library.review(image.id))
                 return f"{image.name or image.id}, {image.status}{voted}{decided}"
             case ImageRole.IMAGE:
                 return image
@@ -176,7 +176,7 @@ class ImageGridModel(QAbstractListModel):
         self.stateChanged.emit(state)
 
 
-def _review_words(review: Review) -> str:
+def review_words(review: Review) -> str:
     """The designer's review for a screen reader: ", your pick, 3 stars, red label"."""
     words = []
     if review.flag is not Flag.NONE:

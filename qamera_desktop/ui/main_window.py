@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
                 ActionId.MORE_LIKE_THIS: self._more_like_this,
                 ActionId.REGENERATE_REJECTS: self._regenerate_rejects,
                 ActionId.CLEAR_SHOOT_FILTER: self.shoots.clear_shoot_filter,
+                ActionId.LOUPE_ZOOM: self.preview.toggle_zoom,
             },
             adopt={ActionId.TOGGLE_SHOOTS: self.shoots.dock.toggleViewAction()},
         )

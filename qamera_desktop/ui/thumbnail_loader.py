@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 Channel = Literal["preview", "details", "grid", "icons", "pickers"]
 CHANNEL_ORDER: tuple[Channel, ...] = ("preview", "details", "grid", "icons", "pickers")
 ThumbState = Literal["ready", "loading", "failed", "none"]
+SIZE_STEP = 64  # every consumer asks for multiples of this (grid_geometry.REQUEST_STEP, the loupe)
 
 
 def _pixmap_cost(pixmap: QPixmap) -> int:
@@ -81,6 +82,17 @@ class ThumbnailLoader(QObject):
         if not url:
             return None
         return self._pixmaps.get(ThumbnailKey(url, size))
+
+    def best_pixmap(self, url: str | None, size: int) -> QPixmap | None:
+        """The largest pixmap of `url` in memory at `size` or smaller (the grid's, the details'),
+        to show while a larger one loads. Request sizes are multiples of SIZE_STEP."""
+        if not url:
+            return None
+        for smaller in range(size - size % SIZE_STEP, 0, -SIZE_STEP):
+            key = ThumbnailKey(url, smaller)
+            if key in self._pixmaps:
+                return self._pixmaps.get(key)
+        return None
 
     def state(self, url: str | None, size: int) -> ThumbState:
         if not url:

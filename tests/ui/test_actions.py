@@ -171,7 +171,9 @@ def test_the_preview_caption_names_the_preview_keys(qtbot, make_app):
     window.grid.setFocus()
     qtbot.keyClick(window.grid, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: active_window() is window.preview)
-    assert window.preview.caption.text().endswith("(Previous: Left, Next: Right, Close: Esc)")
+    assert window.preview.caption.text().endswith(
+        "(Previous: Left, Next: Right, Close: Esc, Fit or 100%: Z)"
+    )
     window.preview.reject()
 
 
