@@ -233,6 +233,7 @@ class ImageLibrary:
         """Switch account: forget everything from the old one."""
         self._source = source
         self._by_id.clear()
+        self._id_filter = None  # another account's shoot
         self._ready_pending = False
         self._generation += 1
         self._rearrange(reset=True)

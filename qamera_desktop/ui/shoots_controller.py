@@ -129,6 +129,7 @@ class ShootsController(QObject):
         """
         self.service = service
         self._sandbox_price = sandbox_price_per_image
+        self.clear_shoot_filter()  # a shoot of the account before
         shoots = service.shoots()
         self.panel.set_shoots(shoots)
         if any(shoot.is_active for shoot in shoots):

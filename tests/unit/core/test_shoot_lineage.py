@@ -136,3 +136,6 @@ def test_the_library_shows_only_a_shoots_images_beside_search_and_review_filter(
     library.set_review_filter(ReviewFilter())
     library.set_id_filter(None)
     assert [i.id for i in library.images] == every
+    library.set_id_filter(IdFilter(frozenset({"img_01"}), "Mug"))
+    library.set_source(None)  # another account: not its shoot
+    assert library.id_filter is None
