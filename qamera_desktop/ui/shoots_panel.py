@@ -18,7 +18,7 @@ from typing import Final
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtCore import Signal as QtSignal
-from PySide6.QtGui import QColor, QPainter, QPalette
+from PySide6.QtGui import QColor, QPainter, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
@@ -45,6 +45,7 @@ COLUMNS = ("Product", "Started", "Images", "Credits", "Batch / order", "Progress
 CREDITS_COLUMN = COLUMNS.index("Credits")
 IDS_COLUMN = COLUMNS.index("Batch / order")
 IDS_WIDTH = 160
+NARROW_PANEL = 960  # narrower than this, the batch ids column gives its room to the progress
 PROGRESS_COLUMN = COLUMNS.index("Progress")
 STATE_COLUMN = COLUMNS.index("State")
 STATE_TEXT = {
@@ -157,6 +158,11 @@ class ShootsPanel(QWidget):
     filterRequested = QtSignal(object)  # Shoot: show only its images in the grid
     regenerateRequested = QtSignal(object)  # Shoot: a new shoot for its rejects
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # at 800 px the ids left the progress "3 don…": they are the least read column
+        self.tree.setColumnHidden(IDS_COLUMN, event.size().width() < NARROW_PANEL)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._shoots: dict[str, Shoot] = {}
@@ -170,11 +176,14 @@ class ShootsPanel(QWidget):
         self.progress_delegate = ProgressDelegate(self.tree)
         self.tree.setItemDelegateForColumn(PROGRESS_COLUMN, self.progress_delegate)
         header = self.tree.header()
+        # every column as wide as its text (the last one takes what is left): a narrow panel
+        # scrolls sideways rather than cutting the progress short ("3 don…" at 800 px)
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(PROGRESS_COLUMN, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
         # the ids are long and seldom read: elided (whole in the tooltip), so progress has room
         header.setSectionResizeMode(IDS_COLUMN, QHeaderView.ResizeMode.Interactive)
         header.resizeSection(IDS_COLUMN, IDS_WIDTH)
+        self.tree.setColumnHidden(IDS_COLUMN, True)  # until the panel is known to be wide
         self.tree.currentItemChanged.connect(lambda *_: self._update_buttons())
         # a click, or Enter, on a shoot shows only its images in the grid
         self.tree.itemClicked.connect(lambda item, _column: self._filter_to(item))

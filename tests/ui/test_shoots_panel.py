@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from PySide6.QtCore import QRect, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QMessageBox, QStyleOptionViewItem
 
 from qamera_desktop.api import ApiError, InsufficientCreditsError, NotFoundError, ValidationError
 from qamera_desktop.api.records import ShootReceipt
@@ -635,3 +635,35 @@ def test_the_dialog_opened_from_the_window_remembers_choices_and_knows_the_sandb
     )
     with qtbot.waitSignal(again.finished):
         again.reject()
+
+
+@pytest.mark.parametrize("width", [792, 960, 1400])
+def test_the_progress_text_is_never_cut_short(qtbot, width):
+    """At 800x600 the panel showed "3 don…": the batch ids give their room in a narrow panel."""
+    panel = ShootsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(width, 250)
+    panel.show()
+    qtbot.waitExposed(panel)
+    receipt = ShootReceipt(("a", "b", "c"), "batch_1", "order_1", "res_1", 9.0)
+    shoot = replace(
+        make_shoot(ShootState.TRACKING),
+        receipt=receipt,
+        statuses={"a": "FAILED", "b": "DONE", "c": "PROCESSING"},
+    )
+    panel.update_shoot(shoot)
+    tree = panel.tree
+    index = tree.model().index(0, PROGRESS_COLUMN)
+    option = QStyleOptionViewItem()
+    option.initFrom(tree)
+    needed = panel.progress_delegate.sizeHint(option, index).width()
+    qtbot.waitUntil(lambda: tree.header().sectionSize(PROGRESS_COLUMN) >= needed)
+    assert tree.isColumnHidden(IDS_COLUMN) == (width < 960)
+    header = tree.header()
+    shown = [c for c in range(header.count()) if not tree.isColumnHidden(c)]
+    total = sum(header.sectionSize(c) for c in shown)
+    bar = tree.horizontalScrollBar()
+    qtbot.waitUntil(lambda: (bar.maximum() > 0) == (total > tree.viewport().width()))
+    bar.setValue(bar.maximum())  # what does not fit is reached by scrolling, never cut
+    state_end = header.sectionViewportPosition(STATE_COLUMN) + header.sectionSize(STATE_COLUMN)
+    assert state_end <= tree.viewport().width() + 1
