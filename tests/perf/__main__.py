@@ -4,7 +4,12 @@ one benchmark's memory does not count in the next one's resident-memory figure).
 import subprocess
 import sys
 
-MODULES = ["tests.perf.bench_sandbox", "tests.perf.bench_thumbnails", "tests.perf.bench_grid"]
+MODULES = [
+    "tests.perf.bench_sandbox",
+    "tests.perf.bench_thumbnails",
+    "tests.perf.bench_grid",
+    "tests.perf.bench_review",
+]
 
 
 def main() -> int:
