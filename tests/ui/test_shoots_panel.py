@@ -193,18 +193,24 @@ def make_shoot(state: ShootState, error: str | None = None, minutes_ago: int = 0
     )
 
 
-def test_the_bar_paints_done_and_failed_apart(qtbot, qtmodeltester):
+def shown_panel(qtbot, width: int, height: int) -> ShootsPanel:
     panel = ShootsPanel()
     qtbot.addWidget(panel)
-    panel.resize(1000, 300)
+    panel.resize(width, height)
     panel.show()
     qtbot.waitExposed(panel)
+    return panel
+
+
+def tracked_shoot(statuses: dict[str, str]) -> Shoot:
+    """A shoot of three images (a, b, c) with its receipt, its images in these states."""
     receipt = ShootReceipt(("a", "b", "c"), "batch_1", "order_1", "res_1", 9.0)
-    one_failed = replace(
-        make_shoot(ShootState.TRACKING),
-        receipt=receipt,
-        statuses={"a": "FAILED", "b": "QUEUED", "c": "PROCESSING"},
-    )
+    return replace(make_shoot(ShootState.TRACKING), receipt=receipt, statuses=statuses)
+
+
+def test_the_bar_paints_done_and_failed_apart(qtbot, qtmodeltester):
+    panel = shown_panel(qtbot, 1000, 300)
+    one_failed = tracked_shoot({"a": "FAILED", "b": "QUEUED", "c": "PROCESSING"})
     panel.update_shoot(one_failed)
     assert progress(panel) == (0, 1, 3, "0 done, 1 failed, 2 processing of 3")
     green, red, area = bar_pixels(panel)
@@ -640,18 +646,8 @@ def test_the_dialog_opened_from_the_window_remembers_choices_and_knows_the_sandb
 @pytest.mark.parametrize("width", [792, 960, 1400])
 def test_the_progress_text_is_never_cut_short(qtbot, width):
     """At 800x600 the panel showed "3 don…": the batch ids give their room in a narrow panel."""
-    panel = ShootsPanel()
-    qtbot.addWidget(panel)
-    panel.resize(width, 250)
-    panel.show()
-    qtbot.waitExposed(panel)
-    receipt = ShootReceipt(("a", "b", "c"), "batch_1", "order_1", "res_1", 9.0)
-    shoot = replace(
-        make_shoot(ShootState.TRACKING),
-        receipt=receipt,
-        statuses={"a": "FAILED", "b": "DONE", "c": "PROCESSING"},
-    )
-    panel.update_shoot(shoot)
+    panel = shown_panel(qtbot, width, 250)
+    panel.update_shoot(tracked_shoot({"a": "FAILED", "b": "DONE", "c": "PROCESSING"}))
     tree = panel.tree
     index = tree.model().index(0, PROGRESS_COLUMN)
     option = QStyleOptionViewItem()
