@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from enum import StrEnum
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -207,26 +207,29 @@ class CellSprites:
         return pixmap
 
     def _render_approved(self, font: QFont, ratio: float) -> QPixmap:
-        d = self.round_badge_side(font)
-        pixmap, painter = self._canvas(d, d, ratio)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(APPROVED_COLOUR)
-        painter.drawEllipse(QRectF(0, 0, d, d))
-        painter.setPen(QPen(QColor("white"), 2))
-        painter.drawLine(QPointF(d * 0.28, d * 0.52), QPointF(d * 0.44, d * 0.68))
-        painter.drawLine(QPointF(d * 0.44, d * 0.68), QPointF(d * 0.74, d * 0.34))
-        painter.end()
-        return pixmap
+        tick = ((0.28, 0.52), (0.44, 0.68), (0.74, 0.34))
+        return self._render_mark(APPROVED_COLOUR, [tick[0:2], tick[1:3]], font, ratio)
 
     def _render_rejected(self, font: QFont, ratio: float) -> QPixmap:
+        cross = [((0.33, 0.33), (0.67, 0.67)), ((0.67, 0.33), (0.33, 0.67))]
+        return self._render_mark(REJECTED_COLOUR, cross, font, ratio)
+
+    def _render_mark(
+        self,
+        colour: QColor,
+        strokes: Sequence[Sequence[tuple[float, float]]],
+        font: QFont,
+        ratio: float,
+    ) -> QPixmap:
+        """A round badge with white strokes, given as pairs of points in fractions of its side."""
         d = self.round_badge_side(font)
         pixmap, painter = self._canvas(d, d, ratio)
         painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(REJECTED_COLOUR)
+        painter.setBrush(colour)
         painter.drawEllipse(QRectF(0, 0, d, d))
         painter.setPen(QPen(QColor("white"), 2))
-        painter.drawLine(QPointF(d * 0.33, d * 0.33), QPointF(d * 0.67, d * 0.67))
-        painter.drawLine(QPointF(d * 0.67, d * 0.33), QPointF(d * 0.33, d * 0.67))
+        for (x1, y1), (x2, y2) in strokes:
+            painter.drawLine(QPointF(d * x1, d * y1), QPointF(d * x2, d * y2))
         painter.end()
         return pixmap
 

@@ -25,6 +25,7 @@ from qamera_desktop.api.errors import (
     ServerError,
 )
 from qamera_desktop.api.records import Image
+from qamera_desktop.api.retry import is_retryable
 from qamera_desktop.core.image_library import ImageSource
 
 CONNECTED_PREFIX = "Connected to "
@@ -38,8 +39,9 @@ class Link(StrEnum):
 
 
 def retried(error: ApiError) -> bool:
-    """Whether trying again later may help: the server is unreachable, busy or failing."""
-    return isinstance(error, NetworkError | ServerError | RateLimitedError | ProtocolError)
+    """Whether the window should try again later: what the client itself retries (unreachable,
+    busy, failing), and an answer of the wrong shape (a proxy's error page, a deploy midway)."""
+    return is_retryable(error) or isinstance(error, ProtocolError)
 
 
 def problem(error: ApiError) -> str:
