@@ -31,6 +31,13 @@ class Settings:
     show_details: bool = True
     selected_image_id: str | None = None  # the image last made current, made current again
     auto_advance: bool = True  # after a decision on one image, the next one becomes current
+    review_flag: str = "all"  # the review filter (core/review.py: FlagFilter, min rating, label)
+    review_min_rating: int = 0
+    review_label: str | None = None
+    export_folder: str | None = None  # the folder of the last export
+    export_scope: str = "picks"  # what the last export took: picks, selection or filter
+    contact_sheet_page: str = "A4"  # or "Letter"
+    contact_sheet_columns: int = 4  # images per row, 2 to 6
     window_geometry: str | None = None  # base64 of QWidget.saveGeometry()
     window_state: str | None = None
 
