@@ -71,6 +71,11 @@ class ActionId(StrEnum):
     MORE_LIKE_THIS = "more_like_this"
     REGENERATE_REJECTS = "regenerate_rejects"
     CLEAR_SHOOT_FILTER = "clear_shoot_filter"
+    # -- getting images out --
+    EXPORT = "export"
+    CONTACT_SHEET = "contact_sheet"
+    COPY_IDS = "copy_ids"
+    COPY_URLS = "copy_urls"
 
 
 class Context(StrEnum):
@@ -214,6 +219,31 @@ ACTIONS: Final[tuple[ActionSpec, ...]] = (
         Context.GRID,
         "Clear the filter to one shoot's images",
     ),
+    # -- getting images out (ui/export_controller.py) ---------------------------------------
+    ActionSpec(
+        ActionId.EXPORT,
+        "Export…",
+        ("Ctrl+E",),
+        Context.WINDOW,
+        "Write the picks (or the selection, or the filter) to a folder, with a manifest and XMP",
+    ),
+    ActionSpec(
+        ActionId.CONTACT_SHEET,
+        "Contact sheet…",
+        ("Ctrl+P",),
+        Context.WINDOW,
+        "A PDF of the picks (or the selection) for sign-off",
+    ),
+    ActionSpec(
+        ActionId.COPY_IDS, "Copy ID", ("Ctrl+C",), Context.GRID, "Copy the selected images' ids"
+    ),
+    ActionSpec(
+        ActionId.COPY_URLS,
+        "Copy URL",
+        ("Ctrl+Shift+C",),
+        Context.GRID,
+        "Copy the selected images' URLs",
+    ),
 )
 
 REVIEW_ACTIONS: Final[tuple[ActionId, ...]] = (
@@ -245,6 +275,11 @@ SHOOT_ACTIONS: Final[tuple[ActionId, ...]] = (
     ActionId.CLEAR_SHOOT_FILTER,
 )
 """The rows at the end of the Review menu, after a separator: an image's shoot."""
+
+FILE_ACTIONS: Final[tuple[ActionId, ...]] = (ActionId.EXPORT, ActionId.CONTACT_SHEET)
+"""The rows of the File menu after New shoot."""
+EDIT_ACTIONS: Final[tuple[ActionId, ...]] = (ActionId.COPY_IDS, ActionId.COPY_URLS)
+"""The rows of the Edit menu."""
 
 GRID_NAVIGATION: Final[frozenset[str]] = frozenset(
     f"{modifier}{key}"

@@ -25,6 +25,8 @@ from qamera_desktop.core.review_store import ReviewStore
 from qamera_desktop.core.settings import SettingsStore
 from qamera_desktop.resources import resource_path
 from qamera_desktop.ui.actions import (
+    EDIT_ACTIONS,
+    FILE_ACTIONS,
     REVIEW_ACTIONS,
     SHOOT_ACTIONS,
     ActionId,
@@ -32,6 +34,7 @@ from qamera_desktop.ui.actions import (
     Context,
 )
 from qamera_desktop.ui.connection_status import ConnectionStatus, Link, MeasuredSource, retried
+from qamera_desktop.ui.export_controller import ExportController
 from qamera_desktop.ui.filter_bar import FilterBar
 from qamera_desktop.ui.image_browser import ImageBrowser
 from qamera_desktop.ui.image_grid_view import ZOOM_STEP
@@ -99,6 +102,7 @@ class MainWindow(QMainWindow):
             parent=self,
         )
         self.reason_bar = self.reviews.reason_bar
+        self.exports = ExportController(library, self.browser, self.statusBar(), parent=self)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -173,6 +177,11 @@ class MainWindow(QMainWindow):
                 ActionId.REGENERATE_REJECTS: self._regenerate_rejects,
                 ActionId.CLEAR_SHOOT_FILTER: self.shoots.clear_shoot_filter,
                 ActionId.LOUPE_ZOOM: self.preview.toggle_zoom,
+                # -- getting images out --
+                ActionId.EXPORT: self.exports.export,
+                ActionId.CONTACT_SHEET: self.exports.contact_sheet,
+                ActionId.COPY_IDS: self.exports.copy_ids,
+                ActionId.COPY_URLS: self.exports.copy_urls,
             },
             adopt={ActionId.TOGGLE_SHOOTS: self.shoots.dock.toggleViewAction()},
         )
@@ -222,9 +231,19 @@ class MainWindow(QMainWindow):
         self._on_count(self.model.rowCount())
 
     def _build_menus(self) -> None:
-        """The menu bar: every review action with its keys (so that mouse users find them), the
-        view's options, and the cheat sheet."""
+        """The menu bar: the file and edit actions, every review action with its keys (so that
+        mouse users find them), the view's options, and the cheat sheet."""
         bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.keys[ActionId.NEW_SHOOT])
+        file_menu.addSeparator()
+        for action_id in FILE_ACTIONS:
+            file_menu.addAction(self.keys[action_id])
+        self.file_menu = file_menu
+        edit = bar.addMenu("&Edit")
+        for action_id in EDIT_ACTIONS:
+            edit.addAction(self.keys[action_id])
+        self.edit_menu = edit
         review = bar.addMenu("&Review")
         for action_id in REVIEW_ACTIONS:
             if action_id in (ActionId.RATE_0, ActionId.LABEL_RED, ActionId.REASON_1, ActionId.UNDO):
