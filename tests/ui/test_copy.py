@@ -13,10 +13,15 @@ SHIFT = Qt.KeyboardModifier.ShiftModifier
 Select = QItemSelectionModel.SelectionFlag
 
 
+def only(window, row: int) -> None:
+    """Make `row` current and the only one selected."""
+    window.grid.selectionModel().setCurrentIndex(window.model.index(row), Select.ClearAndSelect)
+
+
 def test_copy_id_and_url_of_the_current_image_by_key(qtbot, make_app):
     window = make_app().window
     window.grid.setFocus()
-    window.grid.setCurrentIndex(window.model.index(1))
+    only(window, 1)
     image = window.model.image_at(1)
     assert image is not None
     assert image.thumbnail
@@ -33,7 +38,7 @@ def test_copy_id_and_url_of_the_current_image_by_key(qtbot, make_app):
 def test_copy_of_several_selected_images_from_the_edit_menu(qtbot, make_app):
     window = make_app().window
     rows = [0, 2, 3]
-    window.grid.setCurrentIndex(window.model.index(rows[0]))
+    only(window, rows[0])
     selection = window.grid.selectionModel()
     for row in rows[1:]:
         selection.select(window.model.index(row), Select.Select)
