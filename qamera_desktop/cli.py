@@ -1,4 +1,8 @@
-"""Command line of `qamera-desktop`. Parses arguments without importing Qt, so --help is instant."""
+"""Command line of `qamera-desktop`. Parses arguments without importing Qt, so --help is instant.
+
+`qamera-desktop export ...` is a subcommand of its own (export_command.py, no Qt at all),
+dispatched before the app's options are parsed, as the app's internal thumbnail worker flag is.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ from qamera_desktop.launch_options import (
     LaunchOptions,
 )
 
+EXPORT_COMMAND = "export"
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -23,6 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Qamera Desktop: review and run Qamera AI product photo shoots. With no API key "
             f"configured (${API_KEY_ENV} or Settings) it runs on the built-in demo sandbox."
+        ),
+        epilog=(
+            f"Headless export: qamera-desktop {EXPORT_COMMAND} --to DIR [--filter picks|rejects|"
+            f"reviewed|all] ... downloads the images you reviewed, with no window "
+            f"(qamera-desktop {EXPORT_COMMAND} --help)."
         ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -85,6 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from qamera_desktop.core.thumbnails.worker_process import worker_main
 
         return worker_main(args[1:])
+    if args[:1] == [EXPORT_COMMAND]:  # the headless export: no window, no Qt
+        from qamera_desktop.export_command import export_main
+
+        return export_main(args[1:])
     options = parse_args(args)
     from qamera_desktop.app import run_app  # Qt is imported only past argument parsing
 
