@@ -7,11 +7,12 @@ image, never over another image's file. An id that needed cleaning also gets a s
 id as it was, so that two ids that clean alike ("a/b", "a_b") still name two files.
 
 Cleaning, for every OS at once:
-- path separators and the characters Windows forbids (`<>:"/\\|?*`) become "_";
-- control characters, line separators and the invisible direction marks (which can make
-  "x\u202egpj.exe" look like "xexe.jpg") are removed; whitespace runs become one space;
-- leading dots and spaces (hidden files, "..") and trailing dots and spaces (Windows drops them)
-  are stripped;
+- path separators and the characters Windows forbids (`<>:"/\\|?*`) become "_"; line breaks
+  and tabs become spaces;
+- control characters and the invisible direction marks (U+202E makes "x<U+202E>gpj.exe" look
+  like "xexe.jpg") are removed; whitespace runs become one space;
+- leading dots, spaces and dashes (hidden files, "..", names read as options) and trailing dots
+  and spaces (Windows drops them) are stripped;
 - a name whose part before the first dot is a Windows device name (CON, PRN, AUX, NUL, COM0-9,
   LPT0-9, also with superscript digits) gets a leading "_";
 - the whole name is at most `MAX_NAME_BYTES` bytes of UTF-8 (a component may have 255 bytes on
@@ -61,9 +62,10 @@ def _drop_invisible(text: str) -> str:
 def clean_component(text: str) -> str:
     """`text` as a piece of a file name for every OS (possibly empty); no length cap."""
     text = unicodedata.normalize("NFC", text)
+    text = _WHITESPACE.sub(" ", text)  # first: "a\nb" is two words, "a b", not "ab"
     text = _drop_invisible(text)
     text = _FORBIDDEN.sub("_", text)
-    text = _WHITESPACE.sub(" ", text)
+    text = _WHITESPACE.sub(" ", text)  # again: removing an invisible one can join two spaces
     return text.lstrip(" .-").rstrip(" .")
 
 
