@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from typing import NoReturn, final
 
@@ -17,9 +18,42 @@ _PROCESS_SALT = secrets.token_bytes(32)
 _MASK = "…"
 _SHOWN_PREFIX = 12
 
+KEY_PREFIX = "mk_live_"
+KEY_FORM = "mk_live_<id>.<secret>"
+_KEY_ID = re.compile(r"[A-Za-z0-9_-]+")
+
 
 def _is_visible_ascii(text: str) -> bool:
     return all("!" <= char <= "~" for char in text)
+
+
+def key_form_problem(text: str) -> str | None:
+    """Why `text` (as typed, surrounding whitespace ignored) is not a key of the form
+    `mk_live_<id>.<secret>`, in one sentence for the designer; None when it has that form.
+
+    The id is letters, digits, `_` and `-`; the secret is any visible ASCII. `ApiKey` itself
+    stays lenient (it accepts any visible ASCII): this is the check of a key being typed in.
+    The sentence never quotes the text, which may be (part of) a key.
+    """
+    value = text.strip()
+    if not value:
+        return f"Paste your API key ({KEY_FORM})."
+    if not _is_visible_ascii(value):
+        return "The key contains spaces or characters that cannot be in a key."
+    if not value.startswith(KEY_PREFIX):
+        if KEY_PREFIX.startswith(value):
+            return f"Keep typing: a key looks like {KEY_FORM}."
+        return f"A Qamera API key starts with {KEY_PREFIX}."
+    key_id, dot, secret = value.removeprefix(KEY_PREFIX).partition(".")
+    if not dot:
+        return f"The key needs a dot between its id and its secret ({KEY_FORM})."
+    if not key_id:
+        return f"The id between {KEY_PREFIX} and the dot is missing."
+    if not _KEY_ID.fullmatch(key_id):
+        return "The id before the dot may hold only letters, digits, _ and -."
+    if not secret:
+        return "The secret after the dot is missing."
+    return None
 
 
 @final

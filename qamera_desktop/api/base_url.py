@@ -6,6 +6,9 @@ import ipaddress
 
 import httpx
 
+DEFAULT_BASE_URL = "https://app.qamera.ai"
+"""Qamera's own service; self-hosted deployments have their own address."""
+
 
 def is_loopback_host(host: str) -> bool:
     """localhost, 127.0.0.0/8 and ::1."""
