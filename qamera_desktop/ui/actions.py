@@ -8,8 +8,14 @@ Where an action applies (`Context`) decides which widget hosts its QAction:
 - GRID: only while the thumbnail grid has the keyboard focus (a widget shortcut of the grid), so
   that plain keys (Space, letters, digits) stay free for typing everywhere else;
 - PREVIEW: while the preview dialog (the loupe) is the active window (a window shortcut of the
-  dialog). The rows of `IN_LOUPE_TOO` (the review keys) apply there as well as in their own
-  context: `ActionSet` gives each a second QAction on the dialog, with the same keys and handler.
+  dialog);
+- COMPARE: while the compare window (2 to 4 images side by side) is the active window.
+
+The loupe and compare are the `REVIEW_WINDOWS`: windows of their own where the rows of
+`IN_REVIEW_WINDOWS` (the review keys) apply as well as in their own context, to the image shown
+(the loupe) or the focused pane (compare). `ActionSet` gives each such row one more QAction on
+each of those windows, with the same keys, the same handler and the same `triggered` signal; what
+a decision applies to is `ImageBrowser.targets()`'s business, not the key's.
 
 The grid's own navigation (arrows, Home, End, PageUp, PageDown, Shift to extend the selection,
 Ctrl+A) stays Qt's: `GRID_NAVIGATION` lists those keys, and `clashes()` reports an action that would
@@ -76,12 +82,22 @@ class ActionId(StrEnum):
     CONTACT_SHEET = "contact_sheet"
     COPY_IDS = "copy_ids"
     COPY_URLS = "copy_urls"
+    # -- compare --
+    COMPARE = "compare"
+    COMPARE_PREVIOUS = "compare_previous"
+    COMPARE_NEXT = "compare_next"
+    COMPARE_KEEP = "compare_keep"
+    COMPARE_ZOOM = "compare_zoom"
+    COMPARE_NEXT_PANE = "compare_next_pane"
+    COMPARE_PREVIOUS_PANE = "compare_previous_pane"
+    COMPARE_CLOSE = "compare_close"
 
 
 class Context(StrEnum):
     WINDOW = "window"
     GRID = "grid"
     PREVIEW = "preview"
+    COMPARE = "compare"
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +260,63 @@ ACTIONS: Final[tuple[ActionSpec, ...]] = (
         Context.GRID,
         "Copy the selected images' URLs",
     ),
+    # -- compare (ui/compare_dialog.py) ------------------------------------------------------
+    ActionSpec(
+        ActionId.COMPARE,
+        "Compare",
+        ("C",),
+        Context.GRID,
+        "Compare the selected images side by side (2 to 4; more: the rest steps through)",
+    ),
+    ActionSpec(
+        ActionId.COMPARE_PREVIOUS,
+        "Previous",
+        ("Left",),
+        Context.COMPARE,
+        "The panes not kept show the previous images of the selection",
+    ),
+    ActionSpec(
+        ActionId.COMPARE_NEXT,
+        "Next",
+        ("Right",),
+        Context.COMPARE,
+        "The panes not kept show the next images of the selection",
+    ),
+    ActionSpec(
+        ActionId.COMPARE_KEEP,
+        "Keep this one",
+        ("K",),
+        Context.COMPARE,
+        "Keep the marked pane (the best so far) while the others step (again: let it go)",
+    ),
+    ActionSpec(
+        ActionId.COMPARE_ZOOM,
+        "Fit or 100%",
+        ("Z",),
+        Context.COMPARE,
+        "Every pane fitted or at 100%; a drag pans them all to the same place",
+    ),
+    ActionSpec(
+        ActionId.COMPARE_NEXT_PANE,
+        "Next pane",
+        ("Tab",),
+        Context.COMPARE,
+        "Mark the next pane: the review keys decide its image (a click marks one too)",
+    ),
+    ActionSpec(
+        ActionId.COMPARE_PREVIOUS_PANE,
+        "Previous pane",
+        ("Shift+Tab",),
+        Context.COMPARE,
+        "Mark the previous pane",
+    ),
+    ActionSpec(
+        ActionId.COMPARE_CLOSE,
+        "Close",
+        ("Esc", "C"),
+        Context.COMPARE,
+        "Back to the grid, the marked pane's image current",
+    ),
 )
 
 REVIEW_ACTIONS: Final[tuple[ActionId, ...]] = (
@@ -259,14 +332,27 @@ REVIEW_ACTIONS: Final[tuple[ActionId, ...]] = (
     ActionId.UNDO,
     ActionId.REDO,
 )
-"""The rows of the Review menu, in its order (reasons and undo/redo after a separator each)."""
+"""The review keys: the first rows of the Review menu (ui/menus.py), in its order."""
 
-# -- the loupe -------------------------------------------------------------------------------
-IN_LOUPE_TOO: Final[tuple[ActionId, ...]] = REVIEW_ACTIONS
-"""Rows that also apply in the loupe (Context.PREVIEW), besides their own context: deciding
-there decides the image shown."""
-LOUPE_ACTION_DATA: Final = "in-loupe-too"
-"""`QAction.data()` of the loupe's copies of those rows."""
+# -- the loupe and compare -------------------------------------------------------------------
+REVIEW_WINDOWS: Final[tuple[Context, ...]] = (Context.PREVIEW, Context.COMPARE)
+"""Windows of their own where the review keys act too: the loupe (on the image shown) and compare
+(on the focused pane's image)."""
+IN_REVIEW_WINDOWS: Final[tuple[ActionId, ...]] = REVIEW_ACTIONS
+"""Rows that also apply in each of the `REVIEW_WINDOWS`, besides their own context."""
+REVIEW_COPY_DATA: Final = "review-key-copy"
+"""`QAction.data()` of those rows' copies on a review window (its own keys are the others)."""
+
+COMPARE_ACTIONS: Final[tuple[ActionId, ...]] = (
+    ActionId.COMPARE_PREVIOUS,
+    ActionId.COMPARE_NEXT,
+    ActionId.COMPARE_KEEP,
+    ActionId.COMPARE_ZOOM,
+    ActionId.COMPARE_NEXT_PANE,
+    ActionId.COMPARE_PREVIOUS_PANE,
+    ActionId.COMPARE_CLOSE,
+)
+"""The compare window's own keys, in the order of its tool bar."""
 
 # -- made for AI shoots ----------------------------------------------------------------------
 SHOOT_ACTIONS: Final[tuple[ActionId, ...]] = (
@@ -292,6 +378,7 @@ _SHORTCUT_CONTEXT: Final[Mapping[Context, Qt.ShortcutContext]] = {
     Context.WINDOW: Qt.ShortcutContext.WindowShortcut,
     Context.GRID: Qt.ShortcutContext.WidgetShortcut,
     Context.PREVIEW: Qt.ShortcutContext.WindowShortcut,
+    Context.COMPARE: Qt.ShortcutContext.WindowShortcut,
 }
 
 
@@ -304,7 +391,7 @@ def spec_of(action_id: ActionId, table: Iterable[ActionSpec] = ACTIONS) -> Actio
 
 def live_together(a: Context, b: Context) -> bool:
     """Whether keys of the two contexts can be live at the same moment (the grid is inside the
-    main window; the preview is a window of its own)."""
+    main window; the loupe and compare are windows of their own)."""
     return a == b or {a, b} == {Context.WINDOW, Context.GRID}
 
 
@@ -318,13 +405,18 @@ def clashes(table: Sequence[ActionSpec] = ACTIONS) -> list[str]:
     problems = []
     table = [
         *table,
-        *(replace(s, context=Context.PREVIEW) for s in table if s.id in IN_LOUPE_TOO),
+        *(
+            replace(s, context=window)
+            for window in REVIEW_WINDOWS
+            for s in table
+            if s.id in IN_REVIEW_WINDOWS
+        ),
     ]
     for spec in table:
         for key in spec.keys:
             if normalized(key) != key:  # Qt spells an unknown key as ""
                 problems.append(f"{spec.id}: {key!r} is not a key sequence in Qt's portable text")
-            if spec.context is not Context.PREVIEW and normalized(key) in GRID_NAVIGATION:
+            if spec.context not in REVIEW_WINDOWS and normalized(key) in GRID_NAVIGATION:
                 problems.append(f"{spec.id}: {key} moves in the grid")
     for a, b in combinations(table, 2):
         if live_together(a.context, b.context):
@@ -351,7 +443,8 @@ def key_text(action: QAction) -> str:
 class ActionSet:
     """The QActions of one main window, one per row of the table, each hosted by the widget of its
     context and connected to its handler. Every row needs a handler, unless its QAction already
-    exists and is `adopted` (the Shoots dock's own show/hide action, for one)."""
+    exists and is `adopted` (the Shoots dock's own show/hide action, for one). The rows of
+    `IN_REVIEW_WINDOWS` get a copy on each review window among `hosts` (see the module's doc)."""
 
     def __init__(
         self,
@@ -367,8 +460,8 @@ class ActionSet:
             raise ValueError(f"no handler for {', '.join(missing)}")
         self._specs = {spec.id: spec for spec in table}
         self._actions: dict[ActionId, QAction] = {}
-        self._loupe_copies: dict[ActionId, QAction] = {}
-        loupe = hosts.get(Context.PREVIEW)
+        self._copies: dict[tuple[Context, ActionId], QAction] = {}
+        review_windows = [(c, hosts[c]) for c in REVIEW_WINDOWS if c in hosts]
         for spec in table:
             host = hosts[spec.context]
             action = adopted.get(spec.id) or QAction(spec.text, host)
@@ -378,17 +471,10 @@ class ActionSet:
             if spec.id in handlers:
                 _connect(action, handlers[spec.id])
             self._actions[spec.id] = action
-            if (
-                loupe is not None
-                and spec.id in IN_LOUPE_TOO
-                and spec.context is not Context.PREVIEW
-            ):
-                copy = QAction(spec.text, loupe)
-                copy.setData(LOUPE_ACTION_DATA)
-                copy.setShortcutContext(_SHORTCUT_CONTEXT[Context.PREVIEW])
-                loupe.addAction(copy)
-                copy.triggered.connect(action.trigger)  # the same handler, the same signal
-                self._loupe_copies[spec.id] = copy
+            if spec.id in IN_REVIEW_WINDOWS:
+                for context, window in review_windows:
+                    if context is not spec.context:
+                        self._copies[context, spec.id] = _copy_on(window, action)
             self.set_keys(spec.id, [QKeySequence(k) for k in spec.keys])
 
     def __getitem__(self, action_id: ActionId) -> QAction:
@@ -397,17 +483,27 @@ class ActionSet:
     def set_keys(self, action_id: ActionId, keys: Sequence[QKeySequence]) -> None:
         """Bind `action_id` to `keys` (none: no shortcut); its tooltip says the new keys."""
         tip = self._specs[action_id].tip
-        for action in (self._actions[action_id], self._loupe_copies.get(action_id)):
-            if action is not None:
-                action.setShortcuts(list(keys))
-                action.setToolTip(f"{tip} ({keys_text(keys)})" if keys else tip)
+        copies = [a for (_c, i), a in self._copies.items() if i == action_id]
+        for action in (self._actions[action_id], *copies):
+            action.setShortcuts(list(keys))
+            action.setToolTip(f"{tip} ({keys_text(keys)})" if keys else tip)
 
-    def in_loupe(self, action_id: ActionId) -> QAction | None:
-        """The loupe's copy of `action_id` (None: the row does not apply there too)."""
-        return self._loupe_copies.get(action_id)
+    def copy_in(self, context: Context, action_id: ActionId) -> QAction | None:
+        """The copy of `action_id` on the review window of `context` (None: not there too)."""
+        return self._copies.get((context, action_id))
 
     def key_text(self, action_id: ActionId) -> str:
         return key_text(self._actions[action_id])
+
+
+def _copy_on(window: QWidget, action: QAction) -> QAction:
+    """A copy of `action` live while `window` is active: the same handler, the same signal."""
+    copy = QAction(action.text(), window)
+    copy.setData(REVIEW_COPY_DATA)
+    copy.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    window.addAction(copy)
+    copy.triggered.connect(action.trigger)
+    return copy
 
 
 def _connect(action: QAction, handler: Callable[[], object]) -> None:

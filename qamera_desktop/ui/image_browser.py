@@ -1,6 +1,7 @@
-"""The images: the thumbnail grid beside the details of its current image, and the preview dialog
-that shows that image large and steps through the grid. The grid itself says what the listing is
-doing while it has nothing to show (connecting, loading, nothing matches, failed).
+"""The images: the thumbnail grid beside the details of its current image, the preview dialog
+(the loupe) that shows that image large and steps through the grid, and compare, which shows the
+selected images side by side. The grid itself says what the listing is doing while it has nothing
+to show (connecting, loading, nothing matches, failed).
 
 It keeps the designer's place. The image the user made current ("chosen": a click, the keys, or
 the one remembered from the last session) stays current through a new sort order, and comes back
@@ -10,19 +11,27 @@ details say that nothing is selected. The details always show the grid's current
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
 from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtWidgets import QSplitter, QWidget
 
 from qamera_desktop.api.records import Image
 from qamera_desktop.core.image_library import ImageLibrary, LibraryState, LoadState
+from qamera_desktop.ui.actions import ActionId
+from qamera_desktop.ui.compare_dialog import PANES, CompareDialog
 from qamera_desktop.ui.details_panel import DetailsPanel
 from qamera_desktop.ui.image_grid_model import ImageGridModel, ImageRole, review_words
 from qamera_desktop.ui.image_grid_view import ImageGridView
-from qamera_desktop.ui.preview_dialog import PreviewDialog
+from qamera_desktop.ui.preview_dialog import PreviewDialog, ReviewWindow
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
 SelectionFlag = QItemSelectionModel.SelectionFlag
+COMPARE_NEEDS = (
+    f"Compare needs 2 to {PANES} selected images (more: they step through the panes). "
+    "Select them with Ctrl+click or Shift+arrows."
+)
 
 
 class ImageBrowser(QSplitter):
@@ -39,6 +48,7 @@ class ImageBrowser(QSplitter):
         self.details.review_of = library.review
         self.preview = PreviewDialog(loader, self)
         self.preview.review_text = lambda image_id: review_words(library.review(image_id))
+        self.compare = CompareDialog(loader, library.review, self)
         self.addWidget(self.grid)
         self.addWidget(self.details)
         self.setStretchFactor(0, 1)
@@ -55,6 +65,32 @@ class ImageBrowser(QSplitter):
         self.model.dataChanged.connect(self._on_data_changed)
         self.grid.selectionModel().currentChanged.connect(self._on_current)
         self.details.openRequested.connect(self.open_current)
+        self.compare.finished.connect(self._compare_closed)
+
+    def key_handlers(self, say: Callable[[str], None]) -> dict[ActionId, Callable[[], object]]:
+        """The handlers of the table's rows about looking at images: the loupe and compare.
+        `say` puts a sentence in the window's status bar."""
+        compare = self.compare
+
+        def compare_selected() -> None:
+            if not self.open_compare():
+                say(COMPARE_NEEDS)
+
+        return {
+            ActionId.OPEN_PREVIEW: self.open_current,
+            ActionId.PREVIOUS_IMAGE: lambda: self.step(-1),
+            ActionId.NEXT_IMAGE: lambda: self.step(+1),
+            ActionId.CLOSE_PREVIEW: self.preview.reject,
+            ActionId.LOUPE_ZOOM: self.preview.toggle_zoom,
+            ActionId.COMPARE: compare_selected,
+            ActionId.COMPARE_PREVIOUS: lambda: compare.step(-1),
+            ActionId.COMPARE_NEXT: lambda: compare.step(+1),
+            ActionId.COMPARE_KEEP: compare.toggle_keep,
+            ActionId.COMPARE_ZOOM: compare.toggle_zoom,
+            ActionId.COMPARE_NEXT_PANE: lambda: compare.mark_next(+1),
+            ActionId.COMPARE_PREVIOUS_PANE: lambda: compare.mark_next(-1),
+            ActionId.COMPARE_CLOSE: compare.reject,
+        }
 
     # -- the designer's place ----------------------------------------------------------------
     @property
@@ -126,20 +162,46 @@ class ImageBrowser(QSplitter):
     # -- what a decision applies to, and where it goes on -------------------------------------
     def targets(self) -> list[str]:
         """The images a decision applies to: the selected ones, in grid order, when several are
-        selected; else the current image (none: an empty list). In the loupe: the image shown."""
+        selected; else the current image (none: an empty list). In the loupe: the image shown;
+        in compare: the marked pane's (even when a decision took it out of the grid's filter)."""
+        if self.compare.isVisible():
+            marked = self.compare.marked_image()
+            return [marked.id] if marked is not None else []
         if self.preview.isVisible():
             shown = self.preview.image
             return [shown.id] if shown is not None and self.model.row_of(shown.id) >= 0 else []
-        selection = self.grid.selectionModel().selectedIndexes()
-        if len(selection) > 1:
-            rows = sorted(index.row() for index in selection)
-            return [image.id for row in rows if (image := self.model.image_at(row)) is not None]
+        selected = self.selected_images()
+        if len(selected) > 1:
+            return [image.id for image in selected]
         image = self.current_image()
         return [image.id] if image is not None else []
 
+    def selected_images(self) -> list[Image]:
+        """The selected images, in the grid's order."""
+        rows = sorted(index.row() for index in self.grid.selectionModel().selectedIndexes())
+        return [image for row in rows if (image := self.model.image_at(row)) is not None]
+
+    def review_window(self) -> ReviewWindow | None:
+        """The window of its own the review keys act in now (compare, the loupe), if one is
+        shown."""
+        for window in (self.compare, self.preview):
+            if window.isVisible():
+                return window
+        return None
+
+    def show_review(self) -> None:
+        """After a decision: the details, the loupe's caption and compare's captions say it."""
+        self.details.show_review()
+        if self.preview.isVisible():
+            self.preview.show_caption()
+        if self.compare.isVisible():
+            self.compare.show_captions()
+
     def next_after(self, image_id: str) -> str | None:
         """The image to go on to after deciding `image_id`: the next one, or at the end the one
-        before it, or itself when it is alone."""
+        before it, or itself when it is alone. None in compare: its panes never move on."""
+        if self.compare.isVisible():
+            return None
         row = self.model.row_of(image_id)
         if row < 0:
             return None
@@ -158,7 +220,11 @@ class ImageBrowser(QSplitter):
 
     def show_decided(self, image_ids: list[str]) -> None:
         """After an undo or redo: the first of `image_ids` still shown becomes current and
-        chosen, and those shown are selected."""
+        chosen, and those shown are selected. In compare: the pane of the first is marked."""
+        if self.compare.isVisible():  # the panes stay; the one of the image is marked
+            if image_ids:
+                self.compare.mark_image(image_ids[0])
+            return
         rows = [row for i in image_ids if (row := self.model.row_of(i)) >= 0]
         if not rows:
             return
@@ -172,6 +238,32 @@ class ImageBrowser(QSplitter):
 
     def current_image(self) -> Image | None:
         return self.model.image_at(self.grid.currentIndex().row())
+
+    def current_id(self) -> str | None:
+        image = self.current_image()
+        return image.id if image is not None else None
+
+    def open_compare(self) -> bool:
+        """Compare the selected images (the first PANES of them, the others stepped through);
+        False when fewer than two are selected."""
+        selected = self.selected_images()
+        if len(selected) < 2:
+            return False
+        self.compare.compare(selected, self.current_id())
+        return True
+
+    def _compare_closed(self, _result: int) -> None:
+        """Back from compare: the marked pane's image is current (and chosen); the selection
+        stays, for another compare."""
+        marked = self.compare.marked_image()
+        row = self.model.row_of(marked.id) if marked is not None else -1
+        if marked is None or row < 0:
+            return
+        self._chosen_id = marked.id
+        self._place(row, select=False)
+        if not self.grid.selectionModel().isSelected(self.model.index(row)):
+            self.grid.selectionModel().select(self.model.index(row), SelectionFlag.Select)
+        self.chosenChanged.emit(marked.id)
 
     def open_current(self) -> None:
         """Show the grid's current image in the preview dialog (nothing when there is none)."""

@@ -1,17 +1,17 @@
 """The main window: assembles the rooms and connects them. The filter bar on top (ui/filter_bar.py);
-the grid, the details and the preview (ui/image_browser.py); the Shoots panel and everything else
-about shoots (ui/shoots_controller.py); the keyboard actions, built from one table (ui/actions.py);
-the designer's decisions (ui/review_controller.py) with the Review and View menus and the count
-line; the status bar. What lives here joins them: the account, the listing's refreshes (when to
-refresh by itself: core/refresh_backoff.py) and the settings."""
+the grid, the details, the loupe and compare (ui/image_browser.py); the Shoots panel and everything
+else about shoots (ui/shoots_controller.py); the designer's decisions (ui/review_controller.py)
+with auto-advance, the count line and the reason chips; getting images out
+(ui/export_controller.py); the keyboard actions, built from one table (ui/actions.py), and the
+menus built from them (ui/menus.py); the status bar. What lives here joins them: the account, the
+listing's refreshes (when to refresh by itself: core/refresh_backoff.py) and the settings."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol
 
 from PySide6.QtCore import QByteArray, QMargins, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QIcon
+from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from qamera_desktop.api.errors import ApiError
@@ -20,24 +20,17 @@ from qamera_desktop.core.background_tasks import BackgroundTasks
 from qamera_desktop.core.image_library import ImageLibrary, LibraryState, LoadState
 from qamera_desktop.core.image_query import ServerFilter, SortOrder
 from qamera_desktop.core.refresh_backoff import RefreshBackoff
-from qamera_desktop.core.review import Label, RejectReason, ReviewFilter
+from qamera_desktop.core.review import ReviewFilter
 from qamera_desktop.core.review_store import ReviewStore
 from qamera_desktop.core.settings import SettingsStore
 from qamera_desktop.resources import resource_path
-from qamera_desktop.ui.actions import (
-    EDIT_ACTIONS,
-    FILE_ACTIONS,
-    REVIEW_ACTIONS,
-    SHOOT_ACTIONS,
-    ActionId,
-    ActionSet,
-    Context,
-)
+from qamera_desktop.ui.actions import ActionId, ActionSet, Context
 from qamera_desktop.ui.connection_status import ConnectionStatus, Link, MeasuredSource, retried
 from qamera_desktop.ui.export_controller import ExportController
 from qamera_desktop.ui.filter_bar import FilterBar
 from qamera_desktop.ui.image_browser import ImageBrowser
 from qamera_desktop.ui.image_grid_view import ZOOM_STEP
+from qamera_desktop.ui.menus import build_menus
 from qamera_desktop.ui.new_shoot_dialog import Catalogue, NewShootDialog
 from qamera_desktop.ui.review_controller import ReviewController
 from qamera_desktop.ui.shoots_controller import ShootsController
@@ -93,16 +86,6 @@ class MainWindow(QMainWindow):
         self.banner.setObjectName("banner")
         self.banner.setStyleSheet(BANNER_STYLE)
         self.banner.hide()
-        self.reviews = ReviewController(
-            library,
-            self.browser,
-            show_error=self._review_failed,
-            decided=self._show_counts,
-            auto_advance=lambda: self.auto_advance_action.isChecked(),
-            parent=self,
-        )
-        self.reason_bar = self.reviews.reason_bar
-        self.exports = ExportController(library, self.browser, self.statusBar(), parent=self)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -111,10 +94,19 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.filters.review_row)
         layout.addWidget(self.banner)
         layout.addWidget(self.browser, 1)
-        layout.addWidget(self.reason_bar)
         self.setCentralWidget(central)
-        self.review_line = QLabel()  # "58 images · 12 picks · 30 rejects · 16 to review"
-        self.review_line.setAccessibleName("Review counts")
+        self.reviews = ReviewController(
+            library,
+            self.browser,
+            self.statusBar(),
+            reason_home=layout,  # the reason chips under the grid
+            auto_advance=self.settings.auto_advance,
+            save_auto_advance=lambda on: self._save(auto_advance=on),
+            parent=self,
+        )
+        self.reason_bar, self.review_line = self.reviews.reason_bar, self.reviews.review_line
+        self.auto_advance_action = self.reviews.auto_advance_action
+        self.exports = ExportController(library, self.browser, self.statusBar(), parent=self)
         self.filters.review_row_layout.addWidget(self.review_line, 1)
         # made for AI shoots: the chip of the filter to one shoot, the image's shoot in the details
         self.filters.review_row_layout.addWidget(self.shoots.shoot_chip)
@@ -132,6 +124,7 @@ class MainWindow(QMainWindow):
         # the rooms' parts under the names the app (app_controller.py, services.py) and tests use
         self.model, self.grid = self.browser.model, self.browser.grid
         self.details, self.preview = self.browser.details, self.browser.preview
+        self.compare = self.browser.compare
         self.attach_shoots = self.shoots.attach
         self.shoot_changed = self.shoots.shoot_changed
         self.shoot_images = self.shoots.shoot_images
@@ -145,7 +138,12 @@ class MainWindow(QMainWindow):
         self.size_slider = self.filters.size_slider
 
         self.keys = ActionSet(
-            {Context.WINDOW: self, Context.GRID: self.grid, Context.PREVIEW: self.preview},
+            {
+                Context.WINDOW: self,
+                Context.GRID: self.grid,
+                Context.PREVIEW: self.preview,
+                Context.COMPARE: self.compare,
+            },
             {
                 ActionId.FIND: self.filters.focus_search,
                 ActionId.FOCUS_GRID: self.grid.setFocus,
@@ -153,30 +151,16 @@ class MainWindow(QMainWindow):
                 ActionId.ZOOM_OUT: lambda: self._zoom(-ZOOM_STEP),
                 ActionId.REFRESH: self._refresh_clicked,
                 ActionId.NEW_SHOOT: self.shoots.open_new_shoot,
-                ActionId.OPEN_PREVIEW: self.browser.open_current,
-                ActionId.PREVIOUS_IMAGE: lambda: self.browser.step(-1),
-                ActionId.NEXT_IMAGE: lambda: self.browser.step(+1),
-                ActionId.CLOSE_PREVIEW: self.preview.reject,
-                ActionId.PICK: self.reviews.pick,
-                ActionId.REJECT: self.reviews.reject,
-                ActionId.CLEAR_FLAG: self.reviews.clear_flag,
-                **{ActionId(f"rate_{n}"): _bind(self.reviews.rate, n) for n in range(6)},
-                ActionId.LABEL_RED: _bind(self.reviews.toggle_label, Label.RED),
-                ActionId.LABEL_YELLOW: _bind(self.reviews.toggle_label, Label.YELLOW),
-                ActionId.LABEL_GREEN: _bind(self.reviews.toggle_label, Label.GREEN),
-                ActionId.LABEL_BLUE: _bind(self.reviews.toggle_label, Label.BLUE),
-                **{
-                    ActionId(f"reason_{n}"): _bind(self.reviews.toggle_reason, reason)
-                    for n, reason in enumerate(RejectReason, start=1)
-                },
-                ActionId.UNDO: self.reviews.undo,
-                ActionId.REDO: self.reviews.redo,
                 ActionId.SHORTCUTS: self.show_shortcuts,
+                # -- the loupe and compare; the review keys --
+                **self.browser.key_handlers(say=lambda text: self.statusBar().showMessage(text)),
+                **self.reviews.key_handlers(),
                 # -- made for AI shoots --
                 ActionId.MORE_LIKE_THIS: self._more_like_this,
-                ActionId.REGENERATE_REJECTS: self._regenerate_rejects,
+                ActionId.REGENERATE_REJECTS: lambda: self.shoots.regenerate_rejects_of_image(
+                    self.browser.current_id()
+                ),
                 ActionId.CLEAR_SHOOT_FILTER: self.shoots.clear_shoot_filter,
-                ActionId.LOUPE_ZOOM: self.preview.toggle_zoom,
                 # -- getting images out --
                 ActionId.EXPORT: self.exports.export,
                 ActionId.CONTACT_SHEET: self.exports.contact_sheet,
@@ -191,13 +175,10 @@ class MainWindow(QMainWindow):
         self.filters.add_actions([self.refresh_action, self.new_shoot_action, toggle_shoots])
         self.new_shoot_action.setEnabled(False)  # until there is an account and a shoot service
         self.details.open_button.setToolTip(self.keys[ActionId.OPEN_PREVIEW].toolTip())
-        self.auto_advance_action = QAction("Auto-advance", self)
-        self.auto_advance_action.setCheckable(True)
-        self.auto_advance_action.setChecked(self.settings.auto_advance)
-        self.auto_advance_action.setToolTip("After a decision on one image, go on to the next")
-        self.auto_advance_action.toggled.connect(lambda on: self._save(auto_advance=on))
         self.shortcuts_dialog: ShortcutsDialog | None = None
-        self._build_menus()
+        menus = build_menus(self.menuBar(), self.keys, self.auto_advance_action)
+        self.file_menu, self.edit_menu, self.review_menu = menus.file, menus.edit, menus.review
+        self.view_menu, self.help_menu = menus.view, menus.help
 
         self.auto_refresh = QTimer(self)
         self.auto_refresh.setSingleShot(True)
@@ -211,8 +192,8 @@ class MainWindow(QMainWindow):
         self.shoots.availableChanged.connect(self.new_shoot_action.setEnabled)
         self.model.stateChanged.connect(self._on_state)
         self.model.countChanged.connect(self._on_count)
-        self.model.patchFinished.connect(self._show_counts)
-        self.model.modelReset.connect(self._show_counts)
+        self.model.patchFinished.connect(self.reviews.show_counts)
+        self.model.modelReset.connect(self.reviews.show_counts)
         # the chosen image is saved once the keys stop moving it (and at the latest on closing)
         self._save_chosen = QTimer(self)
         self._save_chosen.setSingleShot(True)
@@ -230,40 +211,6 @@ class MainWindow(QMainWindow):
         library.set_filter(self.filters.server_filter())
         self._on_count(self.model.rowCount())
 
-    def _build_menus(self) -> None:
-        """The menu bar: the file and edit actions, every review action with its keys (so that
-        mouse users find them), the view's options, and the cheat sheet."""
-        bar = self.menuBar()
-        file_menu = bar.addMenu("&File")
-        file_menu.addAction(self.keys[ActionId.NEW_SHOOT])
-        file_menu.addSeparator()
-        for action_id in FILE_ACTIONS:
-            file_menu.addAction(self.keys[action_id])
-        self.file_menu = file_menu
-        edit = bar.addMenu("&Edit")
-        for action_id in EDIT_ACTIONS:
-            edit.addAction(self.keys[action_id])
-        self.edit_menu = edit
-        review = bar.addMenu("&Review")
-        for action_id in REVIEW_ACTIONS:
-            if action_id in (ActionId.RATE_0, ActionId.LABEL_RED, ActionId.REASON_1, ActionId.UNDO):
-                review.addSeparator()
-            review.addAction(self.keys[action_id])
-        review.addSeparator()
-        for action_id in SHOOT_ACTIONS:  # made for AI shoots
-            review.addAction(self.keys[action_id])
-        self.review_menu = review
-        view = bar.addMenu("&View")
-        view.addAction(self.auto_advance_action)
-        view.addSeparator()
-        for action_id in (ActionId.ZOOM_IN, ActionId.ZOOM_OUT, ActionId.REFRESH):
-            view.addAction(self.keys[action_id])
-        view.addAction(self.keys[ActionId.TOGGLE_SHOOTS])
-        self.view_menu = view
-        help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self.keys[ActionId.SHORTCUTS])
-        self.help_menu = help_menu
-
     def attach_reviews(self, store: ReviewStore) -> None:
         """Use this account's reviews: the grid shows them, the keys decide."""
         self.reviews.attach(store)
@@ -274,26 +221,12 @@ class MainWindow(QMainWindow):
             self.shortcuts_dialog = ShortcutsDialog(self.keys, self)
         self.shortcuts_dialog.open()
 
-    def _current_id(self) -> str | None:
-        image = self.browser.current_image()
-        return image.id if image is not None else None
-
     def _more_like_this(self) -> None:
-        self.shoots.more_like_this(self._current_id())
-
-    def _regenerate_rejects(self) -> None:
-        self.shoots.regenerate_rejects_of_image(self._current_id())
-
-    def _review_failed(self, message: str) -> None:
-        self.statusBar().showMessage(message, 15_000)
+        self.shoots.more_like_this(self.browser.current_id())
 
     def _review_filter_changed(self, review_filter: ReviewFilter) -> None:
         self.library.set_review_filter(review_filter)
-        self._show_counts()
-
-    def _show_counts(self) -> None:
-        """The count line of the current filter."""
-        self.review_line.setText(self.library.counts.text())
+        self.reviews.show_counts()
 
     @property
     def new_shoot_dialog(self) -> NewShootDialog | None:
@@ -442,7 +375,7 @@ class MainWindow(QMainWindow):
         )
         # the count line says how many are shown; this only adds how many there are in all
         self.count_label.setVisible(count != total)
-        self._show_counts()
+        self.reviews.show_counts()
         self._on_state(self.library.state)
 
     def _task_failed(self, what: str, exc: BaseException) -> None:
@@ -452,7 +385,3 @@ class MainWindow(QMainWindow):
         self._save_chosen_image()
         self._save(window_geometry=bytes(self.saveGeometry().toBase64().data()).decode())
         super().closeEvent(event)
-
-
-def _bind[T](handler: Callable[[T], None], value: T) -> Callable[[], None]:
-    return lambda: handler(value)

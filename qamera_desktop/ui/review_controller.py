@@ -9,18 +9,34 @@ image stays in the view or leaves it (rejecting inside "Unflagged"); the last im
 the one before it. The view never jumps to the top.
 
 After a reject, a row of reason chips (`ReasonBar`) offers the reasons for the images just
-rejected: a click or Alt+1 to Alt+6 toggles one; going on (the next decision, or moving to
-another image by hand) skips them. A decision that cannot be
-written changes nothing and says so in the window.
+rejected: a click or Alt+1 to Alt+6 toggles one; going on (the next decision, moving to another
+image by hand, marking another pane in compare, closing the loupe or compare) skips them. There is
+one bar, shown at the bottom of the window the decision was made in: under the grid, or in the
+loupe or compare (`ImageBrowser.review_window()`). A decision that cannot be written changes
+nothing and says so in the window.
+
+The controller also owns what the main window shows of the review: the handlers of the table's
+review rows (`key_handlers`), the View menu's auto-advance, and the count line under the filter bar
+("58 images · 12 picks · 30 rejects · 16 to review").
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStatusBar,
+    QWidget,
+)
 
 from qamera_desktop.core.image_library import ImageLibrary
 from qamera_desktop.core.review import (
@@ -35,6 +51,7 @@ from qamera_desktop.core.review import (
     with_reason_toggled,
 )
 from qamera_desktop.core.review_store import ReviewChange, ReviewStore, Step
+from qamera_desktop.ui.actions import ActionId
 from qamera_desktop.ui.image_browser import ImageBrowser
 
 log = logging.getLogger(__name__)
@@ -74,7 +91,10 @@ class ReasonBar(QFrame):
         layout.addStretch(1)
         self.hide()
 
-    def show_for(self, what: str, review: Review) -> None:
+    def show_for(self, what: str, review: Review, slot: QBoxLayout) -> None:
+        """Show the reasons of `review` at the bottom of `slot` (the window decided in)."""
+        if slot.indexOf(self) < 0:
+            slot.addWidget(self)  # moves it out of the window it was in
         self.title.setText(f"Why is {what} rejected? (optional)")
         for reason, chip in self.chips.items():
             chip.setChecked(reason in review.reasons)
@@ -86,30 +106,64 @@ class ReviewController(QObject):
         self,
         library: ImageLibrary,
         browser: ImageBrowser,
+        status_bar: QStatusBar,
         *,
-        show_error: Callable[[str], None],
-        decided: Callable[[], None],
-        auto_advance: Callable[[], bool],
+        reason_home: QBoxLayout,
+        auto_advance: bool,
+        save_auto_advance: Callable[[bool], None],
         parent: QObject | None = None,
     ) -> None:
+        """`reason_home`: where the reason chips go in the main window (under the grid)."""
         super().__init__(parent)
         self._library = library
         self._browser = browser
-        self._show_error = show_error
-        self._decided = decided
-        self._auto_advance = auto_advance
+        self._status_bar = status_bar
         self.store: ReviewStore | None = None
+        self.review_line = QLabel()  # "58 images · 12 picks · 30 rejects · 16 to review"
+        self.review_line.setAccessibleName("Review counts")
+        self.auto_advance_action = QAction("Auto-advance", self)
+        self.auto_advance_action.setCheckable(True)
+        self.auto_advance_action.setChecked(auto_advance)
+        self.auto_advance_action.setToolTip("After a decision on one image, go on to the next")
+        self.auto_advance_action.toggled.connect(save_auto_advance)
+        self._reason_home = reason_home
         self.reason_bar = ReasonBar(self.toggle_reason)
+        reason_home.addWidget(self.reason_bar)
         self._reason_targets: list[str] = []  # the images of the last reject
         self._advancing = False
-        # moving on to another image by hand skips the reasons (auto-advance does not)
+        # moving on to another image or pane by hand skips the reasons (auto-advance does not)
         browser.chosenChanged.connect(self._chosen_by_hand)
+        browser.compare.moved.connect(self._chosen_by_hand)
+        browser.compare.finished.connect(self._hide_reasons)
+        browser.preview.finished.connect(self._hide_reasons)
 
     def attach(self, store: ReviewStore) -> None:
         self.store = store
         self._library.set_reviews(store.reviewed())
-        self._browser.details.show_review()
-        self._decided()
+        self._after_change()
+
+    def key_handlers(self) -> dict[ActionId, Callable[[], object]]:
+        """The handlers of the table's review rows (REVIEW_ACTIONS)."""
+        return {
+            ActionId.PICK: self.pick,
+            ActionId.REJECT: self.reject,
+            ActionId.CLEAR_FLAG: self.clear_flag,
+            **{ActionId(f"rate_{n}"): partial(self.rate, n) for n in range(6)},
+            ActionId.LABEL_RED: partial(self.toggle_label, Label.RED),
+            ActionId.LABEL_YELLOW: partial(self.toggle_label, Label.YELLOW),
+            ActionId.LABEL_GREEN: partial(self.toggle_label, Label.GREEN),
+            ActionId.LABEL_BLUE: partial(self.toggle_label, Label.BLUE),
+            **{
+                ActionId(f"reason_{n}"): partial(self.toggle_reason, reason)
+                for n, reason in enumerate(RejectReason, start=1)
+            },
+            ActionId.UNDO: self.undo,
+            ActionId.REDO: self.redo,
+        }
+
+    def show_counts(self) -> None:
+        """The count line of the current filter."""
+        self.review_line.setText(self._library.counts.text())
 
     # -- the keys' handlers ------------------------------------------------------------------
     def pick(self) -> None:
@@ -163,7 +217,7 @@ class ReviewController(QObject):
             self._show_reasons()
         else:
             self._hide_reasons()
-        if after is not None and self._auto_advance():
+        if after is not None and self.auto_advance_action.isChecked():
             self._advancing = True
             try:
                 self._browser.advance_to(after)
@@ -196,7 +250,8 @@ class ReviewController(QObject):
             return write()
         except Exception as exc:  # a full disk, a locked or read-only database...
             log.exception("Could not save a decision")
-            self._show_error(f"Could not save your decision, nothing changed: {exc}")
+            message = f"Could not save your decision, nothing changed: {exc}"
+            self._status_bar.showMessage(message, 15_000)
             return False
 
     def _store(self) -> ReviewStore:
@@ -204,8 +259,8 @@ class ReviewController(QObject):
         return self.store
 
     def _after_change(self) -> None:
-        self._browser.details.show_review()
-        self._decided()
+        self._browser.show_review()
+        self.show_counts()
 
     # -- the reason chips --------------------------------------------------------------------
     def _show_reasons(self) -> None:
@@ -216,13 +271,15 @@ class ReviewController(QObject):
         image = self._library.get(targets[0])
         name = (image.name or image.id) if image is not None else targets[0]
         what = f"“{name}”" if len(targets) == 1 else f"{len(targets)} images"
-        self.reason_bar.show_for(what, self._library.review(targets[0]))
+        window = self._browser.review_window()
+        slot = window.reason_slot if window is not None else self._reason_home
+        self.reason_bar.show_for(what, self._library.review(targets[0]), slot)
 
-    def _chosen_by_hand(self, _image_id: object) -> None:
+    def _chosen_by_hand(self, _image_id: object = None) -> None:
         if not self._advancing and self._reason_targets:
             self._hide_reasons()
 
-    def _hide_reasons(self) -> None:
+    def _hide_reasons(self, _result: int = 0) -> None:
         self._reason_targets = []
         self.reason_bar.hide()
 

@@ -1,5 +1,6 @@
 """The cheat sheet (`?`): every row of the table of keyboard actions (ui/actions.py) with its keys
-as they are bound now, grouped by where they apply. Opened with open(), never exec()."""
+as they are bound now, grouped by where they apply, with a word on where the review keys act too.
+Opened with open(), never exec()."""
 
 from __future__ import annotations
 
@@ -14,8 +15,16 @@ SECTIONS: tuple[tuple[Context, str], ...] = (
     (Context.GRID, "In the grid"),
     (Context.WINDOW, "Anywhere in the window"),
     (Context.PREVIEW, "In the large preview"),
+    (Context.COMPARE, "In compare (C with 2 to 4 images selected, or more to step through)"),
 )
 NAVIGATION = "Arrows, Home, End, PageUp, PageDown: move (Shift extends the selection); Ctrl+A: all"
+NOTES: dict[Context, str] = {
+    Context.GRID: NAVIGATION,
+    Context.PREVIEW: "The review keys (pick, reject, stars, labels, reasons, undo) decide the "
+    "image shown; with auto-advance the next one is shown.",
+    Context.COMPARE: "The review keys decide the marked pane's image (a coloured frame; a click "
+    "marks another). Auto-advance never moves the panes here.",
+}
 
 
 def shortcuts_html(keys: ActionSet) -> str:
@@ -31,8 +40,8 @@ def shortcuts_html(keys: ActionSet) -> str:
                 f"<td>{escape(spec.tip)}</td></tr>"
             )
         parts.append(f"<h3>{escape(title)}</h3><table>{''.join(rows)}</table>")
-        if context is Context.GRID:
-            parts.append(f"<p>{escape(NAVIGATION)}</p>")
+        if context in NOTES:
+            parts.append(f"<p>{escape(NOTES[context])}</p>")
     return "".join(parts)
 
 

@@ -14,6 +14,9 @@ from PySide6.QtWidgets import QWidget
 from qamera_desktop.ui.actions import (
     ACTIONS,
     GRID_NAVIGATION,
+    IN_REVIEW_WINDOWS,
+    REVIEW_COPY_DATA,
+    REVIEW_WINDOWS,
     ActionId,
     ActionSet,
     ActionSpec,
@@ -99,6 +102,12 @@ def action_of(window, action_id: ActionId) -> QAction:
 
 def focus_for(qtbot, window, context: Context) -> QWidget:
     """Put the keyboard where `context` applies; return the widget that has it."""
+    if context is Context.COMPARE:
+        window.grid.setFocus()
+        window.grid.selectAll()
+        assert window.browser.open_compare()
+        qtbot.waitUntil(lambda: active_window() is window.compare)
+        return window.compare
     if context is Context.PREVIEW:
         window.grid.setFocus()
         window.browser.open_current()
@@ -115,8 +124,9 @@ def focus_for(qtbot, window, context: Context) -> QWidget:
 
 
 def close_what_opened(qtbot, window) -> None:
-    if window.preview.isVisible():
-        window.preview.reject()
+    for review_window in (window.preview, window.compare):
+        if review_window.isVisible():
+            review_window.reject()
     dialog = window.new_shoot_dialog
     if dialog is not None and dialog.isVisible():
         with qtbot.waitSignal(dialog.finished):
@@ -191,3 +201,26 @@ def test_rebinding_a_key_moves_the_shortcut_and_the_tooltip(qtbot, make_app):
     window.keys.set_keys(ActionId.FIND, [])
     assert find.toolTip() == "Search image names"
     assert window.keys.key_text(ActionId.FIND) == ""
+
+
+def test_the_review_keys_have_a_copy_on_each_review_window_that_triggers_the_same_action(
+    qtbot, make_app
+):
+    window = make_app().window
+    for context, host in ((Context.PREVIEW, window.preview), (Context.COMPARE, window.compare)):
+        for action_id in IN_REVIEW_WINDOWS:
+            copy = window.keys.copy_in(context, action_id)
+            assert copy is not None, (context, action_id)
+            assert copy in host.actions()
+            assert copy.shortcuts() == window.keys[action_id].shortcuts()
+            assert copy.data() == REVIEW_COPY_DATA
+            with qtbot.waitSignal(window.keys[action_id].triggered, timeout=1_000):
+                copy.trigger()
+        # the window's own keys are not copies, and no other row is copied there
+        assert window.keys.copy_in(context, ActionId.FIND) is None
+    # a rebound review key moves on every window at once
+    window.keys.set_keys(ActionId.PICK, [QKeySequence("Ctrl+Shift+P")])
+    for context in REVIEW_WINDOWS:
+        copy = window.keys.copy_in(context, ActionId.PICK)
+        assert copy is not None
+        assert [k.toString() for k in copy.shortcuts()] == ["Ctrl+Shift+P"]

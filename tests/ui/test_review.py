@@ -24,6 +24,7 @@ from qamera_desktop.ui.actions import REVIEW_ACTIONS, SHOOT_ACTIONS, ActionId, s
 from qamera_desktop.ui.cell_sprites import PICK_COLOUR, REJECT_COLOUR, badge_font
 from qamera_desktop.ui.details_panel import VOTING_NOTE
 from qamera_desktop.ui.image_grid_model import ImageRole
+from qamera_desktop.ui.menus import REVIEW_MENU
 from tests.ui.helpers import active_window, choose, click, count_near, pixels, thumb_rect
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -148,7 +149,8 @@ def test_the_review_menu_lists_every_review_action_with_its_keys_and_triggers_it
     window.auto_advance_action.setChecked(False)
     menu = window.review_menu
     in_menu = [a for a in menu.actions() if not a.isSeparator()]
-    in_order = (*REVIEW_ACTIONS, *SHOOT_ACTIONS)  # an image's shoot last
+    in_order = (*REVIEW_ACTIONS, ActionId.COMPARE, *SHOOT_ACTIONS)  # an image's shoot last
+    assert in_order == REVIEW_MENU
     assert [a.text() for a in in_menu] == [spec_of(i).text for i in in_order]
     for action, action_id in zip(in_menu, in_order, strict=True):
         assert action is window.keys[action_id]

@@ -1,0 +1,346 @@
+"""Compare: two to four of the selected images side by side (C in the grid), as a designer
+compares variants of one shot in Photo Mechanic or Lightroom's Survey view.
+
+- Each pane is the loupe's picture (`LoupeView`), loaded like the loupe's image: at the size the
+  screen can show, on the loader's "preview" channel, the grid's thumbnail meanwhile. That size
+  (and not the pane's) is what makes 100% mean one image pixel per screen pixel, and an image
+  seen here is in memory for the loupe too.
+- Z puts every pane at fit or at 100%; a drag in one pans them all to the same place (the same
+  fraction of each image at the centre), so the same detail is compared everywhere.
+- One pane is marked (a coloured frame, its name in bold): the review keys of the action table
+  decide its image (`ImageBrowser.targets()`), and a decision never moves the panes (no
+  auto-advance here). A click, Tab or Shift+Tab marks another.
+- With more images selected than panes, the first ones are shown; Right / Left show the next /
+  previous images of the selection in the panes not kept. "Keep this one" (K) keeps the marked
+  pane (the best so far) in place while the others step.
+- Esc (or C again) goes back to the grid, where the marked pane's image becomes current and the
+  selection stays as it was, ready for another compare.
+
+`PaneOrder` is the Qt-free rule of which image each pane shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from html import escape
+from typing import Final
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import Signal as QtSignal
+from PySide6.QtGui import QFocusEvent, QResizeEvent
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QToolBar, QVBoxLayout, QWidget
+
+from qamera_desktop.api.records import Image
+from qamera_desktop.core.review import Flag, Review
+from qamera_desktop.ui.actions import REVIEW_COPY_DATA
+from qamera_desktop.ui.cell_sprites import PICK_COLOUR, REJECT_COLOUR
+from qamera_desktop.ui.details_panel import decision_text
+from qamera_desktop.ui.preview_dialog import LoupeView, ReviewWindow, loupe_size, show_from_loader
+from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+PANES: Final = 4
+MARKED_COLOUR: Final = "#339af0"
+KEPT_COLOUR: Final = "#f59f00"
+PANE_BORDER: Final = 3
+
+
+class PaneOrder:
+    """Which of `count` selected images (by index, in the grid's order) each pane shows: at first
+    the first ones; a kept pane stays; `step` shows the next (or previous) images that no kept
+    pane shows in the other panes, the last page ending on the last image."""
+
+    def __init__(self, count: int, panes: int = PANES) -> None:
+        self.count = count
+        self.slots = list(range(min(count, panes)))
+        """The image index each pane shows."""
+        self.kept: set[int] = set()
+        """The panes kept in place."""
+
+    def toggle_keep(self, pane: int) -> bool:
+        """Keep `pane` (or let it go again); whether it is kept now."""
+        self.kept ^= {pane}
+        return pane in self.kept
+
+    def after_step(self, direction: int) -> list[int] | None:
+        """What the panes not kept would show after a step (None: nothing would change)."""
+        free = [pane for pane in range(len(self.slots)) if pane not in self.kept]
+        if not free:
+            return None
+        kept_images = {self.slots[pane] for pane in self.kept}
+        rest = [i for i in range(self.count) if i not in kept_images]
+        shown = sorted(rest.index(self.slots[pane]) for pane in free)
+        start = shown[0] + len(free) if direction > 0 else shown[0] - len(free)
+        start = max(0, min(start, len(rest) - len(free)))
+        after = rest[start : start + len(free)]
+        return None if after == [rest[i] for i in shown] else after
+
+    def step(self, direction: int) -> bool:
+        """Show the next (direction > 0) or previous images in the panes not kept; whether the
+        panes changed."""
+        after = self.after_step(direction)
+        if after is None:
+            return False
+        free = [pane for pane in range(len(self.slots)) if pane not in self.kept]
+        for pane, image in zip(free, after, strict=True):
+            self.slots[pane] = image
+        return True
+
+    def span_text(self) -> str:
+        """Which images are shown, for people: "1-4" or "1, 5-7"."""
+        shown = sorted(i + 1 for i in self.slots)
+        runs: list[list[int]] = []
+        for n in shown:
+            if runs and runs[-1][-1] == n - 1:
+                runs[-1].append(n)
+            else:
+                runs.append([n])
+        return ", ".join(f"{r[0]}" if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+
+
+def pane_caption(image: Image, review: Review, *, kept: bool, marked: bool) -> str:
+    """A pane's caption (rich text): its name (bold when marked), the decision in its colour
+    ("Your pick · ★★★☆☆ · Red label"), and whether it is kept."""
+    name = escape(image.name or image.id)
+    colour = {Flag.PICK: PICK_COLOUR.name(), Flag.REJECT: REJECT_COLOUR.name()}.get(review.flag)
+    decision = escape(decision_text(review))
+    if colour is not None:
+        decision = f"<span style='color:{colour}'><b>{decision}</b></span>"
+    keep = f"<span style='color:{KEPT_COLOUR}'><b>KEPT</b></span> · " if kept else ""
+    return f"{keep}{f'<b>{name}</b>' if marked else name}<br>{decision}"
+
+
+class ComparePane(QFrame):
+    """One image of the compare: the picture and its caption, in a frame that says whether the
+    pane is marked (the review keys decide it) or kept. A click or Tab gives it the focus."""
+
+    focused = QtSignal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("comparePane")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.picture = LoupeView()
+        self.caption = QLabel()
+        self.caption.setTextFormat(Qt.TextFormat.RichText)
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.caption.setAccessibleName("Pane caption")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(PANE_BORDER + 2, PANE_BORDER + 2, PANE_BORDER + 2, PANE_BORDER)
+        layout.setSpacing(2)
+        layout.addWidget(self.picture, 1)
+        layout.addWidget(self.caption)
+        self.image: Image | None = None
+        self.showing_full = False
+        self.marked = False
+        self.kept = False
+        self.set_state(marked=False, kept=False)
+
+    def set_state(self, *, marked: bool, kept: bool) -> None:
+        self.marked, self.kept = marked, kept
+        colour = MARKED_COLOUR if marked else KEPT_COLOUR if kept else "transparent"
+        self.setStyleSheet(
+            f"#comparePane {{ border: {PANE_BORDER}px solid {colour}; border-radius: 6px; }}"
+        )
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        self.focused.emit()
+
+
+class CompareDialog(ReviewWindow):
+    """The compare window. Its keys are actions of the table (ui/actions.py, Context.COMPARE)
+    that the main window puts on it, with a copy of every review key; its tool bar shows its own
+    ones."""
+
+    moved = QtSignal()  # the designer moved on: another pane marked, or the panes stepped
+
+    def __init__(
+        self,
+        loader: ThumbnailLoader,
+        review_of: Callable[[str], Review],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Compare")
+        self._loader = loader
+        self._review_of = review_of
+        self._images: list[Image] = []
+        self._order = PaneOrder(0)
+        self._marked = 0
+        self._centre = QPointF(0.5, 0.5)  # where every pane is panned to at 100%
+        self.toolbar = QToolBar()
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.toolbar.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.panes = [ComparePane() for _ in range(PANES)]
+        self._grid = QGridLayout()
+        self._grid.setSpacing(6)
+        for pane in self.panes:
+            pane.focused.connect(lambda p=pane: self.mark(self.panes.index(p)))
+            pane.picture.panned.connect(lambda p=pane: self._pan_all_as(p))
+        self.hint = QLabel()
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setWordWrap(True)
+        self.content.addWidget(self.toolbar)
+        self.content.addLayout(self._grid, 1)
+        self.content.addWidget(self.hint)
+        loader.ready.connect(self._on_ready)
+        self.finished.connect(self._on_finished)
+
+    # -- what it shows -----------------------------------------------------------------------
+    def compare(self, images: Sequence[Image], marked_id: str | None = None) -> None:
+        """Show the first of `images` (2 or more, in the grid's order), fitted, the pane of
+        `marked_id` marked (else the first), and open the window."""
+        self._images = list(images)
+        self._order = PaneOrder(len(self._images))
+        self._centre = QPointF(0.5, 0.5)
+        shown = len(self._order.slots)
+        columns = 2 if shown == PANES else shown
+        for n, pane in enumerate(self.panes):
+            self._grid.removeWidget(pane)
+            pane.picture.set_actual_size(False)
+            pane.image = None
+            pane.setVisible(n < shown)
+            if n < shown:
+                self._grid.addWidget(pane, n // columns, n % columns)
+        for n in range(PANES):
+            self._grid.setColumnStretch(n, 1 if n < columns else 0)
+            self._grid.setRowStretch(n, 1 if n < shown // columns else 0)
+        self._show_panes()
+        ids = [image.id for image in self.shown_images()]
+        self._marked = -1
+        self.mark(ids.index(marked_id) if marked_id in ids else 0)
+        if not self.toolbar.actions():
+            self.toolbar.addActions([a for a in self.actions() if a.data() != REVIEW_COPY_DATA])
+        self.open()
+
+    def shown_images(self) -> list[Image]:
+        """The images of the panes, in pane order."""
+        return [self._images[i] for i in self._order.slots]
+
+    def marked_pane(self) -> int:
+        return self._marked
+
+    def marked_image(self) -> Image | None:
+        """The image the review keys decide: the marked pane's."""
+        shown = self.shown_images()
+        return shown[self._marked] if 0 <= self._marked < len(shown) else None
+
+    def show_captions(self) -> None:
+        """Each pane's name and decision as they are now (after a decision, at once)."""
+        for n, pane in enumerate(self.panes[: len(self._order.slots)]):
+            if pane.image is not None:
+                kept = n in self._order.kept
+                pane.set_state(marked=n == self._marked, kept=kept)
+                pane.caption.setText(
+                    pane_caption(
+                        pane.image,
+                        self._review_of(pane.image.id),
+                        kept=kept,
+                        marked=n == self._marked,
+                    )
+                )
+        self._show_hint()
+
+    def _show_hint(self) -> None:
+        count, shown = len(self._images), len(self._order.slots)
+        where = (
+            f"Comparing {count} images"
+            if count == shown
+            else f"Images {self._order.span_text()} of the {count} selected: "
+            "Right / Left show the others"
+        )
+        self.setWindowTitle(f"Compare: {count} images")
+        self.hint.setText(
+            f"{where}. The review keys decide the marked pane; the panes never move on by "
+            f"themselves (no auto-advance here).\n{self.key_hint()}"
+        )
+
+    def _show_panes(self) -> None:
+        """Each pane's image (from memory, the best there is), and the loader asked for the
+        panes' images, then the ones the next step would show."""
+        for pane, image in zip(self.panes, self.shown_images(), strict=False):
+            if pane.image is None or pane.image.id != image.id:
+                pane.image = image
+                pane.picture.full_key = None
+                self._paint(pane)
+        upcoming = self._order.after_step(+1) or []
+        wanted = [*self.shown_images(), *(self._images[i] for i in upcoming)]
+        urls = [image.thumbnail for image in wanted if image.is_done and image.thumbnail]
+        self._loader.set_wanted("preview", urls, self.loupe_size())
+        self.show_captions()
+
+    def loupe_size(self) -> int:
+        return loupe_size(self)
+
+    def _paint(self, pane: ComparePane) -> None:
+        if pane.image is not None:
+            pane.showing_full = show_from_loader(
+                pane.picture, self._loader, pane.image, self.loupe_size()
+            )
+            pane.picture.centre_on(self._centre)
+
+    # -- the keys' handlers ------------------------------------------------------------------
+    def step(self, direction: int) -> None:
+        """The panes not kept show the next (+1) or previous (-1) images of the selection."""
+        if self._order.step(direction):
+            self._show_panes()
+            self.moved.emit()
+
+    def toggle_keep(self) -> None:
+        """Keep the marked pane in place while the others step (again: let it go)."""
+        if 0 <= self._marked < len(self._order.slots):
+            self._order.toggle_keep(self._marked)
+            self.show_captions()
+
+    def toggle_zoom(self) -> None:
+        """Every pane at fit or at 100%, centred."""
+        on = not self.panes[0].picture.actual_size
+        self._centre = QPointF(0.5, 0.5)
+        for pane in self.panes:
+            pane.picture.set_actual_size(on)
+
+    def mark_next(self, step: int) -> None:
+        """Mark the pane `step` places on (Tab: +1, Shift+Tab: -1), round the end."""
+        shown = len(self._order.slots)
+        if shown:
+            self.mark((self._marked + step) % shown)
+
+    def mark(self, pane: int) -> None:
+        """Mark `pane`: the review keys decide its image; it has the keyboard focus."""
+        if not 0 <= pane < len(self._order.slots):
+            return
+        changed = pane != self._marked
+        self._marked = pane
+        self.panes[pane].setFocus(Qt.FocusReason.OtherFocusReason)
+        if changed:
+            self.show_captions()
+            self.moved.emit()
+
+    def mark_image(self, image_id: str) -> None:
+        """Mark the pane showing `image_id`, if one does (after an undo)."""
+        ids = [image.id for image in self.shown_images()]
+        if image_id in ids:
+            self.mark(ids.index(image_id))
+
+    # -- Qt's side ---------------------------------------------------------------------------
+    def _pan_all_as(self, source: ComparePane) -> None:
+        """A drag in `source` pans every other pane to the same place."""
+        self._centre = source.picture.view_centre()
+        for pane in self.panes[: len(self._order.slots)]:
+            if pane is not source:
+                pane.picture.centre_on(self._centre)
+
+    def _on_ready(self, urls: list[str]) -> None:
+        if not self.isVisible():
+            return
+        for pane in self.panes:
+            if pane.image is not None and pane.image.thumbnail in urls:
+                self._paint(pane)
+
+    def _on_finished(self, _result: int) -> None:
+        self._loader.set_wanted("preview", [], self.loupe_size())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.isVisible() and self._images:
+            self._show_panes()

@@ -1,0 +1,73 @@
+"""The main window's menu bar, built from the table of keyboard actions (ui/actions.py): every
+action a key triggers is also in a menu, with its key beside it, so that mouse users find it and
+keyboard users learn the key. Nothing here binds a key or handles an action."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu, QMenuBar
+
+from qamera_desktop.ui.actions import (
+    EDIT_ACTIONS,
+    FILE_ACTIONS,
+    REVIEW_ACTIONS,
+    SHOOT_ACTIONS,
+    ActionId,
+    ActionSet,
+)
+
+REVIEW_MENU: tuple[ActionId, ...] = (*REVIEW_ACTIONS, ActionId.COMPARE, *SHOOT_ACTIONS)
+"""The Review menu: the decisions, compare, and an image's shoot (made for AI shoots)."""
+GROUPS_START: frozenset[ActionId] = frozenset(
+    {
+        ActionId.RATE_0,
+        ActionId.LABEL_RED,
+        ActionId.REASON_1,
+        ActionId.UNDO,
+        ActionId.COMPARE,
+        SHOOT_ACTIONS[0],
+    }
+)
+"""Rows of the Review menu with a separator before them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Menus:
+    file: QMenu
+    edit: QMenu
+    review: QMenu
+    view: QMenu
+    help: QMenu
+
+
+def build_menus(bar: QMenuBar, keys: ActionSet, auto_advance: QAction) -> Menus:
+    """File, Edit, Review, View and Help, from the window's actions."""
+    file_menu = bar.addMenu("&File")
+    file_menu.addAction(keys[ActionId.NEW_SHOOT])
+    file_menu.addSeparator()
+    _add(file_menu, keys, FILE_ACTIONS)
+    edit = bar.addMenu("&Edit")
+    _add(edit, keys, EDIT_ACTIONS)
+    review = bar.addMenu("&Review")
+    for action_id in REVIEW_MENU:
+        if action_id in GROUPS_START:
+            review.addSeparator()
+        review.addAction(keys[action_id])
+    view = bar.addMenu("&View")
+    view.addAction(auto_advance)
+    view.addSeparator()
+    _add(
+        view,
+        keys,
+        (ActionId.ZOOM_IN, ActionId.ZOOM_OUT, ActionId.REFRESH, ActionId.TOGGLE_SHOOTS),
+    )
+    help_menu = bar.addMenu("&Help")
+    help_menu.addAction(keys[ActionId.SHORTCUTS])
+    return Menus(file_menu, edit, review, view, help_menu)
+
+
+def _add(menu: QMenu, keys: ActionSet, action_ids: tuple[ActionId, ...]) -> None:
+    for action_id in action_ids:
+        menu.addAction(keys[action_id])
