@@ -1,13 +1,22 @@
 """The thumbnail grid: one QListView in IconMode (uniform sizes, batched layout), which tells the
-thumbnail loader which rows are visible plus about one screen ahead, and speaks the keyboard."""
+thumbnail loader which rows are visible plus about one screen ahead, and speaks the keyboard.
+
+Images are dragged out as files: pressing on an image and moving drags the selected images (the
+pressed one among them) to a file manager or another app, as the complete files of the images
+(`drag_files`, given by the export room, downloads them first when needed). Pressing beside the
+images and moving still selects with a rubber band."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, QUrl
 from PySide6.QtCore import Signal as QtSignal
-from PySide6.QtGui import QKeyEvent, QResizeEvent, QWheelEvent
+from PySide6.QtGui import QDrag, QGuiApplication, QKeyEvent, QMouseEvent, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QLabel,
     QListView,
     QStyle,
@@ -15,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from qamera_desktop.api.records import Image
 from qamera_desktop.core.settings import THUMB_SIZE_MAX, THUMB_SIZE_MIN
 from qamera_desktop.ui.grid_geometry import (
     WRAP_SLACK,
@@ -28,6 +38,10 @@ from qamera_desktop.ui.image_grid_model import ImageGridModel
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
 ZOOM_STEP = 32
+DRAG_PIXMAP_SIDE = 96
+
+DragFiles = Callable[[Sequence[Image]], list[Path]]
+"""The complete files of these images, ready to drop (an empty list: nothing to drag)."""
 
 
 class ImageGridView(QListView):
@@ -88,6 +102,9 @@ class ImageGridView(QListView):
         self._message.setWordWrap(True)
         self._message.setObjectName("gridMessage")
         self._message.hide()
+
+        self.drag_files: DragFiles | None = None  # set by the export room
+        self._press: QPoint | None = None  # where a press on an image may start a drag
 
     # -- size --------------------------------------------------------------------------------
     @property
@@ -277,6 +294,26 @@ class ImageGridView(QListView):
         self._forget_anchor()
         super().keyPressEvent(e)
 
+    def mousePressEvent(self, e: QMouseEvent) -> None:
+        on_image = self.indexAt(e.position().toPoint()).isValid()
+        left = e.button() == Qt.MouseButton.LeftButton
+        self._press = e.position().toPoint() if left and on_image else None
+        super().mousePressEvent(e)
+
+    def mouseMoveEvent(self, e: QMouseEvent) -> None:
+        press = self._press
+        if press is not None and e.buttons() & Qt.MouseButton.LeftButton:
+            moved = (e.position().toPoint() - press).manhattanLength()
+            if moved >= QApplication.startDragDistance():
+                self._press = None
+                self.drag_out()
+                return
+        super().mouseMoveEvent(e)
+
+    def mouseReleaseEvent(self, e: QMouseEvent) -> None:
+        self._press = None
+        super().mouseReleaseEvent(e)
+
     def wheelEvent(self, e: QWheelEvent) -> None:
         self._forget_anchor()
         if e.modifiers() & Qt.KeyboardModifier.ControlModifier:
@@ -289,3 +326,47 @@ class ImageGridView(QListView):
             e.accept()
             return
         super().wheelEvent(e)
+
+    # -- dragging images out as files --------------------------------------------------------
+    def dragged_images(self) -> list[Image]:
+        """The selected images in grid order (the current one when none is selected)."""
+        rows = sorted(index.row() for index in self.selectionModel().selectedIndexes())
+        if not rows and self.currentIndex().isValid():
+            rows = [self.currentIndex().row()]
+        return [image for row in rows if (image := self._grid_model.image_at(row)) is not None]
+
+    def drag_mime_data(self) -> QMimeData | None:
+        """What a drag of the selected images carries: the local URLs of their complete files
+        (downloaded first if needed), or None when there is nothing to drop."""
+        if self.drag_files is None:
+            return None
+        paths = self.drag_files(self.dragged_images())
+        if not paths:
+            return None
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(path)) for path in paths])
+        return mime
+
+    def drag_out(self) -> None:
+        """Drag the selected images out as files (a copy: the cache keeps its own)."""
+        mime = self.drag_mime_data()
+        if mime is None:
+            return
+        if not QGuiApplication.mouseButtons() & Qt.MouseButton.LeftButton:
+            return  # let go while the files downloaded: they are ready for the next drag
+        drag = QDrag(self)
+        drag.setMimeData(mime)
+        images = self.dragged_images()
+        pixmap = (
+            self._loader.best_pixmap(images[0].thumbnail, self.request_size()) if images else None
+        )
+        if pixmap is not None:
+            drag.setPixmap(
+                pixmap.scaled(
+                    DRAG_PIXMAP_SIDE,
+                    DRAG_PIXMAP_SIDE,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
+        drag.exec(Qt.DropAction.CopyAction, Qt.DropAction.CopyAction)

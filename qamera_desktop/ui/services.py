@@ -68,6 +68,8 @@ class AppServices:
     loader: ThumbnailLoader
     window: MainWindow
     tuning: Tuning = field(default_factory=Tuning)
+    originals_dir: Path | None = None
+    """The cache of the images' own files (drags, contact sheets), a folder per account inside."""
     client: QameraClient | None = None
     database: Database | None = None
     shoots: ShootService | None = None
@@ -121,6 +123,8 @@ class AppServices:
         self.reviews = ReviewStore(self.database, account)
         window.attach_reviews(self.reviews)
         window.attach(client, description, demo=demo)
+        if self.originals_dir is not None:
+            window.exports.attach(client, description, self.originals_dir / account)
         return client
 
     async def aclose(self, step_seconds: float = CLOSE_STEP_SECONDS) -> None:
@@ -130,6 +134,8 @@ class AppServices:
         is logged and left behind, so that quitting never leaves a process without a window.
         """
         steps: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        # first: a running export or contact sheet stops, its files complete or absent
+        steps.append(("exports", self.window.exports.aclose))
         if self.shoots is not None:
             steps.append(("shoot tracking", self.shoots.aclose))
         steps.append(("the window's tasks", self.window.tasks.cancel_all))
@@ -150,12 +156,14 @@ class AppServices:
 def build_services(
     settings_file: Path, thumbnail_cache_dir: Path, *, tuning: Tuning | None = None
 ) -> AppServices:
-    """The settings store, image library, thumbnail loader and main window (not shown yet)."""
+    """The settings store, image library, thumbnail loader and main window (not shown yet).
+    The images' own files are cached beside the thumbnails ("originals")."""
     settings_store = SettingsStore(settings_file)
     library = ImageLibrary()
     loader = ThumbnailLoader(thumbnail_cache_dir)
     window = MainWindow(library, loader, settings_store)
-    return AppServices(settings_store, library, loader, window, tuning or Tuning())
+    originals = thumbnail_cache_dir.parent / "originals"
+    return AppServices(settings_store, library, loader, window, tuning or Tuning(), originals)
 
 
 def _then(first: ShootListener, listeners: Sequence[ShootListener]) -> ShootListener:
