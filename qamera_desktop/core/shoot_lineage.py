@@ -1,7 +1,8 @@
 """Where an image came from and how to shoot it again: pure functions over shoots and reviews.
 
 - `shoot_index`: image id -> the shoot that created it (built from the shoot service's shoots);
-- `config_text`: a shoot's configuration as one compact block for the details panel;
+- `config_text`: a shoot's configuration as one compact block for the details panel, with the
+  names of its model, scenery and preset (`catalogue_names`) where they are known;
 - `avoid_direction`: the rejects' reasons as one line of creative direction
   ("Avoid: garbled text or logo on the product; wrong side or view."), most frequent first;
 - `regenerate_request`: the shoot's request again, for as many images as were rejected, with that
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from typing import Protocol
 
 from qamera_desktop.api.shoot_request import MAX_COUNT, ShootRequest
 from qamera_desktop.core.review import REASON_TEXT, Flag, RejectReason, Review
@@ -34,10 +36,29 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def config_text(shoot: Shoot) -> str:
-    """ "Shoot: Stoneware Mug, 3 images, 2026-12-07; model m1; scenery s2; preset p3;
-    industry Food; direction: on a wooden table" (the parts the request has)."""
+class Named(Protocol):
+    """A record of the account's catalogue: an AI model, a scenery or a preset."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+def catalogue_names(*catalogues: Iterable[Named]) -> dict[str, str]:
+    """Id -> name over the account's models, sceneries and presets (their ids are the API's own,
+    distinct across the three: model_…, scenery_…); a record without a name is left out, so
+    that its id is shown."""
+    return {record.id: record.name for records in catalogues for record in records if record.name}
+
+
+def config_text(shoot: Shoot, names: Mapping[str, str] | None = None) -> str:
+    """ "Shoot: Stoneware Mug, 3 images, 2026-12-07; model Ava; scenery Marble kitchen;
+    preset Soft daylight; industry Food; direction: on a wooden table" (the parts the request
+    has); a model, scenery or preset not in `names` (id -> name) is shown by its id."""
     request = shoot.request
+    named = names or {}
     product = shoot.product_name or request.product_id
     count = shoot.total or request.count
     date = shoot.created_at.astimezone().strftime("%Y-%m-%d")
@@ -46,10 +67,11 @@ def config_text(shoot: Shoot) -> str:
         ("model", request.model_id),
         ("scenery", request.scenery_id),
         ("preset", request.preset_id),
-        ("industry", request.industry),
     ):
         if value:
-            parts.append(f"{word} {value}")
+            parts.append(f"{word} {named.get(value, value)}")
+    if request.industry:
+        parts.append(f"industry {request.industry}")
     if request.suggestions:
         parts.append(f"direction: {request.suggestions}")
     return "; ".join(parts)

@@ -73,8 +73,11 @@ class DetailsPanel(QWidget):
         self._loader = loader
         self._image: Image | None = None
         self.review_of: Callable[[str], Review] = lambda _image_id: BLANK
-        # the configuration of the shoot that made an image (None: not a shoot of this app)
-        self.shoot_text_of: Callable[[str], str | None] = lambda _image_id: None
+        # the configuration of the shoot that made an image (None: not a shoot of this app); it
+        # calls the function given when it knows more (the catalogue's names have arrived)
+        self.shoot_text_of: Callable[[str, Callable[[], None]], str | None] = (
+            lambda _image_id, _refresh: None
+        )
         self._aspect = 1.0  # height / width of the picture shown
         self.setMinimumWidth(260)
         self.setAccessibleName("Image details")
@@ -204,8 +207,10 @@ class DetailsPanel(QWidget):
             self.decision.setText(decision_text(self.review_of(self._image.id)))
 
     def show_shoot(self) -> None:
-        """The configuration of the image's shoot, when this app made it (hidden otherwise)."""
-        text = self.shoot_text_of(self._image.id) if self._image is not None else None
+        """The configuration of the image's shoot, when this app made it (hidden otherwise);
+        shown again when its source knows more."""
+        image = self._image
+        text = self.shoot_text_of(image.id, self.show_shoot) if image is not None else None
         self.shoot.setText(text or "")
         self._form.setRowVisible(self.shoot, bool(text))
         self.more_like_this_button.setVisible(bool(text))

@@ -4,12 +4,19 @@ end with a tray message), cancelling the tracking, checking a shoot that may exi
 ended shoots from the history (after asking).
 
 The shoot service (core/shoot_service.py) does the work; this puts it on screen. It talks to the
-window only through the status bar, the dock area and the window as the dialogs' parent."""
+window only through the status bar, the dock area and the window as the dialogs' parent.
+
+An image's shoot is described with the names of its AI model, scenery and preset, from the
+account's catalogue: loaded once per account, when the first shoot is described (three GETs, in
+the shared rate budget), and again only for an id still unknown, at most every few minutes."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Protocol
@@ -24,11 +31,12 @@ from PySide6.QtWidgets import (
     QSystemTrayIcon,
 )
 
+from qamera_desktop.api.errors import ApiError
 from qamera_desktop.api.records import Image, Product
 from qamera_desktop.api.shoot_request import ShootRequest
 from qamera_desktop.core.background_tasks import BackgroundTasks
 from qamera_desktop.core.image_library import IdFilter, ImageLibrary
-from qamera_desktop.core.shoot_lineage import config_text, regenerate_request
+from qamera_desktop.core.shoot_lineage import catalogue_names, config_text, regenerate_request
 from qamera_desktop.core.shoot_memory import ShootMemory
 from qamera_desktop.core.shoot_service import ShootService
 from qamera_desktop.core.shoots import Shoot, ShootState
@@ -42,6 +50,9 @@ log = logging.getLogger(__name__)
 SHOOT_CHIP_STYLE = (
     "#shootChip { border: 1px solid palette(highlight); border-radius: 10px; padding: 2px 10px; }"
 )
+PRESETS_NAMED = 100  # the most presets the API lists at once (maxRecords)
+NAMES_AGAIN_AFTER_S = 300.0  # an id still unknown after a load: load again at most this often
+NAMES_RETRY_AFTER_S = 60.0  # after a failed load
 
 
 class ProductChoice(Protocol):
@@ -76,6 +87,11 @@ class ShootsController(QObject):
         self.clear_box: QMessageBox | None = None
         self.tray: QSystemTrayIcon | None = None
         self._sandbox_price: float | None = None
+        # the account's catalogue names (id -> name) for the shoots' descriptions
+        self._names: dict[str, str] = {}
+        self._names_loading = False
+        self._names_not_before = 0.0  # time.monotonic() before which no load starts
+        self._names_refresh: list[Callable[[], None]] = []  # to call when they arrive
 
         self.panel = ShootsPanel()
         self.dock = QDockWidget("Shoots", window)
@@ -113,8 +129,13 @@ class ShootsController(QObject):
         return self._client is not None and self.service is not None
 
     def set_client(self, client: Catalogue) -> None:
-        """The account's catalogue, for the New shoot dialog's pickers."""
+        """The account's catalogue, for the New shoot dialog's pickers and the names in the
+        shoots' descriptions (another account's are forgotten)."""
         self._client = client
+        self._names = {}
+        self._names_loading = False
+        self._names_not_before = 0.0
+        self._names_refresh = []
         self.availableChanged.emit(self.available)
 
     def attach(
@@ -162,13 +183,52 @@ class ShootsController(QObject):
         return product.name if product is not None else product_id
 
     # -- made for AI shoots: an image's shoot ------------------------------------------------
-    def shoot_text_of(self, image_id: str) -> str | None:
-        """The configuration of the shoot that made `image_id` (None: not one of this app's)."""
+    def shoot_text_of(self, image_id: str, refresh: Callable[[], None] | None = None) -> str | None:
+        """The configuration of the shoot that made `image_id` (None: not one of this app's),
+        with the names of its model, scenery and preset as far as they are known. When one is
+        not, the catalogue's names are loaded, and `refresh` is called once they have arrived
+        (to ask again)."""
         shoot = self.service.shoot_of(image_id) if self.service is not None else None
         if shoot is None:
             return None
         name = self.product_name(shoot.request.product_id, shoot.product_name)
-        return config_text(replace(shoot, product_name=name))
+        request = shoot.request
+        ids = (request.model_id, request.scenery_id, request.preset_id)
+        if any(i is not None and i not in self._names for i in ids):
+            if refresh is not None and refresh not in self._names_refresh:
+                self._names_refresh.append(refresh)
+            self._load_names()
+        return config_text(replace(shoot, product_name=name), self._names)
+
+    def _load_names(self) -> None:
+        client = self._client
+        if client is None or self._names_loading or time.monotonic() < self._names_not_before:
+            return
+        self._names_loading = True
+        self._tasks.start(self._fetch_names(client), "Loading the names of models and sceneries")
+
+    async def _fetch_names(self, client: Catalogue) -> None:
+        """The names of the account's models, sceneries and presets; on a failure the shoots
+        keep showing ids (and the load is tried again a minute later at the earliest)."""
+        try:
+            models, sceneries, presets = await asyncio.gather(
+                client.list_models(), client.list_sceneries(), client.list_presets(PRESETS_NAMED)
+            )
+        except ApiError as exc:
+            if client is self._client:
+                self._names_loading = False
+                self._names_not_before = time.monotonic() + NAMES_RETRY_AFTER_S
+                self._names_refresh = []
+            log.warning("Could not load the catalogue's names: %s", exc)
+            return
+        if client is not self._client:
+            return  # another account since
+        self._names = catalogue_names(models, sceneries, presets)
+        self._names_loading = False
+        self._names_not_before = time.monotonic() + NAMES_AGAIN_AFTER_S
+        refresh, self._names_refresh = self._names_refresh, []
+        for again in refresh:
+            again()
 
     def filter_to_shoot(self, shoot: Shoot) -> None:
         """Show only the images of `shoot` in the grid, with a chip that clears it."""

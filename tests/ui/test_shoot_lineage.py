@@ -1,5 +1,6 @@
 """Made for AI shoots, in a real window against the sandbox with a real SQLite file: the details
-show the configuration of an image's shoot, a click (or Enter) on a shoot in the Shoots panel
+show the configuration of an image's shoot (with the names of its model, scenery and preset, the
+catalogue loaded once per account), a click (or Enter) on a shoot in the Shoots panel
 filters the grid to its images (the chip or Esc clears it), More like this opens New shoot with
 the request that made the image, and Regenerate rejects asks for as many images as were rejected,
 told to avoid their reasons."""
@@ -11,6 +12,7 @@ from PySide6.QtCore import Qt
 from qamera_desktop.api.shoot_request import ShootRequest
 from qamera_desktop.core.review import Flag
 from qamera_desktop.core.shoots import Shoot
+from qamera_desktop.ui import shoots_controller
 from qamera_desktop.ui.actions import ActionId
 from tests.ui.helpers import active_window, click, wait_finished
 
@@ -18,15 +20,16 @@ ALT = Qt.KeyboardModifier.AltModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
 
 
-def run_shoot(qtbot, app, arun, count: int = 3) -> Shoot:
+def run_shoot(qtbot, app, arun, count: int = 3, preset_id: str | None = None) -> Shoot:
     """A finished shoot of the Stoneware Mug with a model, a scenery, an industry and a
-    direction, its images in the grid."""
+    direction (and the preset given), its images in the grid."""
     model = arun(app.client.list_models())[0]
     scenery = arun(app.client.list_sceneries())[0]
     request = ShootRequest(
         "prod_mug06",
         model_id=model.id,
         scenery_id=scenery.id,
+        preset_id=preset_id,
         industry="Homeware",
         suggestions="on a wooden table",
         count=count,
@@ -68,25 +71,77 @@ def opened_request(qtbot, window) -> ShootRequest:
     return dialog.request().validate()
 
 
-def test_the_details_show_the_configuration_of_an_image_of_a_shoot(qtbot, make_app, arun):
+def test_the_details_show_the_configuration_of_an_image_of_a_shoot(qtbot, make_app, arun, sandbox):
     app = make_app()
     window, details = app.window, app.window.details
-    shoot = run_shoot(qtbot, app, arun)
+    preset = arun(app.client.list_presets())[0]
+    shoot = run_shoot(qtbot, app, arun, preset_id=preset.id)
+    model = next(m for m in arun(app.client.list_models()) if m.id == shoot.request.model_id)
+    scenery = next(s for s in arun(app.client.list_sceneries()) if s.id == shoot.request.scenery_id)
+    sandbox.reset_stats()
+    sandbox.reconfigure(latency_ms=500)  # the catalogue's answer comes after the first showing
     make_current(qtbot, window, shoot.record_ids[1])
-    text = details.shoot.text()
     date = shoot.created_at.astimezone().strftime("%Y-%m-%d")
-    assert text == (
-        f"Shoot: Stoneware Mug, 3 images, {date}; model {shoot.request.model_id}; "
-        f"scenery {shoot.request.scenery_id}; industry Homeware; direction: on a wooden table"
+    assert details.shoot.text() == (
+        f"Shoot: Stoneware Mug, 3 images, {date}; model {model.id}; scenery {scenery.id}; "
+        f"preset {preset.id}; industry Homeware; direction: on a wooden table"
     )
+    # the names, as soon as the catalogue has arrived
+    named = (
+        f"Shoot: Stoneware Mug, 3 images, {date}; model {model.name}; scenery {scenery.name}; "
+        f"preset {preset.name}; industry Homeware; direction: on a wooden table"
+    )
+    qtbot.waitUntil(lambda: details.shoot.text() == named)
+    sandbox.reconfigure(latency_ms=0)
+    assert all(record.name != record.id for record in (model, scenery, preset))
     assert details.shoot.isVisibleTo(details)
     assert details.more_like_this_button.isVisibleTo(details)
+    # loaded once for the account: the shoot's other images are named without asking again
+    make_current(qtbot, window, shoot.record_ids[2])
+    assert details.shoot.text() == named
+    stats = sandbox.stats()
+    catalogue = ("models", "sceneries", "presets")
+    assert [stats.count("GET", f"/api/external/{kind}") for kind in catalogue] == [1, 1, 1]
 
     # an image this app did not make has no shoot to show
     other = next(i for i in window.model.images() if i.id not in shoot.record_ids)
     make_current(qtbot, window, other.id)
     assert not details.shoot.isVisibleTo(details)
     assert not details.more_like_this_button.isVisibleTo(details)
+
+
+def test_without_the_catalogue_the_details_show_ids_and_try_again_later(
+    qtbot, make_app, arun, sandbox, monkeypatch
+):
+    monkeypatch.setattr(shoots_controller, "NAMES_RETRY_AFTER_S", 3.0)  # a minute in the app
+    app = make_app()
+    window, details = app.window, app.window.details
+    shoot = run_shoot(qtbot, app, arun)
+    model_id = shoot.request.model_id
+    model = next(m for m in arun(app.client.list_models()) if m.id == model_id)
+    catalogue = [f"/api/external/{kind}" for kind in ("models", "sceneries", "presets")]
+
+    def asked() -> list[int]:
+        stats = sandbox.stats()
+        return [stats.count("GET", path) for path in catalogue]
+
+    sandbox.reconfigure(error_rate=1.0)  # every request fails: retried 4 times, then given up
+    sandbox.reset_stats()
+    make_current(qtbot, window, shoot.record_ids[0])
+    qtbot.waitUntil(lambda: asked() == [5, 5, 5])
+    assert f"model {model_id};" in details.shoot.text()
+    assert "names" not in window.statusBar().currentMessage()  # no alarm: ids are enough
+    # not asked again at once (the rate budget is shared with the listing)
+    make_current(qtbot, window, shoot.record_ids[1])
+    assert asked() == [5, 5, 5]
+    assert f"model {model_id};" in details.shoot.text()
+
+    # a while later, it is asked again and the details are named
+    sandbox.reconfigure(error_rate=0.0)
+    qtbot.wait(3_100)
+    make_current(qtbot, window, shoot.record_ids[2])
+    qtbot.waitUntil(lambda: f"model {model.name};" in details.shoot.text())
+    assert asked() == [6, 6, 6]
 
 
 def test_a_click_or_enter_on_a_shoot_filters_the_grid_to_its_images(qtbot, make_app, arun):

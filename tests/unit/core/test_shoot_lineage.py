@@ -7,12 +7,13 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from qamera_desktop.api.records import Image, ShootReceipt
+from qamera_desktop.api.records import AiModel, Image, Preset, Scenery, ShootReceipt
 from qamera_desktop.api.shoot_request import MAX_COUNT, ShootRequest
 from qamera_desktop.core.image_library import IdFilter, ImageLibrary
 from qamera_desktop.core.review import Flag, FlagFilter, RejectReason, Review, ReviewFilter
 from qamera_desktop.core.shoot_lineage import (
     avoid_direction,
+    catalogue_names,
     config_text,
     regenerate_request,
     shoot_index,
@@ -63,6 +64,45 @@ def test_the_configuration_block_names_every_part_the_request_has() -> None:
     )
     bare = replace(shoot(("a",)), product_name=None)
     assert config_text(bare) == f"Shoot: prod_1, 1 image, {date}"
+
+
+def test_the_configuration_block_shows_names_where_known_and_ids_elsewhere() -> None:
+    full = shoot(
+        ("a", "b"),
+        model_id="model_ava",
+        scenery_id="scn_loft",
+        preset_id="pre_soft",
+        industry="Homeware",
+    )
+    date = full.created_at.astimezone().strftime("%Y-%m-%d")
+    names = {"model_ava": "Ava", "scn_loft": "Marble kitchen", "pre_soft": "Soft daylight"}
+    assert config_text(full, names) == (
+        f"Shoot: Stoneware Mug, 2 images, {date}; model Ava; scenery Marble kitchen; "
+        "preset Soft daylight; industry Homeware"
+    )
+    # a name not in the catalogue (deleted since, or not loaded yet): its id
+    assert config_text(full, {"model_ava": "Ava"}) == (
+        f"Shoot: Stoneware Mug, 2 images, {date}; model Ava; scenery scn_loft; "
+        "preset pre_soft; industry Homeware"
+    )
+    assert config_text(full, {}) == config_text(full)
+    # the industry is the request's own words, never looked up
+    assert "industry Homeware" in config_text(full, {"Homeware": "something else"})
+
+
+def test_catalogue_names_map_the_ids_of_models_sceneries_and_presets() -> None:
+    models = [
+        AiModel("model_ava", "Ava", None, "DONE", T0),
+        AiModel("model_x", "", None, "DONE", T0),
+    ]
+    sceneries = [Scenery("scn_loft", "Marble kitchen", None, "DONE", T0)]
+    presets = [Preset("pre_soft", "Soft daylight")]
+    assert catalogue_names(models, sceneries, presets) == {
+        "model_ava": "Ava",
+        "scn_loft": "Marble kitchen",
+        "pre_soft": "Soft daylight",
+    }  # a record without a name is left out: its id is shown
+    assert catalogue_names() == {}
 
 
 def test_avoid_names_the_most_frequent_reasons_first() -> None:
