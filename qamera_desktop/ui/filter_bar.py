@@ -2,8 +2,8 @@
 (names, local), sort order and thumbnail size, then the window's buttons (`add_actions`); below it
 `review_row`, the designer's review filter (flag, stars, label: local too), where the window adds
 its count line. It only says what the user changed, through its signals; the main window applies
-the changes and saves them. Its controls flow onto a second line when the window is narrow
-(ui/flow_layout.py): none hides behind an overflow button."""
+the changes and saves them (the review filter as `review_settings()`). Its controls flow onto a
+second line when the window is narrow (ui/flow_layout.py): none hides behind an overflow button."""
 
 from __future__ import annotations
 
@@ -230,10 +230,22 @@ class FilterBar(QFrame):
     def thumb_size(self) -> int:
         return self.size_slider.value()
 
+    def review_settings(self) -> dict[str, object]:
+        """The review filter chosen, as the settings keep it (`Settings.review_flag`,
+        `review_min_rating`, `review_label`)."""
+        chosen = self.review_filter()
+        return {
+            "review_flag": chosen.flag.value,
+            "review_min_rating": chosen.min_rating,
+            "review_label": chosen.label.value if chosen.label is not None else None,
+        }
+
     # -- set from outside: no signal, the caller knows ---------------------------------------
     def apply(self, settings: Settings) -> None:
-        """Show the remembered status filter, sort order and size. The product filter waits for
-        the products (`set_products`)."""
+        """Show the remembered status filter, sort order and size, quietly (the window reads
+        them); the product filter waits for the products (`set_products`). The remembered
+        review filter is chosen as if by the user: reviewFilterChanged when it is not the one
+        shown, so that the library filters by it as it does after any choice."""
         with (
             QSignalBlocker(self.status_combo),
             QSignalBlocker(self.sort_combo),
@@ -242,6 +254,7 @@ class FilterBar(QFrame):
             _choose(self.status_combo, settings.status_filter)
             _choose(self.sort_combo, settings.sort)
             self.size_slider.setValue(settings.thumb_size)
+        self.set_review_filter(remembered_review_filter(settings))
 
     def set_products(self, products: Sequence[Product], selected: str | None) -> None:
         """Offer `products` (sorted by name) and choose `selected` ("All products" when it is None
@@ -279,6 +292,19 @@ class FilterBar(QFrame):
             pixmap = self._loader.pixmap(product.thumbnail, ICON_SIZE)
             if pixmap is not None:
                 self.product_combo.setItemIcon(i, QIcon(pixmap))
+
+
+def remembered_review_filter(settings: Settings) -> ReviewFilter:
+    """The review filter the settings keep; a value a hand-edited or older file may hold (an
+    unknown flag or label, stars out of range) falls back to showing everything for that part."""
+    flags = {f.value: f for f in FlagFilter}
+    labels = {label.value: label for label in Label}
+    rating = settings.review_min_rating
+    return ReviewFilter(
+        flag=flags.get(settings.review_flag, FlagFilter.ALL),
+        min_rating=rating if 0 <= rating <= MAX_RATING else 0,
+        label=labels.get(settings.review_label) if settings.review_label is not None else None,
+    )
 
 
 def _choose(combo: QComboBox, data: str | None) -> None:

@@ -1,9 +1,12 @@
 """The filter bar alone: what the user changes comes out as one signal each (the search once typing
-pauses), what the window sets from outside (remembered settings, the product list) stays quiet,
-and the products get their pictures as icons from the real sandbox."""
+pauses), what the window sets from outside (remembered settings, the product list) stays quiet
+except the remembered review filter, which is said as a choice (the library filters by it), and
+round-trips through the settings file; the products get their pictures as icons from the real
+sandbox."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +14,8 @@ from PySide6.QtCore import Qt
 
 from qamera_desktop.api.records import Product
 from qamera_desktop.core.image_query import ServerFilter, SortOrder, StatusFilter
-from qamera_desktop.core.settings import THUMB_SIZE_MAX, THUMB_SIZE_MIN, Settings
+from qamera_desktop.core.review import FlagFilter, Label, ReviewFilter
+from qamera_desktop.core.settings import THUMB_SIZE_MAX, THUMB_SIZE_MIN, Settings, SettingsStore
 from qamera_desktop.ui.filter_bar import FilterBar
 from tests.ui.helpers import choose
 
@@ -144,6 +148,87 @@ def test_remembered_settings_are_shown_without_a_word(qtbot, bar):
     bar.apply(Settings(status_filter="nonsense", sort="nonsense"))
     assert bar.status_combo.currentText() == "All images"
     assert bar.sort_order() is next(iter(SortOrder))
+
+
+def test_the_remembered_review_filter_is_chosen_and_said(qtbot, bar):
+    remembered = Settings(review_flag="unflagged", review_min_rating=3, review_label="blue")
+    with qtbot.waitSignal(bar.reviewFilterChanged) as said:
+        bar.apply(remembered)
+    wanted = ReviewFilter(FlagFilter.UNFLAGGED, 3, Label.BLUE)
+    assert said.args == [wanted]  # the library filters by it as after the user's choice
+    assert bar.review_filter() == wanted
+    assert bar.flag_combo.currentText() == "Unflagged"
+    assert bar.rating_combo.currentText() == "★★★ or more"
+    assert bar.label_combo.currentText() == "Blue"
+    # the same again: nothing to say
+    with qtbot.assertNotEmitted(bar.reviewFilterChanged):
+        bar.apply(remembered)
+    # "No label" is a choice of its own, not "Any label"
+    bar.apply(Settings(review_label="none"))
+    assert bar.review_filter() == ReviewFilter(label=Label.NONE)
+    assert bar.label_combo.currentText() == "No label"
+
+
+def test_the_review_filter_round_trips_through_the_settings_file(qtbot, bar, loader, tmp_path):
+    choose(qtbot, bar.flag_combo, "Rejects")
+    bar.rating_combo.setCurrentIndex(bar.rating_combo.findText("★★ or more"))  # no key types ★
+    choose(qtbot, bar.label_combo, "Purple")
+    chosen = bar.review_filter()
+    assert chosen == ReviewFilter(FlagFilter.REJECTS, 2, Label.PURPLE)
+    store = SettingsStore(tmp_path / "settings.json")
+    store.save(Settings(sort="name").with_changes(**bar.review_settings()))
+
+    again = FilterBar(loader)  # the next launch
+    qtbot.addWidget(again)
+    loaded = store.load()
+    assert (loaded.review_flag, loaded.review_min_rating, loaded.review_label) == (
+        "rejects",
+        2,
+        "purple",
+    )
+    again.apply(loaded)
+    assert again.review_filter() == chosen
+    assert again.review_settings() == bar.review_settings()
+
+    # back to everything: saved as the defaults
+    choose(qtbot, bar.flag_combo, "All")
+    choose(qtbot, bar.rating_combo, "Any stars")
+    choose(qtbot, bar.label_combo, "Any label")
+    assert bar.review_settings() == {
+        "review_flag": "all",
+        "review_min_rating": 0,
+        "review_label": None,
+    }
+    defaults = Settings()
+    assert Settings().with_changes(**bar.review_settings()) == defaults
+
+
+@pytest.mark.parametrize(
+    ("saved", "wanted"),
+    [
+        (
+            {"review_flag": "maybe", "review_min_rating": 9, "review_label": "magenta"},
+            ReviewFilter(),
+        ),
+        ({"review_flag": "picks", "review_min_rating": -1}, ReviewFilter(FlagFilter.PICKS)),
+        ({"review_min_rating": 4, "review_label": "Red"}, ReviewFilter(min_rating=4)),
+        ({"review_flag": 3, "review_min_rating": "5", "review_label": 7}, ReviewFilter()),
+        (
+            {"review_flag": None, "review_min_rating": True, "review_label": "green"},
+            ReviewFilter(label=Label.GREEN),
+        ),
+    ],
+)
+def test_a_review_filter_the_app_does_not_know_falls_back_to_everything(
+    qtbot, bar, tmp_path, saved, wanted
+):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"sort": "name", **saved}), encoding="utf-8")
+    loaded = SettingsStore(path).load()
+    assert loaded.sort == "name"  # the rest of the file is kept
+    choose(qtbot, bar.flag_combo, "Rejects")  # whatever was shown before
+    bar.apply(loaded)
+    assert bar.review_filter() == wanted
 
 
 def test_focus_search_selects_what_was_typed(qtbot, bar):
