@@ -15,11 +15,11 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
 from PySide6.QtCore import Signal as QtSignal
-from PySide6.QtWidgets import QSplitter, QWidget
+from PySide6.QtWidgets import QLabel, QSplitter, QWidget
 
 from qamera_desktop.api.records import Image
 from qamera_desktop.core.image_library import ImageLibrary, LibraryState, LoadState
-from qamera_desktop.ui.actions import ActionId
+from qamera_desktop.ui.actions import ActionId, Context
 from qamera_desktop.ui.compare_dialog import PANES, CompareDialog
 from qamera_desktop.ui.details_panel import DetailsPanel
 from qamera_desktop.ui.image_grid_model import ImageGridModel, ImageRole, review_words
@@ -49,6 +49,7 @@ class ImageBrowser(QSplitter):
         self.preview = PreviewDialog(loader, self)
         self.preview.review_text = lambda image_id: review_words(library.review(image_id))
         self.compare = CompareDialog(loader, library.review, self)
+        self.count_label = QLabel()  # "5 of 40 images": only while the search or review narrows
         self.addWidget(self.grid)
         self.addWidget(self.details)
         self.setStretchFactor(0, 1)
@@ -66,6 +67,14 @@ class ImageBrowser(QSplitter):
         self.grid.selectionModel().currentChanged.connect(self._on_current)
         self.details.openRequested.connect(self.open_current)
         self.compare.finished.connect(self._compare_closed)
+
+    def action_hosts(self) -> dict[Context, QWidget]:
+        """Where the table's actions of each of its contexts live (ui/actions.py)."""
+        return {
+            Context.GRID: self.grid,
+            Context.PREVIEW: self.preview,
+            Context.COMPARE: self.compare,
+        }
 
     def key_handlers(self, say: Callable[[str], None]) -> dict[ActionId, Callable[[], object]]:
         """The handlers of the table's rows about looking at images: the loupe and compare.
@@ -284,6 +293,15 @@ class ImageBrowser(QSplitter):
         if 0 <= row < self.model.rowCount():
             self.grid.setCurrentIndex(self.model.index(row))
             self.open_current()
+
+    def show_count(self, count: int) -> None:
+        """How many images there are in all, when the grid shows fewer (the count line under the
+        filter bar says how many are shown)."""
+        total = self._library.total
+        self.count_label.setText(
+            f"{count:,} images" if count == total else f"{count:,} of {total:,} images"
+        )
+        self.count_label.setVisible(count != total)
 
     def show_state(
         self,

@@ -111,8 +111,7 @@ class MainWindow(QMainWindow):
         # made for AI shoots: the chip of the filter to one shoot, the image's shoot in the details
         self.filters.review_row_layout.addWidget(self.shoots.shoot_chip)
         self.browser.details.shoot_text_of = self.shoots.shoot_text_of
-        self.browser.details.moreLikeThisRequested.connect(self._more_like_this)
-        self.count_label = QLabel()  # "5 of 40 images": only while the search or review narrows
+        self.count_label = self.browser.count_label
         self.connection_label = QLabel("Not connected")
         self.statusBar().addPermanentWidget(self.count_label)
         self.statusBar().addPermanentWidget(self.connection_label)
@@ -138,12 +137,7 @@ class MainWindow(QMainWindow):
         self.size_slider = self.filters.size_slider
 
         self.keys = ActionSet(
-            {
-                Context.WINDOW: self,
-                Context.GRID: self.grid,
-                Context.PREVIEW: self.preview,
-                Context.COMPARE: self.compare,
-            },
+            {Context.WINDOW: self, **self.browser.action_hosts()},
             {
                 ActionId.FIND: self.filters.focus_search,
                 ActionId.FOCUS_GRID: self.grid.setFocus,
@@ -156,7 +150,9 @@ class MainWindow(QMainWindow):
                 **self.browser.key_handlers(say=lambda text: self.statusBar().showMessage(text)),
                 **self.reviews.key_handlers(),
                 # -- made for AI shoots --
-                ActionId.MORE_LIKE_THIS: self._more_like_this,
+                ActionId.MORE_LIKE_THIS: lambda: self.shoots.more_like_this(
+                    self.browser.current_id()
+                ),
                 ActionId.REGENERATE_REJECTS: lambda: self.shoots.regenerate_rejects_of_image(
                     self.browser.current_id()
                 ),
@@ -175,6 +171,7 @@ class MainWindow(QMainWindow):
         self.filters.add_actions([self.refresh_action, self.new_shoot_action, toggle_shoots])
         self.new_shoot_action.setEnabled(False)  # until there is an account and a shoot service
         self.details.open_button.setToolTip(self.keys[ActionId.OPEN_PREVIEW].toolTip())
+        self.details.moreLikeThisRequested.connect(self.keys[ActionId.MORE_LIKE_THIS].trigger)
         self.shortcuts_dialog: ShortcutsDialog | None = None
         menus = build_menus(self.menuBar(), self.keys, self.auto_advance_action)
         self.file_menu, self.edit_menu, self.review_menu = menus.file, menus.edit, menus.review
@@ -192,8 +189,6 @@ class MainWindow(QMainWindow):
         self.shoots.availableChanged.connect(self.new_shoot_action.setEnabled)
         self.model.stateChanged.connect(self._on_state)
         self.model.countChanged.connect(self._on_count)
-        self.model.patchFinished.connect(self.reviews.show_counts)
-        self.model.modelReset.connect(self.reviews.show_counts)
         # the chosen image is saved once the keys stop moving it (and at the latest on closing)
         self._save_chosen = QTimer(self)
         self._save_chosen.setSingleShot(True)
@@ -220,9 +215,6 @@ class MainWindow(QMainWindow):
         if self.shortcuts_dialog is None:
             self.shortcuts_dialog = ShortcutsDialog(self.keys, self)
         self.shortcuts_dialog.open()
-
-    def _more_like_this(self) -> None:
-        self.shoots.more_like_this(self.browser.current_id())
 
     def _review_filter_changed(self, review_filter: ReviewFilter) -> None:
         self.library.set_review_filter(review_filter)
@@ -369,12 +361,7 @@ class MainWindow(QMainWindow):
             )
 
     def _on_count(self, count: int) -> None:
-        total = self.library.total
-        self.count_label.setText(
-            f"{count:,} images" if count == total else f"{count:,} of {total:,} images"
-        )
-        # the count line says how many are shown; this only adds how many there are in all
-        self.count_label.setVisible(count != total)
+        self.browser.show_count(count)
         self.reviews.show_counts()
         self._on_state(self.library.state)
 

@@ -136,6 +136,8 @@ class ReviewController(QObject):
         browser.compare.moved.connect(self._chosen_by_hand)
         browser.compare.finished.connect(self._hide_reasons)
         browser.preview.finished.connect(self._hide_reasons)
+        browser.model.patchFinished.connect(self.show_counts)
+        browser.model.modelReset.connect(self.show_counts)
 
     def attach(self, store: ReviewStore) -> None:
         self.store = store

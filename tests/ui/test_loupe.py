@@ -1,7 +1,8 @@
 """The loupe against the real sandbox: Space or Enter opens the image as large as the window allows,
 a smaller thumbnail at once and the full-size one loaded from the CDN on the preview channel; the
 review keys decide the image shown and auto-advance; Left / Right follow the grid's filtered order;
-Z toggles fit and 100% and a drag pans at 100%; the neighbours are loaded ahead."""
+Z toggles fit and 100% and a drag pans at 100%; the neighbours are loaded ahead; the reason chips
+after a reject show in the loupe."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from qamera_desktop.core.review import Flag
-from tests.ui.helpers import active_window, choose
+from qamera_desktop.core.review import Flag, RejectReason
+from tests.ui.helpers import active_window, choose, click
 
 Select = QItemSelectionModel.SelectionFlag
 CTRL = Qt.KeyboardModifier.ControlModifier
+ALT = Qt.KeyboardModifier.AltModifier
 
 
 def row_id(window, row: int) -> str:
@@ -208,3 +210,42 @@ def test_the_next_two_and_the_previous_image_are_loaded_ahead(qtbot, make_app):
     qtbot.keyClick(loupe, Qt.Key.Key_Right)
     assert loupe.showing_full
     loupe.reject()
+
+
+def test_the_reason_chips_show_in_the_loupe_and_leave_with_it(qtbot, make_app):
+    app = make_app()
+    window, store = app.window, app.services.reviews
+    assert store is not None
+    bar = window.reason_bar
+    go_to(qtbot, window, 1)
+    loupe = open_loupe(qtbot, window)
+    rejected = shown_id(window)
+    qtbot.keyClick(loupe, Qt.Key.Key_X)
+    qtbot.waitUntil(bar.isVisible)
+    assert bar.window() is loupe  # not behind it, under the grid
+    assert bar.geometry().top() >= loupe.caption.geometry().bottom()  # at the bottom
+    assert shown_id(window) == row_id(window, 2)  # auto-advanced; the chips name the reject
+    assert window.model.image_at(1).name in bar.title.text()
+    qtbot.keyClick(loupe, Qt.Key.Key_3, ALT)
+    assert store.get(rejected).reasons == (RejectReason.PRODUCT_WRONG,)
+    assert bar.chips[RejectReason.PRODUCT_WRONG].isChecked()
+    click(qtbot, bar.chips[RejectReason.OTHER])
+    assert store.get(rejected).reasons == (RejectReason.PRODUCT_WRONG, RejectReason.OTHER)
+    assert active_window() is loupe  # the chips never take the keys
+    # stepping by hand skips them, as in the grid
+    qtbot.keyClick(loupe, Qt.Key.Key_Right)
+    assert not bar.isVisible()
+    # closing the loupe takes them away too
+    qtbot.keyClick(loupe, Qt.Key.Key_X)
+    qtbot.waitUntil(bar.isVisible)
+    qtbot.keyClick(loupe, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not loupe.isVisible())
+    assert not bar.isVisible()
+    # in the grid they are under the grid again
+    window.activateWindow()
+    qtbot.waitUntil(lambda: active_window() is window)
+    window.grid.setFocus()
+    qtbot.keyClick(window.grid, Qt.Key.Key_X)
+    qtbot.waitUntil(bar.isVisible)
+    assert bar.window() is window
+    assert bar.geometry().top() >= window.browser.geometry().bottom()
