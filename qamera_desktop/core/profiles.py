@@ -177,13 +177,10 @@ class ProfileStore:
     name, a refused URL, the demo touched, an unknown id).
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, app_paths: AppPaths) -> None:
+        self.app_paths = app_paths
+        self.path = app_paths.data_dir / PROFILES_FILE_NAME
         self._book = self._read()
-
-    @classmethod
-    def of_app(cls, app_paths: AppPaths) -> ProfileStore:
-        return cls(app_paths.data_dir / PROFILES_FILE_NAME)
 
     @property
     def book(self) -> ProfileBook:
@@ -203,6 +200,19 @@ class ProfileStore:
     @property
     def last_used(self) -> Profile:
         return self.get(self._book.last_used)
+
+    def name_problem(self, name: str, *, but: str | None = None) -> str | None:
+        """Why `name` cannot name a profile (empty, too long, taken by another than `but`), in
+        a sentence for the designer; None when it can."""
+        try:
+            _refuse_taken_name(self._book, clean_name(name), but=but)
+        except ValueError as exc:
+            return str(exc)
+        return None
+
+    def paths(self, profile_id: str) -> ProfilePaths:
+        """The folders of `profile_id` (see `profile_paths`)."""
+        return profile_paths(self.app_paths, profile_id)
 
     # -- changes ------------------------------------------------------------------------------
     def add(self, name: str, base_url: str) -> Profile:
@@ -241,9 +251,7 @@ class ProfileStore:
         if book.last_used != profile_id:
             self._write(replace(book, last_used=profile_id))
 
-    def remove(
-        self, profile_id: str, *, keys: KeyStore, app_paths: AppPaths, delete_data: bool
-    ) -> None:
+    def remove(self, profile_id: str, *, keys: KeyStore, delete_data: bool) -> None:
         """Forget an account: its key is deleted from the keyring (and the key file, and this
         session); its folders (database, cache) only with `delete_data`, which the window asks
         the designer first. Close the profile's database before deleting its data."""
@@ -254,7 +262,7 @@ class ProfileStore:
         last = DEMO_PROFILE_ID if book.last_used == profile_id else book.last_used
         self._write(ProfileBook(accounts, last))
         if delete_data:
-            paths = profile_paths(app_paths, profile_id)
+            paths = self.paths(profile_id)
             for folder in (paths.data_dir, paths.cache_dir):
                 shutil.rmtree(folder, ignore_errors=True)
 

@@ -38,7 +38,7 @@ def app_paths(tmp_path) -> AppPaths:
 
 @pytest.fixture
 def store(app_paths) -> ProfileStore:
-    return ProfileStore.of_app(app_paths)
+    return ProfileStore(app_paths)
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_profiles_round_trip_through_the_file(store, app_paths):
     assert studio.name == "Studio"
     assert studio.base_url == "https://app.qamera.ai"
     assert studio.kind is ProfileKind.ACCOUNT
-    again = ProfileStore.of_app(app_paths)
+    again = ProfileStore(app_paths)
     assert again.profiles == (DEMO_PROFILE, studio, self_hosted)
     assert again.last_used == self_hosted
     assert [p.name for p in app_paths.data_dir.iterdir()] == [PROFILES_FILE_NAME]  # no .part
@@ -86,7 +86,7 @@ def test_rename_and_move_keep_the_id(store, app_paths):
     renamed = store.rename(studio.id, "Studio Berlin")
     moved = store.update(studio.id, base_url="http://127.0.0.1:8765")
     assert renamed.id == moved.id == studio.id
-    assert ProfileStore.of_app(app_paths).get(studio.id) == moved
+    assert ProfileStore(app_paths).get(studio.id) == moved
     assert moved.name == "Studio Berlin"
     assert moved.base_url == "http://127.0.0.1:8765"
 
@@ -115,12 +115,7 @@ def test_the_demo_is_built_in(store, app_paths, memory_keyring):
     with pytest.raises(ValueError, match="built in"):
         store.rename(DEMO_PROFILE_ID, "Mine")
     with pytest.raises(ValueError, match="built in"):
-        store.remove(
-            DEMO_PROFILE_ID,
-            keys=KeyStore(app_paths.data_dir),
-            app_paths=app_paths,
-            delete_data=True,
-        )
+        store.remove(DEMO_PROFILE_ID, keys=KeyStore(app_paths.data_dir), delete_data=True)
     with pytest.raises(ValueError, match="no such profile"):
         store.set_last_used("p_0000000000000000")
 
@@ -148,18 +143,19 @@ def test_a_damaged_or_hand_edited_file_keeps_what_is_valid(store, app_paths):
             }
         )
     )
-    loaded = ProfileStore.of_app(app_paths)
+    loaded = ProfileStore(app_paths)
     assert [p.name for p in loaded.profiles] == ["Demo sandbox", "Good"]
     assert loaded.last_used == DEMO_PROFILE
     for garbage in ("{not json", "[1, 2]", '{"profiles": "none", "last_used": 3}'):
         store.path.write_text(garbage)
-        assert ProfileStore.of_app(app_paths).profiles == (DEMO_PROFILE,)
+        assert ProfileStore(app_paths).profiles == (DEMO_PROFILE,)
 
 
 def test_each_profile_has_its_own_folders(store, app_paths):
     studio = store.add("Studio", "https://app.qamera.ai")
     demo = profile_paths(app_paths, DEMO_PROFILE_ID)
     paths = profile_paths(app_paths, studio.id)
+    assert store.paths(studio.id) == paths
     assert paths.data_dir == app_paths.data_dir / "profiles" / studio.id
     assert paths.database_file == paths.data_dir / "library.sqlite3"
     assert paths.thumbnail_cache_dir == app_paths.cache_dir / "profiles" / studio.id / "thumbnails"
@@ -204,23 +200,23 @@ def test_removing_a_profile_deletes_its_key_and_keeps_its_data_unless_asked(
         (paths.thumbnail_cache_dir / "t.webp").write_bytes(b"t")
     store.set_last_used(studio.id)
 
-    store.remove(studio.id, keys=keys, app_paths=app_paths, delete_data=False)
+    store.remove(studio.id, keys=keys, delete_data=False)
     assert (SERVICE, studio.id) not in memory_keyring.entries
     assert (SERVICE, other.id) in memory_keyring.entries
-    assert ProfileStore.of_app(app_paths).profiles == (DEMO_PROFILE, other)
+    assert ProfileStore(app_paths).profiles == (DEMO_PROFILE, other)
     assert store.last_used == DEMO_PROFILE
     kept = profile_paths(app_paths, studio.id)
     assert (kept.data_dir / "library.sqlite3").exists()
     assert (kept.thumbnail_cache_dir / "t.webp").exists()
 
-    store.remove(other.id, keys=keys, app_paths=app_paths, delete_data=True)
+    store.remove(other.id, keys=keys, delete_data=True)
     gone = profile_paths(app_paths, other.id)
     assert not gone.data_dir.exists()
     assert not gone.cache_dir.exists()
     assert (kept.data_dir / "library.sqlite3").exists()  # the other profile's data is untouched
     assert memory_keyring.entries == {}
     with pytest.raises(ValueError, match="no such profile"):
-        store.remove(other.id, keys=keys, app_paths=app_paths, delete_data=True)
+        store.remove(other.id, keys=keys, delete_data=True)
 
 
 def test_the_data_of_before_profiles_moves_into_the_first_profile(app_paths):
