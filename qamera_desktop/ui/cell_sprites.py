@@ -8,6 +8,11 @@ A screen of cells then paints with a few drawPixmap calls per cell instead of do
 antialiased path operations (a full 1280x800 grid: ~15 ms -> a few ms), which leaves the GUI
 thread free while thumbnails stream in. Sprites are keyed by everything that changes their look
 (size, device pixel ratio, colours, font, text) and kept in a small LRU.
+
+While culling the screen fills up with decided cells: their review badges (flag, label, stars)
+are composed once per look into one strip (`review_strip`), and the selected cell's tint and the
+current cell's focus ring are sprites too (an antialiased rounded rectangle of a cell's size costs
+~90 µs to fill, its sprite ~12 µs to blit).
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from enum import StrEnum
+from typing import NamedTuple
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen, QPixmap
 
 from qamera_desktop.core.byte_lru import ByteLRU
@@ -27,6 +33,7 @@ from qamera_desktop.ui.status_style import APPROVED_COLOUR, REJECTED_COLOUR
 PICK_COLOUR = QColor("#2f9e44")
 REJECT_COLOUR = QColor("#e03131")
 STAR_COLOUR = QColor("#ffd43b")
+STARS_BACKDROP = QColor(0, 0, 0, 150)
 LABEL_COLOURS: dict[Label, QColor] = {
     Label.RED: QColor("#fa5252"),
     Label.YELLOW: QColor("#fcc419"),
@@ -37,6 +44,9 @@ LABEL_COLOURS: dict[Label, QColor] = {
 
 BADGE_PAD = 5
 BADGE_MARGIN = 6
+REVIEW_GAP = 3  # between the flag and the label
+CELL_RADIUS = 8  # of the selected cell's tint and the focus ring
+FOCUS_PEN = 2
 
 
 class Tile(StrEnum):
@@ -55,11 +65,32 @@ def badge_font(base: QFont) -> QFont:
     return font
 
 
+def logical_size(pixmap: QPixmap) -> QSize:
+    """A sprite's size in logical pixels (its device pixels over its ratio)."""
+    ratio = pixmap.devicePixelRatio()
+    return QSize(
+        math.ceil(pixmap.width() / ratio - 1e-6), math.ceil(pixmap.height() / ratio - 1e-6)
+    )
+
+
+class ReviewPlace(NamedTuple):
+    """One of the review badges along the bottom of a thumbnail: what it is ("pick", "reject",
+    "label" or "stars"), where (logical pixels, from the top left of the thumbnail) and its
+    sprite."""
+
+    kind: str
+    rect: QRect
+    pixmap: QPixmap
+
+
 class CellSprites:
     def __init__(self, limit: int = 256, picture_bytes: int = 16 * 2**20) -> None:
         self._cache: OrderedDict[Hashable, QPixmap] = OrderedDict()
         self._limit = limit
         self._metrics: dict[str, QFontMetrics] = {}
+        # composed review strips; a dict, not the LRU: tiles and badges are asked for on every
+        # paint, strips on every decided cell's, and one must not push the other out
+        self._strips: dict[Hashable, tuple[QPoint, QPixmap]] = {}
         # thumbnails fitted to their cell with rounded corners (~4 screens at 192 px)
         self._picture_bytes = picture_bytes
         self._pictures: ByteLRU[tuple[int, int, float, int], QPixmap] = ByteLRU(
@@ -114,6 +145,68 @@ class CellSprites:
         """A disc of the label's colour with a white rim."""
         key = ("label", label.value, font.key(), ratio)
         return self._get(key, lambda: self._render_label(label, font, ratio))
+
+    def review_places(
+        self, flag: Flag, rating: int, label: Label, side: int, font: QFont, ratio: float
+    ) -> list[ReviewPlace]:
+        """The designer's review over a thumbnail `side` wide: the flag, then the label, bottom
+        left; the stars bottom right, or "★ 4" where the stars would run into the flag (small
+        thumbnails). Each a cached sprite."""
+        places = []
+        height = self.review_badge_side(font)
+        bottom = side - BADGE_MARGIN - height
+        x = BADGE_MARGIN
+        if flag is not Flag.NONE:
+            pixmap = self.flag_badge(flag, font, ratio)
+            places.append(ReviewPlace(flag.value, QRect(x, bottom, height, height), pixmap))
+            x += height + REVIEW_GAP
+        if label is not Label.NONE:
+            pixmap = self.label_badge(label, font, ratio)
+            places.append(ReviewPlace("label", QRect(x, bottom, height, height), pixmap))
+            x += height + REVIEW_GAP
+        if rating:
+            right = side - BADGE_MARGIN
+            width = self.stars_badge_width(rating, font)
+            if right - width >= x:
+                pixmap = self.stars_badge(rating, font, ratio)
+                rect = QRect(right - width, bottom, width, height)
+            else:
+                pixmap = self.status_badge(f"★ {rating}", STARS_BACKDROP, font, ratio)
+                size = logical_size(pixmap)
+                rect = QRect(QPoint(right - size.width(), bottom + height - size.height()), size)
+            places.append(ReviewPlace("stars", rect, pixmap))
+        return places
+
+    def review_strip(
+        self, flag: Flag, rating: int, label: Label, side: int, font: QFont, ratio: float
+    ) -> tuple[QPoint, QPixmap] | None:
+        """The badges of `review_places` composed into one sprite, and where it goes (from the
+        top left of the thumbnail): a decided cell paints its review with one blit. None for a
+        review that shows nothing."""
+        key = ("strip", flag.value, rating, label.value, side, font.key(), ratio)
+        found = self._strips.get(key)
+        if found is None:
+            places = self.review_places(flag, rating, label, side, font, ratio)
+            if not places:
+                return None
+            found = self._strips[key] = self._render_strip(places, ratio)
+            if len(self._strips) > self._limit:
+                self._strips.pop(next(iter(self._strips)))
+        return found
+
+    def highlight(self, size: QSize, colour: QColor, ratio: float) -> QPixmap:
+        """The selected cell's tint: a rounded rectangle of `colour`, 2 px inside `size`."""
+        key = ("highlight", size.width(), size.height(), colour.rgba(), ratio)
+        return self._get(
+            key, lambda: self._render_frame(size, ratio, QPen(Qt.PenStyle.NoPen), colour)
+        )
+
+    def focus_ring(self, size: QSize, colour: QColor, ratio: float) -> QPixmap:
+        """The current cell's ring: a rounded outline of `colour`, 2 px inside `size`."""
+        key = ("focus", size.width(), size.height(), colour.rgba(), ratio)
+        return self._get(
+            key, lambda: self._render_frame(size, ratio, QPen(colour, FOCUS_PEN), None)
+        )
 
     def review_badge_side(self, font: QFont) -> int:
         """The logical height of the review badges: a little larger than the voting badges,
@@ -172,6 +265,28 @@ class CellSprites:
             _placeholder_glyph(painter, area, QColor(mark))
         elif kind is Tile.BROKEN:
             _broken_glyph(painter, area, mark)
+        painter.end()
+        return pixmap
+
+    def _render_strip(self, places: Sequence[ReviewPlace], ratio: float) -> tuple[QPoint, QPixmap]:
+        bounds = QRect()
+        for place in places:
+            bounds = bounds.united(place.rect)
+        pixmap = QPixmap(math.ceil(bounds.width() * ratio), math.ceil(bounds.height() * ratio))
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)  # no render hints: each badge is blitted as it would be alone
+        for place in places:
+            painter.drawPixmap(place.rect.topLeft() - bounds.topLeft(), place.pixmap)
+        painter.end()
+        return bounds.topLeft(), pixmap
+
+    def _render_frame(self, size: QSize, ratio: float, pen: QPen, fill: QColor | None) -> QPixmap:
+        pixmap, painter = self._canvas(size.width(), size.height(), ratio)
+        painter.setPen(pen)
+        painter.setBrush(fill if fill is not None else Qt.BrushStyle.NoBrush)
+        area = QRectF(0, 0, size.width(), size.height()).adjusted(2, 2, -2, -2)
+        painter.drawRoundedRect(area, CELL_RADIUS, CELL_RADIUS)
         painter.end()
         return pixmap
 

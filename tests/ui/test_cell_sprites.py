@@ -1,17 +1,20 @@
 """CellSprites: pre-rendered tiles, badges and fitted pictures, cached by everything that changes
-their look; the small sprite LRU drops its oldest entry past `limit`, the picture cache stays
-within its byte cap."""
+their look; the review's badges composed into one strip that looks exactly like them one by one;
+the selection's tint and the focus ring; the small sprite LRU drops its oldest entry past
+`limit`, the picture cache stays within its byte cap."""
 
 from __future__ import annotations
 
 import math
 
 import pytest
-from PySide6.QtCore import QSizeF
-from PySide6.QtGui import QColor, QFont, QPixmap
+from PySide6.QtCore import QPoint, QSize, QSizeF, Qt
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QApplication
 
-from qamera_desktop.ui.cell_sprites import CellSprites, Tile, badge_font
+from qamera_desktop.core.review import Flag, Label
+from qamera_desktop.core.settings import THUMB_SIZE_MIN
+from qamera_desktop.ui.cell_sprites import BADGE_MARGIN, CellSprites, Tile, badge_font
 from qamera_desktop.ui.status_style import REJECTED_COLOUR
 
 BACKDROP = QColor("#20324a")
@@ -170,6 +173,93 @@ def test_rejected_badge_is_a_grey_disc_as_large_as_the_approved_one(sprites, fon
     assert close(colour_at(badge, badge.width() // 6, badge.height() // 2), REJECTED_COLOUR)
     assert colour_at(badge, badge.width() // 2, badge.height() // 2).lightness() > 200
     assert colour_at(badge, 0, 0).alpha() == 0
+
+
+# -- the review strip, the selection's tint, the focus ring -----------------------------------
+def drawn(ratio: float, side: int, sprites: list[tuple[QPoint, QPixmap]]) -> QImage:
+    """`sprites` blitted at their logical places on a white `side` square, as a cell does."""
+    canvas = QImage(round(side * ratio), round(side * ratio), QImage.Format.Format_ARGB32)
+    canvas.setDevicePixelRatio(ratio)
+    canvas.fill(Qt.GlobalColor.white)
+    painter = QPainter(canvas)
+    for where, pixmap in sprites:
+        painter.drawPixmap(where, pixmap)
+    painter.end()
+    return canvas
+
+
+LOOKS = [
+    (Flag.PICK, 3, Label.RED),
+    (Flag.REJECT, 0, Label.NONE),
+    (Flag.NONE, 5, Label.NONE),
+    (Flag.NONE, 0, Label.BLUE),
+    (Flag.REJECT, 5, Label.GREEN),
+]
+
+
+@pytest.mark.parametrize("ratio", [1.0, 2.0])
+@pytest.mark.parametrize("side", [96, 192])
+@pytest.mark.parametrize("look", LOOKS)
+def test_the_review_strip_looks_like_its_badges_one_by_one(sprites, font, ratio, side, look):
+    places = sprites.review_places(*look, side, font, ratio)
+    strip = sprites.review_strip(*look, side, font, ratio)
+    assert strip is not None
+    where, pixmap = strip
+    one_by_one = drawn(ratio, side, [(p.rect.topLeft(), p.pixmap) for p in places])
+    assert drawn(ratio, side, [(where, pixmap)]) == one_by_one
+    # as small as the badges: from the first one's left to the last one's right
+    assert where == QPoint(places[0].rect.left(), min(p.rect.top() for p in places))
+    assert where.x() + pixmap.width() / ratio == places[-1].rect.right() + 1
+
+
+def test_review_places_put_the_flag_and_label_left_and_the_stars_right(sprites, font):
+    places = sprites.review_places(Flag.PICK, 4, Label.RED, 192, font, 1.0)
+    assert [p.kind for p in places] == ["pick", "label", "stars"]
+    flag, label, stars = (p.rect for p in places)
+    assert flag.left() == BADGE_MARGIN < label.left() < stars.left()
+    assert stars.right() + 1 == 192 - BADGE_MARGIN
+    assert flag.bottom() + 1 == label.bottom() + 1 == stars.bottom() + 1 == 192 - BADGE_MARGIN
+    assert same(places[0].pixmap, sprites.flag_badge(Flag.PICK, font, 1.0))
+    # the smallest thumbnails are too narrow for the stars beside the flag and the label:
+    # "★ 4", still clear of them
+    narrow = sprites.review_places(Flag.PICK, 4, Label.RED, THUMB_SIZE_MIN, font, 1.0)
+    assert narrow[2].rect.width() < stars.width()
+    assert not narrow[2].rect.intersects(narrow[1].rect)
+
+
+def test_the_review_strip_is_cached_per_look_side_font_and_ratio(sprites, font):
+    strip = sprites.review_strip(Flag.PICK, 3, Label.RED, 192, font, 1.0)
+    assert strip is not None
+    again = sprites.review_strip(Flag.PICK, 3, Label.RED, 192, QFont(font), 1.0)
+    assert again is not None
+    assert same(strip[1], again[1])
+    others = [
+        sprites.review_strip(Flag.REJECT, 3, Label.RED, 192, font, 1.0),
+        sprites.review_strip(Flag.PICK, 4, Label.RED, 192, font, 1.0),
+        sprites.review_strip(Flag.PICK, 3, Label.BLUE, 192, font, 1.0),
+        sprites.review_strip(Flag.PICK, 3, Label.RED, 160, font, 1.0),
+        sprites.review_strip(Flag.PICK, 3, Label.RED, 192, font, 2.0),
+    ]
+    keys = {strip[1].cacheKey(), *(o[1].cacheKey() for o in others if o is not None)}
+    assert len(keys) == 6
+    assert sprites.review_strip(Flag.NONE, 0, Label.NONE, 192, font, 1.0) is None  # nothing
+
+
+@pytest.mark.parametrize("ratio", [1.0, 2.0])
+def test_the_tint_and_the_focus_ring_are_rounded_sprites_of_a_cells_size(sprites, ratio):
+    size = QSize(204, 226)
+    tint = sprites.highlight(size, QColor(48, 140, 198, 70), ratio)
+    ring = sprites.focus_ring(size, QColor(48, 140, 198), ratio)
+    for frame in (tint, ring):
+        assert_sized(frame, 204, 226, ratio)
+        assert colour_at(frame, 0, 0).alpha() == 0  # 2 px in, rounded
+    middle = (round(102 * ratio), round(113 * ratio))
+    assert colour_at(tint, *middle).alpha() == 70  # the tint fills the cell
+    assert colour_at(ring, *middle).alpha() == 0  # the ring is only an outline
+    assert colour_at(ring, round(102 * ratio), round(2 * ratio)).alpha() > 0
+    assert same(tint, sprites.highlight(QSize(size), QColor(48, 140, 198, 70), ratio))
+    assert not same(tint, sprites.highlight(QSize(204, 227), QColor(48, 140, 198, 70), ratio))
+    assert not same(ring, sprites.focus_ring(size, QColor("red"), ratio))
 
 
 def test_metrics_are_cached_per_font(sprites, font):

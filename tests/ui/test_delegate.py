@@ -47,19 +47,28 @@ class Cells:
     def show(self, images: list[Image]) -> None:
         self.library.replace_listing(ServerFilter(), images)
 
-    def render(self, image_id: str, *, selected: bool = False) -> QImage:
+    def render(
+        self,
+        image_id: str,
+        *,
+        selected: bool = False,
+        palette: QPalette | None = None,
+        font: QFont | None = None,
+    ) -> QImage:
         row = self.model.row_of(image_id)
         assert row >= 0
         size = cell_size(SIDE)
         option = QStyleOptionViewItem()
         option.rect = QRect(QPoint(0, 0), size)
-        option.palette = QApplication.palette()
+        option.palette = palette or QApplication.palette()
+        option.font = font or QApplication.font()
         option.state = QStyle.StateFlag.State_Enabled
         if selected:
             option.state |= QStyle.StateFlag.State_Selected
         canvas = QImage(size, QImage.Format.Format_ARGB32)
         canvas.fill(Qt.GlobalColor.white)
         painter = QPainter(canvas)
+        painter.setFont(option.font)  # as a view's painter has its font
         self.delegate.paint(painter, option, self.model.index(row))
         painter.end()
         return canvas
@@ -257,6 +266,39 @@ def record(image_id: str, status: str = "DONE", voting: str | None = None) -> Im
 
 
 T0 = datetime(2026, 3, 20, 16, 0, tzinfo=UTC)
+
+
+def test_a_new_palette_colour_group_or_font_is_painted_at_once(cells, loader):
+    """What the cells share is worked out once per paint's palette and fonts, never left stale:
+    each cell is painted as by a delegate that never painted another."""
+    long_name = "long " * 12
+    cells.show([record("queued", "QUEUED"), record(long_name)])
+    backdrop = QRect(AREA.right() - 30, AREA.bottom() - 30, 10, 10)  # off the glyph and badges
+
+    def painted(image_id: str, palette: QPalette, font: QFont) -> QImage:
+        shown = cells.render(image_id, palette=palette, font=font)
+        fresh = Cells(loader)
+        fresh.show(cells.model.images())
+        assert shown == fresh.render(image_id, palette=palette, font=font)
+        return shown
+
+    red_blue = QPalette(QApplication.palette())
+    red_blue.setColor(QPalette.ColorGroup.Active, QPalette.ColorRole.AlternateBase, QColor(RED))
+    red_blue.setColor(QPalette.ColorGroup.Inactive, QPalette.ColorRole.AlternateBase, QColor(BLUE))
+    inactive = QPalette(red_blue)
+    inactive.setCurrentColorGroup(QPalette.ColorGroup.Inactive)  # an inactive window's cells
+    small, large = QFont(QApplication.font()), QFont(QApplication.font())
+    small.setPointSizeF(7)
+    large.setPointSizeF(13)
+    for palette, font, colour in (
+        (red_blue, small, RED),
+        (inactive, small, BLUE),
+        (inactive, large, BLUE),
+        (red_blue, large, RED),
+    ):
+        cell = painted("queued", palette, font)
+        assert set(pixels(cell, backdrop)) == {QColor(colour).rgb() & 0xFFFFFF}
+        painted(long_name, palette, font)  # the name elided in this font
 
 
 def test_the_status_badge_shows_only_when_it_says_something(cells):
