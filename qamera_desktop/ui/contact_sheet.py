@@ -258,6 +258,8 @@ class _SheetPainter:
         self._painter: QPainter | None = QPainter(writer)
         self._painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         base = QFont()
+        for ligatures in ("liga", "clig"):  # "ff" stays two letters: ids are copied and searched
+            base.setFeature(QFont.Tag(ligatures), 0)
         self.font = QFont(base)
         self.font.setPointSizeF(layout.caption_font)
         self.bold = QFont(self.font)

@@ -393,6 +393,7 @@ class ExportController(QObject):
         box.setWindowTitle("Drag")
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.setMinimumDuration(DRAG_PROGRESS_AFTER_MS)
+        box.setValue(0)  # starts the clock: shown once the minimum duration has passed
         outcome: list[Fetched] = []
         job.progressed.connect(lambda done: box.setValue(cast(int, done)))
         job.succeeded.connect(lambda fetched: outcome.append(cast(Fetched, fetched)))
@@ -438,8 +439,18 @@ async def _export_work(
     return await export_images(items, folder, progress=context.report, cancel=context.cancel)
 
 
-async def _sheet_work(context: JobContext, **kwargs: Any) -> SheetResult:
-    return await write_contact_sheet(context=context, **kwargs)
+async def _sheet_work(
+    context: JobContext,
+    *,
+    items: list[ExportItem],
+    path: Path,
+    layout: SheetLayout,
+    header: SheetHeader,
+    originals: Path,
+) -> SheetResult:
+    return await write_contact_sheet(
+        items, path, layout, header, originals=originals, context=context
+    )
 
 
 async def _fetch_work(context: JobContext, *, folder: Path, images: list[Image]) -> Fetched:

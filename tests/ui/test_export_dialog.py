@@ -12,8 +12,7 @@ from typing import Any
 
 import httpx
 from PIL import Image as PilImage
-from PySide6.QtCore import QObject, Qt, QUrl, Slot
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
 from qamera_desktop.api.records import Image
@@ -22,6 +21,7 @@ from qamera_desktop.core.review import Flag, with_flag
 from qamera_desktop.sandbox import SandboxHandle
 from qamera_desktop.ui.actions import ActionId
 from qamera_desktop.ui.export_dialog import ExportDialog, ImageChoice
+from tests.ui.desktop_urls import caught_urls
 from tests.ui.helpers import App, MakeApp, press
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -248,18 +248,6 @@ def test_closing_the_window_during_an_export_cancels_it_cleanly(
     assert "cancel" in json.dumps(document).lower()
 
 
-class UrlCatcher(QObject):
-    """Stands in for the desktop's file manager (QDesktopServices.setUrlHandler)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.urls: list[QUrl] = []
-
-    @Slot(QUrl)
-    def open(self, url: QUrl) -> None:
-        self.urls.append(url)
-
-
 def test_a_failed_image_is_listed_with_its_reason_and_the_folder_opens(
     qtbot: Any, make_app: MakeApp, sandbox: SandboxHandle, tmp_path: Path
 ) -> None:
@@ -292,14 +280,10 @@ def test_a_failed_image_is_listed_with_its_reason_and_the_folder_opens(
     assert "404" in line
     assert set(image_files(folder)) == {good.id}
 
-    catcher = UrlCatcher()
-    QDesktopServices.setUrlHandler("file", catcher, b"open")
-    try:
+    with caught_urls() as urls:
         assert dialog.open_button.isVisible()
         qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)
-    finally:
-        QDesktopServices.unsetUrlHandler("file")
-    assert [Path(url.toLocalFile()) for url in catcher.urls] == [folder]
+    assert [Path(url.toLocalFile()) for url in urls] == [folder]
 
 
 def tab_chain(start: QWidget, limit: int = 20) -> list[QWidget]:
