@@ -64,7 +64,7 @@ TEST_TEXT = "&Test and save"
 TESTING_TEXT = "Testing…"
 RESULT_LINES = 4
 DEFAULT_NAME = "Qamera"
-NAME_HINT = "How this account is named in the app, where you switch between accounts."
+NAME_HINT = "Its name in the app's list of accounts."
 
 # where the focus goes after each failure: the field that holds the fix
 _KEY_FAILURES = {Outcome.BAD_KEY, Outcome.MISSING_SCOPE}
