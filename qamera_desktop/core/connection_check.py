@@ -11,8 +11,8 @@ What the check proves, and what it does not: a good answer means the server is a
 the key is valid and has the read scope (`content.read`) that browsing needs. Whether the key may
 also start shoots (`content.register`, which the sandbox's read-only key lacks) is not tested: the
 only request that needs that scope is the POST that starts a shoot, and it costs credits, so the
-check never sends it. The app learns it at the first shoot (a 403 there says so), and
-`explain_forbidden` words it.
+check never sends it. The app learns it at the first shoot: a 403 there, which `classify` words
+as it does a 403 of the check (the server's text names the missing scope).
 
 Retries: GETs are retried on network errors, 429 and 5xx as everywhere, but with waits of at most
 `RETRY_WAIT_CAP` s, and the whole check has a deadline, so a designer never waits long for a
@@ -51,6 +51,8 @@ from qamera_desktop.core.redaction import redact
 CHECK_TIMEOUT: Final = httpx.Timeout(15.0, connect=8.0)
 CHECK_DEADLINE: Final = 25.0
 RETRY_WAIT_CAP: Final = 0.25
+NEEDED_SCOPES: Final = "content.read and content.register"
+"""Browsing needs the first, starting shoots the second."""
 
 
 class Outcome(StrEnum):
@@ -179,8 +181,8 @@ def classify(error: ApiError, base_url: str) -> CheckResult:
         case ForbiddenError():
             return _result(
                 Outcome.MISSING_SCOPE,
-                f"{where} accepted the key, but it may not read the catalogue (403{said}). Ask "
-                "your Qamera admin for a key with the content.read scope.",
+                f"{where} accepted the key, but the key lacks a permission (403{said}). Ask your "
+                f"Qamera admin for a key with the scopes {NEEDED_SCOPES}.",
                 cid,
             )
         case NotFoundError() | ProtocolError():
@@ -220,14 +222,6 @@ def _not_qamera(error: ApiError) -> str:
     if isinstance(error, NotFoundError):
         return "there is no Qamera API at this address: 404"
     return "a web page or data of another shape instead of the product list"
-
-
-def explain_forbidden(error: ForbiddenError) -> str:
-    """A 403 at the first shoot: the key may read but not start shoots."""
-    return redact(
-        "This API key may browse but not start shoots: it lacks the content.register scope"
-        f"{_server_said(error)}. Ask your Qamera admin for a key with that scope."
-    )
 
 
 # -- network failures ---------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from qamera_desktop.core.connection_check import (
     CheckResult,
     Outcome,
     check_connection,
-    explain_forbidden,
+    classify,
     key_problem,
     url_problem,
 )
@@ -133,12 +133,10 @@ def test_a_bad_key_is_named_as_such_with_the_server_reference(arun, sandbox):
     assert result.message.endswith(f"Reference for support: {result.correlation_id}.")
 
 
-def test_the_read_only_key_connects_and_its_403_is_explained_at_the_first_shoot(
-    arun, sandbox, sandbox_factory
-):
+def test_the_read_only_key_connects_and_its_403_at_the_first_shoot_is_classified(arun, sandbox):
     """The read-only key may list products, so the check passes; only the POST that starts a
     shoot needs the scope it lacks, and the check never sends that POST (it costs credits). The
-    sandbox's real 403 for it is what `explain_forbidden` words."""
+    sandbox's real 403 for that POST is classified as a missing scope, naming it."""
     result = check(arun, sandbox.base_url, ApiKey(READONLY_API_KEY))
     assert result.outcome is Outcome.CONNECTED
 
@@ -155,9 +153,13 @@ def test_the_read_only_key_connects_and_its_403_is_explained_at_the_first_shoot(
 
     error = arun(first_shoot())
     assert error.status == 403
-    text = explain_forbidden(error)
-    assert "may browse but not start shoots" in text
-    assert "content.register" in text
+    refused = classify(error, sandbox.base_url)
+    assert refused.outcome is Outcome.MISSING_SCOPE
+    assert (
+        "accepted the key, but the key lacks a permission (403: “Missing required scope: "
+        "'content.register'”)"
+    ) in refused.message
+    assert refused.correlation_id == error.correlation_id
 
 
 def test_a_closed_port_is_a_refused_connection(arun):
@@ -351,8 +353,9 @@ HTML = "<!doctype html><html><head><title>Welcome</title></head><body>Hi</body><
         (
             httpx.Response(403, json={"error": "Missing required scope: 'content.read'."}),
             Outcome.MISSING_SCOPE,
-            "accepted the key, but it may not read the catalogue (403: “Missing required scope: "
-            "'content.read'”)",
+            "accepted the key, but the key lacks a permission (403: “Missing required scope: "
+            "'content.read'”). Ask your Qamera admin for a key with the scopes content.read and "
+            "content.register.",
         ),
         (
             httpx.Response(429, json={"error": "Rate limit exceeded"}),
