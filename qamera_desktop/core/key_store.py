@@ -204,31 +204,29 @@ class KeyStore:
         except Exception as exc:
             self._keyring_failed("deleting a key", exc)
 
+    def legacy_key(self, api_url: str) -> ApiKey | None:
+        """The key the old `core/secret_store.py` kept for `api_url` (its keyring user name was
+        the URL), if there is one: to make a profile for it (`adopt_legacy_entry`)."""
+        return self._from_keyring(api_url)
+
     def adopt_legacy_entry(self, profile_id: str, api_url: str) -> bool:
-        """Move a key stored by the old `core/secret_store.py` (keyring user name = the API URL)
-        to `profile_id`. True when there was one to move."""
-        if not self.keyring_state().works:
+        """Move the old entry of `api_url` to `profile_id`. True when there was one to move."""
+        key = self.legacy_key(api_url)
+        if key is None:
             return False
-        try:
-            value = keyring.get_password(SERVICE, api_url)
-        except Exception as exc:
-            self._keyring_failed("reading the old key entry", exc)
-            return False
-        if not isinstance(value, str) or not value.strip():
-            return False
-        saved = self.save(profile_id, ApiKey(value))
-        if saved.place is KeyPlace.KEYRING:
+        if self.save(profile_id, key).place is KeyPlace.KEYRING:
             try:
                 keyring.delete_password(SERVICE, api_url)
             except Exception as exc:
                 log.info("the old key entry was not removed (%s)", type(exc).__name__)
         return True
 
-    def _from_keyring(self, profile_id: str) -> ApiKey | None:
+    def _from_keyring(self, user_name: str) -> ApiKey | None:
+        """The key of `user_name` (a profile id, or an old entry's URL) in the keyring."""
         if not self.keyring_state().works:
             return None
         try:
-            value = keyring.get_password(SERVICE, profile_id)
+            value = keyring.get_password(SERVICE, user_name)
         except Exception as exc:
             self._keyring_failed("reading a key", exc)
             return None
@@ -237,7 +235,7 @@ class KeyStore:
         try:
             key = ApiKey(value)
         except ValueError:
-            log.warning("the keyring entry of profile %s is not a usable key", profile_id)
+            log.warning("the keyring entry %s is not a usable key", user_name)
             return None
         remember_key(key)
         return key

@@ -201,6 +201,15 @@ class ProfileStore:
     def last_used(self) -> Profile:
         return self.get(self._book.last_used)
 
+    def find_by_url(self, base_url: str) -> Profile | None:
+        """The account at `base_url` (the last used one when several are), or None: the profile
+        to open for `--api-url` with $QAMERA_API_KEY. ValueError for a refused address."""
+        url = normalize_base_url(base_url)
+        matches = [p for p in self._book.accounts if p.base_url == url]
+        return next((p for p in matches if p.id == self._book.last_used), None) or next(
+            iter(matches), None
+        )
+
     def name_problem(self, name: str, *, but: str | None = None) -> str | None:
         """Why `name` cannot name a profile (empty, too long, taken by another than `but`), in
         a sentence for the designer; None when it can."""

@@ -112,6 +112,8 @@ def test_a_keyring_that_fails_on_use_is_reported_and_the_key_kept_for_the_sessio
 def test_adopting_the_old_entry_keyed_by_url(memory_keyring, tmp_path):
     memory_keyring.entries[(SERVICE, "https://app.qamera.ai")] = KEY.reveal()
     store = KeyStore(tmp_path, environ={})
+    assert store.legacy_key("https://qamera.example.com") is None
+    assert store.legacy_key("https://app.qamera.ai") == KEY
     assert store.adopt_legacy_entry("p_a", "https://app.qamera.ai")
     assert memory_keyring.entries == {(SERVICE, "p_a"): KEY.reveal()}
     assert not store.adopt_legacy_entry("p_b", "https://app.qamera.ai")

@@ -81,6 +81,18 @@ def test_ids_are_random_and_never_from_the_key_or_the_server(store):
     assert KEY.reveal() not in text
 
 
+def test_the_account_of_an_address(store):
+    assert store.find_by_url("https://app.qamera.ai") is None
+    first = store.add("First", "https://app.qamera.ai")
+    second = store.add("Second", "https://app.qamera.ai")
+    store.add("Elsewhere", "https://qamera.example.com")
+    assert store.find_by_url("https://APP.qamera.ai/") == first
+    store.set_last_used(second.id)
+    assert store.find_by_url("https://app.qamera.ai") == second
+    with pytest.raises(ValueError, match="must use https://"):
+        store.find_by_url("http://app.qamera.ai")
+
+
 def test_rename_and_move_keep_the_id(store, app_paths):
     studio = store.add("Studio", "https://app.qamera.ai")
     renamed = store.rename(studio.id, "Studio Berlin")
