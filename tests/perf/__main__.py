@@ -9,6 +9,7 @@ MODULES = [
     "tests.perf.bench_thumbnails",
     "tests.perf.bench_grid",
     "tests.perf.bench_review",
+    "tests.perf.bench_export",
 ]
 
 

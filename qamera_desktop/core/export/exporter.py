@@ -234,9 +234,25 @@ class _Tally:
     last: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class _Downloaded:
+    """An image in memory, on its way into its file."""
+
+    index: int
+    target: Path
+    kind: ImageFormat
+    body: bytes
+
+
 @dataclass
 class _Run:
-    """One export: the items, what became of each, the progress reports."""
+    """One export: the items, what became of each, the progress reports.
+
+    Workers download; each downloaded image is written by a task of its own (in a thread), so
+    that a worker goes on to its next download at once instead of waiting for the disk (flush
+    and rename take milliseconds, and a thread back from the disk may wait for the GIL). At most
+    `concurrency` images wait in memory for their write.
+    """
 
     items: tuple[ExportItem, ...]
     folder: Path
@@ -248,8 +264,11 @@ class _Run:
     cancelled: bool = False
     _next: int = 0
     _reported_at: float = float("-inf")
+    _writes: set[asyncio.Task[None]] = field(default_factory=set)
+    _write_slots: asyncio.Semaphore = field(default_factory=asyncio.Semaphore)
 
     async def execute(self, concurrency: int, cancel: threading.Event | None) -> ExportResult:
+        self._write_slots = asyncio.Semaphore(concurrency)
         workers = [
             asyncio.create_task(self._work(), name=f"export-{n}")
             for n in range(min(concurrency, len(self.items)))
@@ -262,24 +281,26 @@ class _Run:
         try:
             if workers:
                 await asyncio.wait(workers)
+            await self._writes_done()
         except asyncio.CancelledError:  # the export itself is being cancelled
             self.cancelled = True
             for worker in workers:
                 worker.cancel()
             await asyncio.wait(workers)
+            await self._writes_done()
             await self._finish()
             raise
         finally:
             if watcher is not None:
                 watcher.cancel()
         result = await self._finish()
-        for worker in workers:  # a bug, not an image's failure (those are caught per image)
-            if not worker.cancelled() and (error := worker.exception()) is not None:
+        for task in workers:  # a bug, not an image's failure (those are caught per image)
+            if not task.cancelled() and (error := task.exception()) is not None:
                 raise error
         return result
 
     async def _watch(self, cancel: threading.Event, workers: Sequence[asyncio.Task[None]]) -> None:
-        """Stop the workers once `cancel` is set (from whichever thread)."""
+        """Stop the workers once `cancel` is set (from whichever thread); writes under way end."""
         while not cancel.is_set():  # noqa: ASYNC110 - a threading.Event cannot be awaited
             await asyncio.sleep(CANCEL_POLL_SECONDS)
         self.cancelled = True
@@ -290,24 +311,38 @@ class _Run:
         while not self.cancelled and self._next < len(self.items):
             index = self._next
             self._next += 1
-            entry, size = await self._export(index)
-            self._record(index, entry, size)
+            outcome = await self._fetch(index)
+            if isinstance(outcome, ManifestEntry):
+                self._record(index, outcome, 0)
+                continue
+            await self._write_slots.acquire()
+            task = asyncio.create_task(self._write(outcome), name=f"export-write-{index}")
+            self._writes.add(task)
+            task.add_done_callback(self._write_ended)
+
+    def _write_ended(self, task: asyncio.Task[None]) -> None:
+        self._writes.discard(task)
+        self._write_slots.release()
+
+    async def _writes_done(self) -> None:
+        while self._writes:
+            await asyncio.wait(set(self._writes))
 
     # -- one image -----------------------------------------------------------------------------
-    async def _export(self, index: int) -> tuple[ManifestEntry, int]:
-        """What became of one item, and the bytes written for it."""
+    async def _fetch(self, index: int) -> ManifestEntry | _Downloaded:
+        """The image in memory, or what became of it when it needs no download or failed."""
         item = self.items[index]
         image = item.image
         if not image.is_done:
-            return _failed(item, _not_done_reason(image)), 0
+            return _failed(item, _not_done_reason(image))
         if not image.thumbnail:
-            return _failed(item, "the listing gives no URL for it"), 0
+            return _failed(item, "the listing gives no URL for it")
         stem = file_stem(image.name, image.id)
         existing = self._existing(stem)
         if existing is not None:
             sidecar = sidecar_path(existing)
             known_sidecar = sidecar if sidecar.name in self.present else None
-            return ManifestEntry(item, Outcome.SKIPPED, file=existing, sidecar=known_sidecar), 0
+            return ManifestEntry(item, Outcome.SKIPPED, file=existing, sidecar=known_sidecar)
         body = bytearray()
         try:
             served = await stream_body(
@@ -318,12 +353,12 @@ class _Run:
                 time_limit=DOWNLOAD_TIME_LIMIT,
             )
         except DownloadError as exc:
-            return _failed(item, exc.reason), 0
+            return _failed(item, exc.reason)
         head = bytes(body[:SNIFF_BYTES])
         kind = sniff(head)
         if kind is None:
-            return _failed(item, not_an_image(head, served.content_type).reason), 0
-        return await self._write(index, self.folder / (stem + EXTENSION[kind]), kind, bytes(body))
+            return _failed(item, not_an_image(head, served.content_type).reason)
+        return _Downloaded(index, self.folder / (stem + EXTENSION[kind]), kind, bytes(body))
 
     def _existing(self, stem: str) -> Path | None:
         """The complete file of an earlier export of this image, if there is one."""
@@ -332,32 +367,27 @@ class _Run:
                 return self.folder / (stem + extension)
         return None
 
-    async def _write(
-        self, index: int, target: Path, kind: ImageFormat, body: bytes
-    ) -> tuple[ManifestEntry, int]:
-        """The file (with its XMP inside, or beside it) written into place."""
-        item = self.items[index]
+    async def _write(self, image: _Downloaded) -> None:
+        """The file (with its XMP inside, or beside it) written into place, and recorded."""
+        item, target = self.items[image.index], image.target
         packet = xmp_packet(item.image.id, item.image.name, item.review)
-        data, sidecar = body, None
-        if kind is ImageFormat.JPEG:
+        data, sidecar = image.body, None
+        if image.kind is ImageFormat.JPEG:
             try:
-                data = embed_in_jpeg(body, packet)
+                data = embed_in_jpeg(image.body, packet)
             except NotAJpegError as exc:  # a header this reader does not follow: keep the bytes
                 log.warning("XMP beside %s instead of inside: %s", target.name, exc)
                 sidecar = sidecar_path(target)
         else:
             sidecar = sidecar_path(target)
-        written = ManifestEntry(item, Outcome.WRITTEN, file=target, sidecar=sidecar)
-        finished = threading.Event()
         try:
-            await in_thread_to_the_end(_write_files, target, data, sidecar, packet, finished)
-        except asyncio.CancelledError:
-            if finished.is_set():  # the thread wrote it before the cancel could stop it
-                self._record(index, written, len(data))
-            raise
+            await in_thread_to_the_end(_write_files, target, data, sidecar, packet)
         except OSError as exc:
-            return _failed(item, f"cannot write {target.name} ({exc.strerror or exc})"), 0
-        return written, len(data)
+            reason = f"cannot write {target.name} ({exc.strerror or exc})"
+            self._record(image.index, _failed(item, reason), 0)
+            return
+        written = ManifestEntry(item, Outcome.WRITTEN, file=target, sidecar=sidecar)
+        self._record(image.index, written, len(data))
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def _record(self, index: int, entry: ManifestEntry, size: int) -> None:
@@ -439,14 +469,11 @@ def _not_done_reason(image: Image) -> str:
     return f"not finished yet (status {image.status}): no image to download"
 
 
-def _write_files(
-    target: Path, data: bytes, sidecar: Path | None, packet: bytes, finished: threading.Event
-) -> None:
+def _write_files(target: Path, data: bytes, sidecar: Path | None, packet: bytes) -> None:
     """Blocking: the sidecar first, so that a complete image file always has its XMP."""
     if sidecar is not None:
         write_atomically(sidecar, packet)
     write_atomically(target, data)
-    finished.set()
 
 
 def _write_manifests(
