@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from qamera_desktop.cli import build_parser, parse_args
+from qamera_desktop.cli import build_parser, main, parse_args
 from qamera_desktop.launch_options import API_URL_ENV, DEFAULT_API_URL, LaunchOptions
 
 
@@ -77,6 +77,41 @@ def test_the_cli_imports_no_qt_and_the_app_does_not_import_the_cli() -> None:
         "del sys.modules['qamera_desktop.cli']\n"
         "import qamera_desktop.app, qamera_desktop.ui.app_controller\n"
         "assert 'qamera_desktop.cli' not in sys.modules, 'the app imports the CLI'\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+def test_export_is_a_subcommand_of_its_own(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["export", "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: qamera-desktop export")
+    for option in ("--to DIR", "--filter", "--product", "--demo", "--api-url", "--data-dir"):
+        assert option in out
+    assert "qamera-desktop export --to DIR" in build_parser().format_help()  # the app's help
+
+
+def test_export_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a_file = tmp_path / "f"
+    a_file.write_text("x")
+    for argv in (["export"], ["export", "--to", str(a_file)], ["export", "--to", "d", "--x"]):
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        assert exited.value.code == 2
+        assert "usage: qamera-desktop export" in capsys.readouterr().err
+
+
+def test_the_export_command_imports_no_qt_and_no_ui() -> None:
+    probe = (
+        "import sys\n"
+        "import qamera_desktop.export_command\n"
+        "bad = [m for m in sys.modules if m.startswith("
+        "('PySide6', 'shiboken6', 'qasync', 'qamera_desktop.ui', 'qamera_desktop.app'))]\n"
+        "assert not bad, bad\n"
         "print('ok')\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)

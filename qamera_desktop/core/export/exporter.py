@@ -27,6 +27,7 @@ and the file's extension follows what the bytes are, known only once they arrive
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import threading
@@ -480,5 +481,6 @@ def _write_manifests(
     folder: Path, entries: list[ManifestEntry], cancelled: bool, leftovers: list[Path]
 ) -> tuple[Path, Path]:
     for path in leftovers:
-        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # tidying up: never a reason to lose the manifest
+            path.unlink(missing_ok=True)
     return write_manifest(folder, entries, exported_at=datetime.now(UTC), cancelled=cancelled)

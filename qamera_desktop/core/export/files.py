@@ -8,6 +8,7 @@ calls: run them in a worker thread (`asyncio.to_thread`) from a loop that has ot
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 from collections.abc import Callable
@@ -39,7 +40,8 @@ def write_atomically(path: Path, data: bytes) -> None:
             os.close(fd)
         os.replace(part, path)
     except BaseException:
-        part.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the first error is the one to report
+            part.unlink(missing_ok=True)
         raise
 
 

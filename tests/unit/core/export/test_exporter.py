@@ -451,6 +451,21 @@ def test_a_part_file_left_by_a_killed_export_is_replaced(
     assert scan_data((tmp_path / name).read_bytes()) == scan_data(served(target.thumbnail))
 
 
+def test_a_file_that_cannot_be_written_is_a_failure_and_the_export_goes_on(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    listing = demo_listing(sandbox)
+    blocked, fine = listing.done[:2]
+    name = safe_file_name(blocked.name, blocked.id, ".jpg")
+    (tmp_path / f"{name}.part").mkdir()  # a folder where its temporary file must go
+
+    result = run_in_thread(export_images(export_items([blocked, fine], {}), tmp_path))
+
+    assert [f.reason for f in result.failures] == [f"cannot write {name} (Is a directory)"]
+    assert result.written == (tmp_path / safe_file_name(fine.name, fine.id, ".jpg"),)
+    assert manifest_rows(tmp_path)[0]["failureReason"] == f"cannot write {name} (Is a directory)"
+
+
 # -- one file ------------------------------------------------------------------------------------
 def test_download_to_writes_the_file_as_served(sandbox: SandboxHandle, tmp_path: Path) -> None:
     listing = demo_listing(sandbox)
