@@ -12,10 +12,11 @@ writes `manifest.csv` and `manifest.json` (manifest.py) with one row per image, 
   the manifests are rewritten for every item.
 - A failed image (HTTP error, a body that is not an image, a reset connection, a timeout, a disk
   error) is recorded with its reason and the export goes on.
-- Cancelling (the `cancel` event, set from any thread, or cancelling the task) stops within
-  ~50 ms: downloads in flight are dropped, a file being renamed into place finishes, the manifests
-  still describe what was done. The event gives `ExportResult(cancelled=True)`; a cancelled task
-  writes the manifests and then raises CancelledError as usual.
+- Cancelling (the `cancel` event, set from any thread and seen within `CANCEL_POLL_SECONDS`, or
+  cancelling the task) stops the export: downloads in flight are dropped, a file being renamed
+  into place finishes, the manifests still describe what was done. The event gives
+  `ExportResult(cancelled=True)`; a cancelled task writes the manifests and then raises
+  CancelledError as usual.
 - Plain asyncio, no Qt: the window runs it with `asyncio.run()` on a worker thread (so the GUI
   thread never downloads), the headless `qamera-desktop export` on the main thread. `progress` is
   called on the export's loop, at most every `PROGRESS_INTERVAL` seconds and once at the end.
