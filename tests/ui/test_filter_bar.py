@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 
 from qamera_desktop.api.records import Product
 from qamera_desktop.core.image_query import ServerFilter, SortOrder, StatusFilter
-from qamera_desktop.core.review import FlagFilter, Label, ReviewFilter
+from qamera_desktop.core.review import Flag, FlagFilter, Label, Review, ReviewFilter
 from qamera_desktop.core.settings import THUMB_SIZE_MAX, THUMB_SIZE_MIN, Settings, SettingsStore
 from qamera_desktop.ui.filter_bar import FilterBar
 from tests.ui.helpers import choose
@@ -229,6 +229,24 @@ def test_a_review_filter_the_app_does_not_know_falls_back_to_everything(
     choose(qtbot, bar.flag_combo, "Rejects")  # whatever was shown before
     bar.apply(loaded)
     assert bar.review_filter() == wanted
+
+
+def test_a_launch_shows_only_what_the_remembered_review_filter_keeps(qtbot, make_app, tmp_path):
+    database = tmp_path / "shared.sqlite3"
+    first = make_app(database_path=database)
+    store = first.services.reviews
+    assert store is not None
+    picked = [first.window.model.image_at(row).id for row in (2, 5, 7)]
+    store.decide(picked, lambda _review: Review(Flag.PICK, 4))
+    settings = tmp_path / "remembered.json"
+    settings.write_text(json.dumps({"review_flag": "picks", "review_min_rating": 3}))
+
+    second = make_app(settings_path=settings, database_path=database)
+    window = second.window
+    qtbot.waitUntil(lambda: sorted(second.model_ids()) == sorted(picked))
+    assert second.library.review_filter == ReviewFilter(FlagFilter.PICKS, 3)
+    assert window.filters.flag_combo.currentText() == "Picks"
+    assert window.review_line.text().startswith("3 images · 3 picks")
 
 
 def test_focus_search_selects_what_was_typed(qtbot, bar):
