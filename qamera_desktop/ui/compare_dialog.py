@@ -1,6 +1,9 @@
 """Compare: two to four of the selected images side by side (C in the grid), as a designer
 compares variants of one shot in Photo Mechanic or Lightroom's Survey view.
 
+- The panes are arranged in the rows and columns that show the images the largest (four portrait
+  images side by side in a wide window, two by two in a squarer one), again when the window is
+  resized.
 - Each pane is the loupe's picture (`LoupeView`), loaded like the loupe's image: at the size the
   screen can show, on the loader's "preview" channel, the grid's thumbnail meanwhile. That size
   (and not the pane's) is what makes 100% mean one image pixel per screen pixel, and an image
@@ -21,14 +24,23 @@ compares variants of one shot in Photo Mechanic or Lightroom's Survey view.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from html import escape
-from typing import Final
+from typing import Final, NamedTuple
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtGui import QFocusEvent, QResizeEvent
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QLabel,
+    QSizePolicy,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from qamera_desktop.api.records import Image
 from qamera_desktop.core.review import Flag, Review
@@ -42,6 +54,30 @@ PANES: Final = 4
 MARKED_COLOUR: Final = "#339af0"
 KEPT_COLOUR: Final = "#f59f00"
 PANE_BORDER: Final = 3
+GRID_SPACING: Final = 6
+CHROME: Final = 40  # the window's margins and the spacing between its rows, roughly
+
+
+class Arrangement(NamedTuple):
+    columns: int
+    image_width: float
+    image_height: float
+
+
+def arrange(
+    count: int, width: float, height: float, aspect: float, extra: tuple[float, float]
+) -> Arrangement:
+    """The number of columns in which `count` panes show images of `aspect` (width / height) the
+    largest in an area of `width` x `height`, and the size of each image then. Each pane takes
+    `extra` (width, height) beside its image: its frame and caption. Fewer columns on a tie."""
+    best = Arrangement(1, 0.0, 0.0)
+    for columns in range(1, count + 1):
+        room_w = width / columns - extra[0]
+        room_h = height / math.ceil(count / columns) - extra[1]
+        image_w = min(room_w, room_h * aspect)
+        if image_w > 0 and image_w * image_w / aspect > best.image_width * best.image_height:
+            best = Arrangement(columns, image_w, image_w / aspect)
+    return best
 
 
 class PaneOrder:
@@ -119,12 +155,16 @@ class ComparePane(QFrame):
         super().__init__(parent)
         self.setObjectName("comparePane")
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.picture = LoupeView()
         self.caption = QLabel()
         self.caption.setTextFormat(Qt.TextFormat.RichText)
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.caption.setWordWrap(True)
+        # a long name wraps, and never makes four panes wider than the window
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.caption.setAccessibleName("Pane caption")
-        layout = QVBoxLayout(self)
+        self._layout = layout = QVBoxLayout(self)
         layout.setContentsMargins(PANE_BORDER + 2, PANE_BORDER + 2, PANE_BORDER + 2, PANE_BORDER)
         layout.setSpacing(2)
         layout.addWidget(self.picture, 1)
@@ -134,6 +174,12 @@ class ComparePane(QFrame):
         self.marked = False
         self.kept = False
         self.set_state(marked=False, kept=False)
+
+    def extra(self) -> tuple[int, int]:
+        """The room the pane takes beside its picture (width, height): frame and caption."""
+        margins = self._layout.contentsMargins()
+        caption = self.caption.sizeHint().height() + self._layout.spacing()
+        return (margins.left() + margins.right(), margins.top() + margins.bottom() + caption)
 
     def set_state(self, *, marked: bool, kept: bool) -> None:
         self.marked, self.kept = marked, kept
@@ -167,14 +213,17 @@ class CompareDialog(ReviewWindow):
         self._images: list[Image] = []
         self._order = PaneOrder(0)
         self._marked = 0
+        self._columns = 0
         self._centre = QPointF(0.5, 0.5)  # where every pane is panned to at 100%
         self.toolbar = QToolBar()
         self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.toolbar.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.panes = [ComparePane() for _ in range(PANES)]
         self._grid = QGridLayout()
-        self._grid.setSpacing(6)
-        for pane in self.panes:
+        self._grid.setSpacing(GRID_SPACING)
+        self._grid.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        for n, pane in enumerate(self.panes):
+            self._grid.addWidget(pane, n // 2, n % 2)  # arranged again on each compare
             pane.focused.connect(lambda p=pane: self.mark(self.panes.index(p)))
             pane.picture.panned.connect(lambda p=pane: self._pan_all_as(p))
         self.hint = QLabel()
@@ -193,18 +242,10 @@ class CompareDialog(ReviewWindow):
         self._images = list(images)
         self._order = PaneOrder(len(self._images))
         self._centre = QPointF(0.5, 0.5)
-        shown = len(self._order.slots)
-        columns = 2 if shown == PANES else shown
         for n, pane in enumerate(self.panes):
-            self._grid.removeWidget(pane)
             pane.picture.set_actual_size(False)
             pane.image = None
-            pane.setVisible(n < shown)
-            if n < shown:
-                self._grid.addWidget(pane, n // columns, n % columns)
-        for n in range(PANES):
-            self._grid.setColumnStretch(n, 1 if n < columns else 0)
-            self._grid.setRowStretch(n, 1 if n < shown // columns else 0)
+            pane.setVisible(n < len(self._order.slots))
         self._show_panes()
         ids = [image.id for image in self.shown_images()]
         self._marked = -1
@@ -212,6 +253,36 @@ class CompareDialog(ReviewWindow):
         if not self.toolbar.actions():
             self.toolbar.addActions([a for a in self.actions() if a.data() != REVIEW_COPY_DATA])
         self.open()
+        self._arrange(again=True)
+
+    @property
+    def columns(self) -> int:
+        """How many columns the panes are arranged in."""
+        return self._columns
+
+    def _arrange(self, *, again: bool = False) -> None:
+        """The panes in the rows and columns that show their images the largest (`again`: even
+        if that is the arrangement they are in)."""
+        shown = len(self._order.slots)
+        pixmaps = [p.picture.pixmap() for p in self.panes[:shown]]
+        sizes = [(pixmap.width(), pixmap.height()) for pixmap in pixmaps if not pixmap.isNull()]
+        aspect = sizes[0][0] / sizes[0][1] if sizes else 1.0  # until one is in memory
+        pane_w, pane_h = self.panes[0].extra()
+        extra = (pane_w + GRID_SPACING, pane_h + GRID_SPACING)
+        height = self.height() - self.toolbar.sizeHint().height() - self.hint.sizeHint().height()
+        best = arrange(shown, self.width() - CHROME, height - CHROME, aspect, extra)
+        # no larger than their images: the panes stay together in the middle of the window
+        for pane in self.panes:
+            pane.setMaximumSize(
+                math.ceil(best.image_width + extra[0]), math.ceil(best.image_height + extra[1])
+            )
+        if best.columns == self._columns and not again:
+            return
+        self._columns = columns = best.columns
+        for n, pane in enumerate(self.panes):
+            self._grid.removeWidget(pane)
+            if n < shown:
+                self._grid.addWidget(pane, n // columns, n % columns)
 
     def shown_images(self) -> list[Image]:
         """The images of the panes, in pane order."""
@@ -336,6 +407,7 @@ class CompareDialog(ReviewWindow):
         for pane in self.panes:
             if pane.image is not None and pane.image.thumbnail in urls:
                 self._paint(pane)
+        self._arrange()  # the images' shape may be known only now
 
     def _on_finished(self, _result: int) -> None:
         self._loader.set_wanted("preview", [], self.loupe_size())
@@ -343,4 +415,5 @@ class CompareDialog(ReviewWindow):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if self.isVisible() and self._images:
+            self._arrange()
             self._show_panes()

@@ -37,7 +37,7 @@ from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
 LOUPE_STEP = 512  # loupe sizes are multiples of this, so a resize reuses the cache
 LOUPE_MAX = 4096  # a 4096 px pixmap is 64 MB: no more, whatever the screen
-REVIEW_WINDOW_SIZE = QSize(900, 820)  # the loupe's and compare's first size
+REVIEW_WINDOW_SIZE = QSize(900, 820)  # the loupe's and compare's size without a main window
 
 
 def loupe_size(window: QWidget) -> int:
@@ -241,18 +241,27 @@ def show_from_loader(view: LoupeView, loader: ThumbnailLoader, image: Image, siz
 class ReviewWindow(QDialog):
     """A window of its own where the review keys act (the loupe, compare): the table's review
     rows get a copy on it (ui/actions.py), the reason chips move to its `reason_slot` while it is
-    the window decided in (ui/review_controller.py), and `key_hint()` names its own keys.
-    Subclasses put their content in `content`."""
+    the window decided in (ui/review_controller.py), and `key_hint()` names its own keys. It
+    first opens over the main window, as large (so it fits the screen as the main window does);
+    after that, where the designer put it. Subclasses put their content in `content`."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.resize(REVIEW_WINDOW_SIZE)
+        self._placed = False
         self.content = QVBoxLayout()
         self.reason_slot = QVBoxLayout()
         self.reason_slot.setContentsMargins(0, 0, 0, 0)
         layout = QVBoxLayout(self)
         layout.addLayout(self.content, 1)
         layout.addLayout(self.reason_slot)
+
+    def open(self) -> None:
+        owner = self.parentWidget()
+        if not self._placed and owner is not None and owner.window().isVisible():
+            self.setGeometry(owner.window().geometry())
+        self._placed = True
+        super().open()
 
     def key_hint(self) -> str:
         """The keys of the window's own actions: "Previous: Left, Next: Right, Close: Esc"."""

@@ -8,6 +8,8 @@ compare."""
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QEvent, QItemSelectionModel, QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
@@ -15,7 +17,7 @@ from PySide6.QtWidgets import QApplication
 
 from qamera_desktop.core.review import BLANK, Flag, Label, RejectReason
 from qamera_desktop.ui.actions import COMPARE_ACTIONS, ActionId
-from qamera_desktop.ui.compare_dialog import PaneOrder
+from qamera_desktop.ui.compare_dialog import PaneOrder, arrange
 from qamera_desktop.ui.image_browser import COMPARE_NEEDS
 from qamera_desktop.ui.menus import REVIEW_MENU
 from tests.ui.helpers import active_window, choose, click, press
@@ -87,7 +89,8 @@ def test_c_with_two_three_or_four_selected_shows_them_side_by_side(qtbot, make_a
         assert panes[1].marked
         assert not any(p.marked for p in panes if p is not panes[1])
         lines = {p.geometry().top() for p in panes}
-        assert len(lines) == (2 if count == 4 else 1)  # 2x2, else one row
+        assert len(lines) == math.ceil(count / compare.columns)
+        assert len({p.geometry().left() for p in panes}) == compare.columns
         for pane, row in zip(panes, rows, strict=True):
             image = window.model.image_at(row)
             assert image.name in pane.caption.text()
@@ -125,6 +128,30 @@ def test_the_panes_load_the_images_at_the_loupes_size_with_the_thumbnail_meanwhi
     for pane in visible_panes(compare):
         assert (pane.picture.pixmap().width(), pane.picture.pixmap().height()) == (410, 512)
         assert loader.state(pane.image.thumbnail, size) == "ready"
+    compare.reject()
+
+
+def test_the_panes_are_arranged_to_show_the_images_largest(qtbot, make_app):
+    # four portrait images: side by side when wide, two by two when square, a column when tall
+    frame = (10, 40)
+    assert arrange(4, 1600, 600, 0.8, frame).columns == 4
+    assert arrange(4, 900, 900, 0.8, frame).columns == 2
+    assert arrange(4, 400, 1600, 0.8, frame).columns == 1
+    assert arrange(4, 1200, 800, 1.5, frame).columns == 2  # landscape ones: two by two
+    assert arrange(2, 1200, 800, 0.8, frame).columns == 2
+    assert arrange(3, 1200, 800, 0.8, frame).columns == 3
+    wide = arrange(4, 1600, 600, 0.8, frame)
+    assert (wide.image_width, wide.image_height) == (390, 487.5)  # 1600 / 4 less the frame
+    window = make_app().window
+    select_rows(qtbot, window, [0, 1, 2, 3])
+    compare = open_compare(qtbot, window)
+    qtbot.waitUntil(lambda: all(not p.picture.pixmap().isNull() for p in compare.panes))
+    for size, columns in (((1600, 600), 4), ((700, 760), 2)):
+        compare.resize(*size)
+        qtbot.waitUntil(lambda c=columns: compare.columns == c)
+        panes = visible_panes(compare)
+        qtbot.waitUntil(lambda c=columns, ps=panes: len({p.geometry().left() for p in ps}) == c)
+        assert len({p.geometry().top() for p in panes}) == 4 // columns
     compare.reject()
 
 
