@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 from PIL import Image as PilImage
@@ -52,6 +53,8 @@ from qamera_desktop.core.review import MAX_RATING, Flag, Label
 from qamera_desktop.ui.cell_sprites import LABEL_COLOURS
 from qamera_desktop.ui.originals_cache import FETCH_CONCURRENCY, original
 from qamera_desktop.ui.thread_job import JobContext
+
+CANCEL_POLL_SECONDS = 0.05
 
 INK = QColor("#212529")
 MUTED = QColor("#6c757d")
@@ -92,20 +95,20 @@ def counts_text(items: Sequence[ExportItem]) -> str:
     """ "24 images · 20 picks · 2 rejects · 3 products": the header's counts."""
     flags = Counter(item.review.flag for item in items)
     products = {item.product.id for item in items if item.product is not None}
-    parts = [_plural(len(items), "image")]
+    parts = [plural(len(items), "image")]
     if flags[Flag.PICK]:
-        parts.append(_plural(flags[Flag.PICK], "pick"))
+        parts.append(plural(flags[Flag.PICK], "pick"))
     if flags[Flag.REJECT]:
-        parts.append(_plural(flags[Flag.REJECT], "reject"))
+        parts.append(plural(flags[Flag.REJECT], "reject"))
     rated = sum(1 for item in items if item.review.rating)
     if rated:
         parts.append(f"{rated} rated")
     if products:
-        parts.append(_plural(len(products), "product"))
+        parts.append(plural(len(products), "product"))
     return " · ".join(parts)
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
@@ -174,53 +177,64 @@ async def _paint_pages(
     context: JobContext | None,
 ) -> SheetResult:
     gate = asyncio.Semaphore(FETCH_CONCURRENCY)
+    pixels = layout.image_pixels()
 
-    async def fetch(item: ExportItem) -> Path | str:
+    async def picture(item: ExportItem) -> QImage | str:
+        """The item's image decoded for print, or why there is none."""
         async with gate:
             try:
-                return await original(client, originals, item.image)
+                file = await original(client, originals, item.image)
             except DownloadError as exc:
                 return exc.reason
             except OSError as exc:
                 return f"cannot write to the cache ({exc.strerror or exc})"
+        return await _decode(file, pixels)
 
     pages = list(layout.pages(items))
-    fetching: dict[int, list[asyncio.Task[Path | str]]] = {}
+    preparing: dict[int, asyncio.Future[list[QImage | str]]] = {}
 
-    def start_fetching(page: int) -> None:
-        if page < len(pages) and page not in fetching:
-            fetching[page] = [asyncio.create_task(fetch(item)) for item in pages[page]]
+    def prepare(page: int) -> None:
+        if page < len(pages) and page not in preparing:
+            preparing[page] = asyncio.gather(*(picture(item) for item in pages[page]))
 
     missing: list[tuple[str, str]] = []
     done = 0
-    pixels = layout.image_pixels()
-    cancelled = False
     try:
         for number, page_items in enumerate(pages):
             if context is not None and context.cancelled:
-                cancelled = True
                 break
-            start_fetching(number)
-            start_fetching(number + 1)  # the next page downloads while this one is painted
-            files = await asyncio.gather(*fetching.pop(number))
-            pictures = await asyncio.gather(
-                *(_decode(file, pixels) for file in files)  # a str is why there is no file
-            )
+            prepare(number)
+            # the next page downloads and decodes (threads) while this one is painted
+            prepare(number + 1)
+            pending = preparing.pop(number)
+            if not await _ready_unless_cancelled(pending, context):
+                pending.cancel()
+                break
+            pictures = pending.result()
             painter.begin_page(number)
-            for slot, (item, picture) in enumerate(zip(page_items, pictures, strict=True)):
-                if isinstance(picture, str):
-                    missing.append((item.image.name, picture))
-                painter.paint_cell(layout.cell(slot), item, picture)
+            for slot, (item, shown) in enumerate(zip(page_items, pictures, strict=True)):
+                if isinstance(shown, str):
+                    missing.append((item.image.name, shown))
+                painter.paint_cell(layout.cell(slot), item, shown)
             done += len(page_items)
             if context is not None:
                 context.report(SheetProgress(done, len(items), number + 1, len(pages)))
     finally:
-        for tasks in fetching.values():
-            for task in tasks:
-                task.cancel()
-    return SheetResult(
-        painter.path, painter.pages, done, tuple(missing), cancelled or _was_cancelled(context)
-    )
+        for pending in preparing.values():
+            pending.cancel()
+        if preparing:
+            await asyncio.gather(*preparing.values(), return_exceptions=True)
+    return SheetResult(painter.path, painter.pages, done, tuple(missing), _was_cancelled(context))
+
+
+async def _ready_unless_cancelled(pending: asyncio.Future[Any], context: JobContext | None) -> bool:
+    """Wait for `pending`; False as soon as the job is cancelled (a stalled download must not
+    hold a cancel up)."""
+    while not pending.done():
+        await asyncio.wait({pending}, timeout=CANCEL_POLL_SECONDS)
+        if _was_cancelled(context):
+            return False
+    return True
 
 
 def _was_cancelled(context: JobContext | None) -> bool:

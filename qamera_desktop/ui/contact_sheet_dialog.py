@@ -16,7 +16,7 @@ from qamera_desktop.core.contact_sheet_layout import (
     MIN_COLUMNS,
     PAGE_SIZES,
 )
-from qamera_desktop.ui.contact_sheet import SheetProgress, SheetResult
+from qamera_desktop.ui.contact_sheet import SheetProgress, SheetResult, plural
 from qamera_desktop.ui.export_dialog import ImageChoice, JobDialog
 
 
@@ -41,6 +41,7 @@ class ContactSheetDialog(JobDialog):
         self.columns_spin.setSuffix(" per row")
         self.columns_spin.setAccessibleName("Images per row")
         form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         form.addRow("&Paper:", self.page_combo)
         form.addRow("Images per &row:", self.columns_spin)
         self.options.addLayout(form)
@@ -84,7 +85,8 @@ class ContactSheetDialog(JobDialog):
             self.show_finished("Cancelled: no PDF was written.", None)
             self.progress_bar.hide()
             return
-        text = f"{result.pages:,} pages, {result.images:,} images: {result.path.name}"
+        text = f"{plural(result.pages, 'page')}, {plural(result.images, 'image')}: "
+        text += result.path.name
         if result.missing:
             shown = "; ".join(f"{name} ({why})" for name, why in result.missing[:3])
             more = f" and {len(result.missing) - 3:,} more" if len(result.missing) > 3 else ""

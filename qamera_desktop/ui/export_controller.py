@@ -117,7 +117,8 @@ class ExportController(QObject):
         """Use this account: its client (for the products), its name for the contact sheet's
         header (never the key), and the folder of its images' files."""
         self._client = client
-        self.account = account
+        # "Connected to https://…" names a server on a status bar; on paper, the server alone
+        self.account = account.removeprefix("Connected to ")
         self.originals = originals
         self._products.clear()
         self._window.tasks.start(asyncio.to_thread(prune, originals), "Tidying the image cache")

@@ -294,7 +294,7 @@ class ExportDialog(JobDialog):
     def show_progress(self, progress: ExportProgress) -> None:
         if not self.running:
             return
-        parts = [f"{progress.done:,} of {progress.total:,}"]
+        parts = [f"{progress.done:,} of {progress.total:,} images"]
         if progress.skipped:
             parts.append(f"{progress.skipped:,} already there")
         if progress.failed:

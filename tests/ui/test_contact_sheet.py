@@ -104,7 +104,7 @@ def test_a_sheet_of_the_picks_names_each_image_its_decision_and_the_account(
     assert sum(text.count(name) for name in names) >= 3  # each caption names its product
     assert len(reader.pages[0].images) == 3
     assert app.key.encode() not in path.read_bytes()
-    assert dialog.status_label.text().startswith("1 pages, 3 images: sign-off.pdf")
+    assert dialog.status_label.text().startswith("1 page, 3 images: sign-off.pdf")
     saved = app.settings_json()
     assert (saved["contact_sheet_page"], saved["contact_sheet_columns"]) == ("Letter", 3)
 
