@@ -1,8 +1,7 @@
 """Downloading image bytes from the CDN with httpx: the client, URL checks, caps and one reason.
 
 Shared by everything that fetches an image's own URL rather than the API: the export (into files,
-core/export/) and, by the same rules, the thumbnail pipeline (core/thumbnails/fetch.py, which
-holds its own copy of these rules for now). The rules:
+core/export/) and the thumbnail pipeline (into memory, core/thumbnails/fetch.py). The rules:
 
 - http(s) URLs with a host only (`url_problem`), checked before anything is sent;
 - a client that never carries credentials (`make_download_client`): no auth, and a request hook
@@ -120,7 +119,7 @@ async def stream_body(
             return await _stream(client, url, sink, max_bytes)
     except DownloadError:
         raise
-    except (TimeoutError, httpx.HTTPError) as exc:
+    except (TimeoutError, httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL is no HTTPError
         raise DownloadError(failure_reason(exc)) from None
 
 

@@ -13,6 +13,7 @@ that priority order, becomes the pipeline's wanted set, so rows scrolled away ar
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -126,9 +127,9 @@ class ThumbnailLoader(QObject):
             self._want_timer.start()
 
     def retry_failed(self) -> None:
-        """Forget failures so that broken thumbnails are tried again (on an explicit refresh)."""
+        """Forget failures so that broken thumbnails are tried again (on an explicit refresh):
+        the loader is the one place that remembers them, the pipeline tries whatever it is given."""
         self._failed.clear()
-        self._pipeline.forget_failures()
 
     @property
     def worker_pid(self) -> int | None:
@@ -138,7 +139,7 @@ class ThumbnailLoader(QObject):
 
     async def aclose(self) -> None:
         self._want_timer.stop()
-        await self._pipeline.aclose()
+        await asyncio.to_thread(self._pipeline.close)  # it waits for the worker to stop
         self._pixmaps.clear()  # the memory goes now, not whenever the QObject is collected
 
     # -- the pipeline's side ---------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The values the thumbnail pipeline passes around: keys, decoded pixels, errors, counters."""
+"""The values the thumbnail pipeline passes around: keys, decoded pixels, decode errors."""
 
 from __future__ import annotations
 
@@ -31,33 +31,10 @@ class DecodedThumbnail:
             raise ValueError(msg)
 
     @property
-    def nbytes(self) -> int:
-        """Memory held by the pixel data, for byte-bounded caches."""
-        return len(self.data)
-
-    @property
     def stride(self) -> int:
         """Bytes per row (no padding)."""
         return self.width * 3
 
 
 class ThumbnailError(Exception):
-    """A thumbnail could not be produced; `str(error)` is a short readable reason."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
-
-
-@dataclass(frozen=True, slots=True)
-class PipelineStats:
-    """Counters since the pipeline was created (the last two are current gauges)."""
-
-    fetched: int = 0  # downloads completed
-    decoded: int = 0  # thumbnails decoded (from the network or the disk cache)
-    disk_hits: int = 0  # thumbnails served from the disk cache
-    failed: int = 0  # loads reported through on_failed
-    cancelled: int = 0  # loads dropped because their key was no longer wanted (or at close)
-    bytes_downloaded: int = 0
-    in_flight: int = 0  # jobs holding a download or decode slot right now
-    queued: int = 0  # wanted keys waiting for a slot
+    """Bytes that are no usable image; `str(error)` is a short readable reason."""

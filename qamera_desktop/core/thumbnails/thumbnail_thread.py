@@ -11,7 +11,6 @@ fast fill costs the GUI one event per frame or so, not one per thumbnail.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from .pipeline import ThumbnailPipeline
-from .records import DecodedThumbnail, PipelineStats, ThumbnailKey
+from .records import DecodedThumbnail, ThumbnailKey
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +31,9 @@ CLOSE_SECONDS: Final = 10.0
 
 
 class ThumbnailThread:
-    """Runs a ThumbnailPipeline on a daemon thread. `want()`, `forget_failures()` and `close()`
-    may be called from any thread; `deliver` is called on the thumbnail thread, never after
-    `close()` has returned. Keyword arguments go to ThumbnailPipeline."""
+    """Runs a ThumbnailPipeline on a daemon thread. `want()` and `close()` may be called from any
+    thread; `deliver` is called on the thumbnail thread (what it raises is logged by the loop),
+    never after `close()` has returned. Keyword arguments go to ThumbnailPipeline."""
 
     def __init__(
         self,
@@ -51,16 +50,15 @@ class ThumbnailThread:
         self._wanted: list[ThumbnailKey] | None = None  # the latest want(), not yet applied
         self._batch: list[Result] = []
         self._closing = False
+        self._stop = asyncio.Event()
         self._pipeline: ThumbnailPipeline | None = None
-        self._started = threading.Event()
         # The pipeline (its httpx client, its SSL context, its pool) is built on the thread too:
-        # none of that costs the GUI thread anything at start-up.
+        # none of that costs the caller's thread anything.
         self._thread = threading.Thread(
             target=self._run, args=(cache_dir, pipeline_options), name="thumbnails", daemon=True
         )
         self._thread.start()
 
-    # ------------------------------------------------------------------ any thread
     def want(self, keys: Sequence[ThumbnailKey]) -> None:
         """Replace the wanted keys, most urgent first. Calls that come faster than the thread
         takes them are coalesced: only the latest list counts."""
@@ -69,17 +67,8 @@ class ThumbnailThread:
                 return
             already_posted = self._wanted is not None
             self._wanted = list(keys)
-        if not already_posted:
-            self._post(self._apply_wanted)
-
-    def forget_failures(self) -> None:
-        """Let failed keys load again the next time they are wanted."""
-        self._post(lambda: self._pipeline.forget_failures() if self._pipeline else None)
-
-    def stats(self, timeout: float = 5.0) -> PipelineStats:
-        """The pipeline's counters, read on its own thread (blocks the caller briefly)."""
-        future = asyncio.run_coroutine_threadsafe(self._stats(), self._loop)
-        return future.result(timeout)
+            if not already_posted:
+                self._loop.call_soon_threadsafe(self._apply_wanted)
 
     def close(self, timeout: float = CLOSE_SECONDS) -> None:
         """Cancel everything, close the pipeline and end the thread (blocking)."""
@@ -87,45 +76,30 @@ class ThumbnailThread:
             if self._closing:
                 return
             self._closing = True
-        self._started.wait(timeout)
-        if self._pipeline is not None:  # else the thread ends by itself: nothing ran
-            try:
-                future = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
-                future.result(timeout)
-            except (RuntimeError, concurrent.futures.TimeoutError):
-                log.warning("Thumbnail thread did not close in %.0f s", timeout)
+            self._loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(timeout)
-
-    async def aclose(self) -> None:
-        """`close()` from an event loop (another thread waits for the thumbnail thread)."""
-        await asyncio.to_thread(self.close)
+        if self._thread.is_alive():
+            log.warning("Thumbnail thread did not close in %.0f s", timeout)
 
     # ------------------------------------------------------------------ the thumbnail thread
     def _run(self, cache_dir: Path, options: dict[str, Any]) -> None:
-        asyncio.set_event_loop(self._loop)
         try:
             self._pipeline = ThumbnailPipeline(
                 cache_dir, on_ready=self._add, on_failed=self._add, **options
             )
-        except Exception:
+        except Exception:  # the loop still runs, empty, until close()
             log.exception("The thumbnail pipeline could not start; thumbnails stay empty")
-        self._started.set()
         try:
+            self._loop.run_until_complete(self._stop.wait())
             if self._pipeline is not None:
-                self._loop.run_forever()
+                self._loop.run_until_complete(self._pipeline.aclose())
         finally:
             self._loop.close()
-
-    def _post(self, callback: Callable[[], None]) -> None:
-        try:
-            self._loop.call_soon_threadsafe(callback)
-        except RuntimeError:  # the loop is closed: nothing is loading any more
-            log.debug("thumbnail thread closed; request dropped")
 
     def _apply_wanted(self) -> None:
         with self._lock:
             keys, self._wanted = self._wanted, None
-        if keys is not None and self._pipeline is not None and not self._closing:
+        if keys is not None and self._pipeline is not None:
             self._pipeline.want(keys)
 
     def _add(self, key: ThumbnailKey, result: DecodedThumbnail | str) -> None:
@@ -135,17 +109,5 @@ class ThumbnailThread:
 
     def _flush(self) -> None:
         batch, self._batch = self._batch, []
-        if batch and not self._closing:
-            try:
-                self._deliver(batch)
-            except Exception:
-                log.exception("Thumbnail delivery raised")
-
-    async def _stats(self) -> PipelineStats:
-        return self._pipeline.stats() if self._pipeline is not None else PipelineStats()
-
-    async def _shutdown(self) -> None:
-        if self._pipeline is not None:
-            await self._pipeline.aclose()
-        self._batch.clear()
-        self._loop.call_soon(self._loop.stop)
+        if not self._closing:
+            self._deliver(batch)

@@ -7,9 +7,9 @@ on a thread (median ~60 ms, over the 34 ms of two frames) and ~20 ms with the wo
 
 The worker is the app itself started with `WORKER_FLAG` (frozen or not, on every OS). It runs a
 ThumbnailThread; plain framing over its stdin and stdout: each message is a 4-byte little-endian
-length and a pickle (the app and its own worker, never anything else). In: ("want", keys),
-("forget",), ("close",). Out: one batch of results per message, as ThumbnailThread delivers them.
-The app reads them on a thread of its own and hands each batch to `deliver` there.
+length and a pickle (the app and its own worker, never anything else). In: each wanted list; the
+end of its input tells it to stop. Out: one batch of results per message, as ThumbnailThread
+delivers them. The app reads them on a thread of its own and hands each batch to `deliver` there.
 
 If the worker cannot start or dies, its wanted keys load in this process instead (ThumbnailThread):
 thumbnails keep coming, only the GUI stalls come back. That is logged once.
@@ -17,8 +17,8 @@ thumbnails keep coming, only the GUI stalls come back. That is logged once.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -35,7 +35,7 @@ from qamera_desktop import THUMBNAIL_WORKER_FLAG as WORKER_FLAG
 
 from ..secret_store import API_KEY_ENV
 from .records import ThumbnailKey
-from .thumbnail_thread import CLOSE_SECONDS, Deliver, Result, ThumbnailThread
+from .thumbnail_thread import CLOSE_SECONDS, Deliver, ThumbnailThread
 
 log = logging.getLogger(__name__)
 
@@ -73,26 +73,24 @@ class ThumbnailProcess:
     this process's reader thread. Keyword arguments go to ThumbnailPipeline (JSON values)."""
 
     def __init__(self, cache_dir: Path, *, deliver: Deliver, **pipeline_options: Any) -> None:
-        self._cache_dir = cache_dir
         self._deliver = deliver
-        self._options = pipeline_options
+        self._in_app = functools.partial(
+            ThumbnailThread, cache_dir, deliver=deliver, **pipeline_options
+        )
         self._lock = threading.Lock()
         self._wanted: list[ThumbnailKey] = []
         self._fallback: ThumbnailThread | None = None
         self._closing = False
+        self._process: subprocess.Popen[bytes] | None = None
         env = {k: v for k, v in os.environ.items() if k != API_KEY_ENV}
         config = json.dumps({"cache_dir": str(cache_dir), "options": pipeline_options})
         try:
-            self._process: subprocess.Popen[bytes] | None = subprocess.Popen(  # noqa: S603
-                [*worker_command(), config],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                env=env,
+            self._process = subprocess.Popen(  # noqa: S603
+                [*worker_command(), config], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
             )
         except OSError as exc:
             log.warning("The thumbnail worker could not start (%s); loading in the app", exc)
-            self._process = None
-            self._fallback = ThumbnailThread(cache_dir, deliver=deliver, **pipeline_options)
+            self._fallback = self._in_app()
             return
         self._reader = threading.Thread(target=self._read, name="thumbnail-results", daemon=True)
         self._reader.start()
@@ -110,66 +108,46 @@ class ThumbnailProcess:
             if self._closing:
                 return
             self._wanted = list(keys)
-            if self._fallback is None and self._send(("want", self._wanted)):
+            if self._fallback is not None:
+                self._fallback.want(self._wanted)
                 return
-            fallback = self._fallback
-        if fallback is not None:
-            fallback.want(keys)
-
-    def forget_failures(self) -> None:
-        with self._lock:
-            if self._fallback is None and self._send(("forget",)):
-                return
-            fallback = self._fallback
-        if fallback is not None:
-            fallback.forget_failures()
+            try:
+                write_message(self._pipes()[0], self._wanted)
+            except (OSError, ValueError):  # a broken pipe: the reader thread says why
+                self._fall_back()
 
     def close(self, timeout: float = CLOSE_SECONDS) -> None:
         with self._lock:
             if self._closing:
                 return
             self._closing = True
-            process, fallback = self._process, self._fallback
-            if process is not None and fallback is None:
-                self._send(("close",))
-            if process is not None and process.stdin is not None:
-                with contextlib.suppress(OSError):
-                    process.stdin.close()  # the end of its input: a worker stops at that too
-        if process is not None:
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                log.warning("The thumbnail worker did not stop in %.0f s; killed", timeout)
-                process.kill()
-                process.wait()
-            self._reader.join(timeout)  # it reads to the end of the worker's output first
-            if process.stdout is not None:
-                process.stdout.close()
-        if fallback is not None:
-            fallback.close(timeout)
-
-    async def aclose(self) -> None:
-        await asyncio.to_thread(self.close)
+        if self._fallback is not None:  # none can start once closing
+            self._fallback.close(timeout)
+        if self._process is None:
+            return
+        stdin, stdout = self._pipes()
+        with contextlib.suppress(OSError):
+            stdin.close()  # the end of its input: the worker stops
+        try:
+            self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            log.warning("The thumbnail worker did not stop in %.0f s; killed", timeout)
+            self._process.kill()
+            self._process.wait()
+        self._reader.join(timeout)  # it reads to the end of the worker's output first
+        stdout.close()
 
     # -- inside --------------------------------------------------------------------------------
-    def _send(self, message: object) -> bool:
-        """Under the lock: send to the worker; False (and fall back) when it is gone."""
-        process = self._process
-        if process is None or process.stdin is None:
-            return False
-        try:
-            write_message(process.stdin, message)
-        except (OSError, ValueError):  # a broken pipe: the reader thread says why
-            self._start_fallback()
-            return False
-        return True
+    def _pipes(self) -> tuple[IO[bytes], IO[bytes]]:
+        """The worker's stdin and stdout (both pipes: never None once it started)."""
+        assert self._process is not None
+        assert self._process.stdin is not None
+        assert self._process.stdout is not None
+        return self._process.stdin, self._process.stdout
 
     def _read(self) -> None:
-        process = self._process
-        assert process is not None
-        assert process.stdout is not None
         try:
-            while (batch := read_message(process.stdout)) is not None:
+            while (batch := read_message(self._pipes()[1])) is not None:
                 try:
                     self._deliver(batch)
                 except Exception:
@@ -178,18 +156,17 @@ class ThumbnailProcess:
             log.exception("Unreadable message from the thumbnail worker")
         with self._lock:
             if not self._closing:
+                assert self._process is not None
                 log.warning(
                     "The thumbnail worker ended (exit status %s); loading in the app",
-                    process.poll(),
+                    self._process.poll(),
                 )
-                self._start_fallback()
+                self._fall_back()
 
-    def _start_fallback(self) -> None:
+    def _fall_back(self) -> None:
         """Under the lock: load the wanted keys in this process from now on."""
-        if self._fallback is None and not self._closing:
-            self._fallback = ThumbnailThread(
-                self._cache_dir, deliver=self._deliver, **self._options
-            )
+        if self._fallback is None:
+            self._fallback = self._in_app()
             self._fallback.want(self._wanted)
 
 
@@ -204,24 +181,12 @@ def worker_main(argv: Sequence[str]) -> int:
     config = json.loads(argv[0])
     results = sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not corrupt the frames
-    writing = threading.Lock()
-
-    def deliver(batch: list[Result]) -> None:
-        with writing:
-            write_message(results, batch)
-
+    # One writer: results are delivered on the thumbnail thread only.
+    deliver = functools.partial(write_message, results)
     thread = ThumbnailThread(Path(config["cache_dir"]), deliver=deliver, **config["options"])
-    commands = sys.stdin.buffer
     try:
-        while (message := read_message(commands)) is not None:
-            if message[0] == "want":
-                thread.want(message[1])
-            elif message[0] == "forget":
-                thread.forget_failures()
-            else:  # "close"
-                break
-    except BrokenPipeError:
-        pass  # the app is gone
+        while (keys := read_message(sys.stdin.buffer)) is not None:
+            thread.want(keys)
     finally:
         thread.close()
     return 0

@@ -29,7 +29,7 @@ def close_to(actual: tuple[int, ...], expected: tuple[int, ...], tolerance: int 
 def test_jpeg_is_scaled_to_the_longest_edge_as_rgb888() -> None:
     thumb = decode_thumbnail(jpeg(1024, 768), 256)
     assert (thumb.width, thumb.height) == (256, 192)
-    assert len(thumb.data) == thumb.nbytes == 256 * 192 * 3
+    assert len(thumb.data) == 256 * 192 * 3
     assert thumb.stride == 256 * 3
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -45,11 +47,8 @@ def test_loads_and_reports_the_right_dimensions(
     assert (sink.ready[wide].width, sink.ready[wide].height) == (128, 64)
     assert (sink.ready[tall].width, sink.ready[tall].height) == (64, 128)
     assert (sink.ready[small].width, sink.ready[small].height) == (60, 40)
-    stats = pipeline.stats()
-    assert (stats.fetched, stats.decoded, stats.disk_hits, stats.failed) == (3, 3, 0, 0)
-    assert stats.bytes_downloaded == sum(len(server.routes[p].body) for p in server.routes)
-    assert (stats.in_flight, stats.queued) == (0, 0)
-    arun(pipeline.aclose())  # waits for the cache writes, which follow on_ready
+    assert set(server.hits.values()) == {1}
+    arun(pipeline.aclose())
     assert cached_files(tmp_path / "cache") == {cache_name(k) for k in (wide, tall, small)}
 
 
@@ -85,8 +84,6 @@ def test_a_new_want_reorders_what_has_not_started(
     pipeline, sink = make_pipeline(max_connections=1)
     pipeline.want(keys)
     qtbot.waitUntil(lambda: server.hits["/first.jpg"] == 1, timeout=WAIT_MS)
-    assert pipeline.stats().queued == 4
-
     pipeline.want([keys[0], keys[4], keys[3], keys[2], keys[1]])  # the user scrolled up
     gate.set()
     qtbot.waitUntil(sink.settled(*keys), timeout=WAIT_MS)
@@ -103,20 +100,19 @@ def test_unwanted_key_cancels_its_download_and_its_queued_followers(
 
     pipeline.want([slow_key, *queued])
     qtbot.waitUntil(lambda: server.hits["/slow.jpg"] == 1, timeout=WAIT_MS)
-    assert (pipeline.stats().in_flight, pipeline.stats().queued) == (1, 2)
 
     other = ThumbnailKey(server.add("/other.jpg", jpeg(90, 90)), 64)
     pipeline.want([other])
-    assert pipeline.stats().cancelled == 3
-    qtbot.waitUntil(sink.settled(other), timeout=WAIT_MS)  # the one slot was freed for it
+    # the one connection was freed for it, while the slow answer is still held back
+    qtbot.waitUntil(sink.settled(other), timeout=WAIT_MS)
     gate.set()  # the server now answers the cancelled request: nobody is listening
-    qtbot.waitUntil(lambda: pipeline.stats().in_flight == 0, timeout=WAIT_MS)
+    last = ThumbnailKey(server.add("/last.jpg", jpeg(90, 90)), 64)
+    pipeline.want([last])
+    qtbot.waitUntil(sink.settled(last), timeout=WAIT_MS)
 
-    assert set(sink.ready) == {other}
+    assert set(sink.ready) == {other, last}
     assert sink.failed == {}
     assert server.hits["/img0.jpg"] == server.hits["/img1.jpg"] == 0
-    stats = pipeline.stats()
-    assert (stats.fetched, stats.cancelled, stats.queued) == (1, 3, 0)
 
 
 def test_wanted_again_after_cancel_loads_again(
@@ -169,8 +165,6 @@ def test_warm_start_is_served_from_disk_without_http(
     assert len(server.log) == requests_before  # zero HTTP requests
     for key in keys:
         assert (sink2.ready[key].width, sink2.ready[key].height) == (96, 72)
-    stats = second.stats()
-    assert (stats.disk_hits, stats.fetched, stats.decoded) == (5, 0, 5)
 
 
 def test_corrupt_cache_file_is_deleted_and_fetched_again(
@@ -197,21 +191,22 @@ def test_corrupt_cache_file_is_deleted_and_fetched_again(
 def test_disk_cache_cap_evicts_least_recently_used(
     server: ImageServer, make_pipeline: PipelineFactory, qtbot: Any, tmp_path: Path, arun: Any
 ) -> None:
-    keys = [ThumbnailKey(u, 128) for u in serve_jpegs(server, 6, size=(512, 512))]
-    pipeline, sink = make_pipeline()
-    for key in keys[:3]:  # one at a time, so the use order is known
-        pipeline.want([key])
-        qtbot.waitUntil(sink.settled(key), timeout=WAIT_MS)
-        qtbot.waitUntil(lambda k=key: cache_name(k) in cached_files(tmp_path / "cache"))
-    arun(pipeline.aclose())
-    sizes = [p.stat().st_size for p in (tmp_path / "cache").rglob("*.jpg")]
-    cap = sum(sizes) + min(sizes) // 2  # room for the three, not for a fourth
+    keys = [ThumbnailKey(u, 128) for u in serve_jpegs(server, 4, size=(512, 512))]
     cache_dir = tmp_path / "cache"
+    pipeline, sink = make_pipeline()
+    pipeline.want(keys[:3])
+    qtbot.waitUntil(sink.settled(*keys[:3]), timeout=WAIT_MS)
+    arun(pipeline.aclose())
+    now = time.time()
+    for age, key in zip((30, 20, 10), keys, strict=False):  # used in order 0, 1, 2
+        os.utime(cache_dir / cache_name(key)[:2] / cache_name(key), (now - age, now - age))
+    sizes = [p.stat().st_size for p in cache_dir.rglob("*.jpg")]
+    cap = sum(sizes) + min(sizes) // 2  # room for the three, not for a fourth
 
     capped, sink2 = make_pipeline(cache_dir, disk_cache_bytes=cap)
     capped.want([keys[0]])  # from disk: keys[0] becomes the most recently used
     qtbot.waitUntil(sink2.settled(keys[0]), timeout=WAIT_MS)
-    assert capped.stats().disk_hits == 1
+    assert server.hits["/img0.jpg"] == 1
     capped.want([keys[3]])
     qtbot.waitUntil(sink2.settled(keys[3]), timeout=WAIT_MS)
     arun(capped.aclose())  # the write of keys[3], and the eviction it causes, are done
@@ -231,7 +226,6 @@ def test_http_errors_fail_with_the_status(
     pipeline.want([key])
     qtbot.waitUntil(sink.settled(key), timeout=WAIT_MS)
     assert sink.failed == {key: reason}
-    assert pipeline.stats().failed == 1
 
 
 def test_html_instead_of_an_image(
@@ -391,28 +385,23 @@ def test_mock_transport_faults(make_pipeline: PipelineFactory, qtbot: Any) -> No
     }
 
 
-def test_failed_keys_wait_for_forget_failures(
+def test_a_reported_key_wanted_again_loads_again(
     server: ImageServer, make_pipeline: PipelineFactory, qtbot: Any
 ) -> None:
-    key = ThumbnailKey(server.add("/late.jpg", b"", status=404, content_type="text/plain"), 64)
+    """The pipeline remembers no results (its owner does): a failure wanted again is tried
+    again, a thumbnail wanted again comes from the disk cache."""
+    late = ThumbnailKey(server.add("/late.jpg", b"", status=404, content_type="text/plain"), 64)
+    done = ThumbnailKey(server.add("/done.jpg", jpeg(100, 100)), 64)
     pipeline, sink = make_pipeline()
-    pipeline.want([key])
-    qtbot.waitUntil(sink.settled(key), timeout=WAIT_MS)
+    pipeline.want([late, done])
+    qtbot.waitUntil(sink.settled(late, done), timeout=WAIT_MS)
+    assert sink.failed == {late: "HTTP 404"}
     server.add("/late.jpg", jpeg(100, 100))  # the image exists now
+    sink.ready.clear()
 
-    other = ThumbnailKey(server.add("/other.jpg", jpeg(100, 100)), 64)
-    pipeline.want([key, other])  # no automatic retry
-    qtbot.waitUntil(sink.settled(other), timeout=WAIT_MS)
-    assert server.hits["/late.jpg"] == 1
-    assert key not in sink.ready
-
-    pipeline.forget_failures([other])  # not the failed one: still nothing
-    pipeline.want([key])
-    assert pipeline.stats().queued == 0
-    pipeline.forget_failures()
-    pipeline.want([key])  # the user pressed refresh
-    qtbot.waitUntil(lambda: key in sink.ready, timeout=WAIT_MS)
-    assert server.hits["/late.jpg"] == 2
+    pipeline.want([late, done])
+    qtbot.waitUntil(lambda: {late, done} <= set(sink.ready), timeout=WAIT_MS)
+    assert (server.hits["/late.jpg"], server.hits["/done.jpg"]) == (2, 1)
 
 
 def test_callback_exceptions_are_logged_not_raised(
@@ -438,24 +427,13 @@ def test_callback_exceptions_are_logged_not_raised(
     assert sum("callback raised" in r.message for r in caplog.records) == 4
 
 
-def test_stats_while_loading(
-    server: ImageServer, make_pipeline: PipelineFactory, qtbot: Any
-) -> None:
-    gated = [server.gate(f"/g{i}.jpg", jpeg(50, 50)) for i in range(3)]
-    keys = [ThumbnailKey(url, 32) for url, _ in gated]
-    pipeline, sink = make_pipeline(max_connections=2)
-    pipeline.want(keys)
-    qtbot.waitUntil(lambda: len(server.log) == 2, timeout=WAIT_MS)
-    stats = pipeline.stats()
-    assert (stats.in_flight, stats.queued) == (2, 1)
-    for _, gate in gated:
-        gate.set()
-    qtbot.waitUntil(sink.settled(*keys), timeout=WAIT_MS)
-    assert pipeline.stats().fetched == 3
-
-
 def test_a_started_decode_finishes_and_reports(
-    server: ImageServer, make_pipeline: PipelineFactory, qtbot: Any, monkeypatch: Any, arun: Any
+    server: ImageServer,
+    make_pipeline: PipelineFactory,
+    qtbot: Any,
+    monkeypatch: Any,
+    arun: Any,
+    tmp_path: Path,
 ) -> None:
     """A thread cannot be stopped: an unwanted key that is decoding still reports and is cached."""
     started, release = threading.Event(), threading.Event()
@@ -472,11 +450,11 @@ def test_a_started_decode_finishes_and_reports(
     pipeline.want([key])
     qtbot.waitUntil(started.is_set, timeout=WAIT_MS)
     pipeline.want([])
-    assert pipeline.stats().in_flight == 1
     release.set()
     qtbot.waitUntil(sink.settled(key), timeout=WAIT_MS)
     assert key in sink.ready
-    assert pipeline.stats().cancelled == 0
+    arun(pipeline.aclose())
+    assert (tmp_path / "cache" / cache_name(key)[:2] / cache_name(key)).exists()
 
 
 def test_aclose_cancels_everything_and_leaves_no_tasks(
@@ -505,7 +483,7 @@ def test_aclose_cancels_everything_and_leaves_no_tasks(
     qtbot.waitUntil(lambda: started.is_set() and server.hits["/slow.jpg"] == 1, timeout=WAIT_MS)
 
     closing = qt_loop.create_task(pipeline.aclose())
-    qtbot.waitUntil(lambda: pipeline.stats().in_flight <= 1, timeout=WAIT_MS)
+    qtbot.wait(200)
     assert not closing.done()  # waits for the decode that is running in the worker thread
     release.set()
     qtbot.waitUntil(closing.done, timeout=WAIT_MS)
@@ -513,29 +491,12 @@ def test_aclose_cancels_everything_and_leaves_no_tasks(
 
     ours = [t for t in asyncio.all_tasks(qt_loop) if t.get_name().startswith("thumbnail")]
     assert ours == []
-    stats = pipeline.stats()
-    assert (stats.in_flight, stats.queued) == (0, 0)
-    assert stats.cancelled >= 4
     assert sink.ready == {}
+    requests = len(server.log)
     pipeline.want(keys)  # closed: ignored
-    assert pipeline.stats().queued == 0
+    qtbot.wait(100)
+    assert len(server.log) == requests
     arun(pipeline.aclose())  # idempotent
-
-
-def test_want_off_the_loop_thread_is_refused(make_pipeline: PipelineFactory) -> None:
-    pipeline, _ = make_pipeline()
-    errors: list[BaseException] = []
-
-    def call() -> None:
-        try:
-            pipeline.want([ThumbnailKey("https://cdn.test/a.jpg", 64)])
-        except RuntimeError as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=call)
-    thread.start()
-    thread.join(5)
-    assert len(errors) == 1
 
 
 def test_unusable_cache_dir_still_delivers(

@@ -42,14 +42,14 @@ def make_process(tmp_path: Path) -> Iterator[Callable[..., tuple[ThumbnailProces
 def test_messages_round_trip_and_a_cut_off_one_is_the_end() -> None:
     stream = io.BytesIO()
     key = ThumbnailKey("https://cdn.example/a.jpg", 64)
-    write_message(stream, ("want", [key]))
+    write_message(stream, [key])
     write_message(stream, [(key, "HTTP 404")])
     whole = stream.getvalue()
     stream.seek(0)
-    assert read_message(stream) == ("want", [key])
+    assert read_message(stream) == [key]
     assert read_message(stream) == [(key, "HTTP 404")]
     assert read_message(stream) is None
-    assert read_message(io.BytesIO(whole[:-1])) == ("want", [key])  # the first is whole
+    assert read_message(io.BytesIO(whole[:-1])) == [key]  # the first is whole
     cut = io.BytesIO(whole[:-1])
     read_message(cut)
     assert read_message(cut) is None
@@ -71,9 +71,8 @@ def test_thumbnails_load_in_another_process_and_it_stops_on_close(
     assert len(batches.threads) == 1
     assert threading.get_ident() not in batches.threads  # delivered on the reader thread
 
-    process.forget_failures()
     server.add("/missing.jpg", jpeg(64, 64))
-    process.want([missing])
+    process.want([missing])  # wanted again: tried again
     until(lambda: isinstance(batches.results().get(missing), DecodedThumbnail))
 
     started = time.monotonic()
