@@ -21,6 +21,7 @@ complete; a cancelled or failed sheet leaves no file behind.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 from collections import Counter
 from collections.abc import Sequence
@@ -270,6 +271,10 @@ class _SheetPainter:
         writer.setTitle(f"{header.title} ({header.account})")
         writer.setCreator(f"Qamera Desktop {__version__}")
         self._painter: QPainter | None = QPainter(writer)
+        if not self._painter.isActive():  # Qt says no more than that the file cannot be opened
+            self._painter = None
+            self._writer = None
+            raise OSError(errno.EACCES, "cannot write the PDF", str(path))
         self._painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         base = QFont()
         for ligatures in ("liga", "clig"):  # "ff" stays two letters: ids are copied and searched

@@ -8,7 +8,8 @@ has) is not counted. Each run writes the sheet as the app does: `write_contact_s
 `asyncio.run()` on a thread of its own (ThreadJob's way), with the items the export room makes.
 
 Prints, as medians of 3 runs (target: under 10 s and under 150 MB of extra resident memory), and
-the longest the GUI thread's event loop was held up meanwhile (a 10 ms timer's worst lateness):
+the longest the GUI thread's event loop was held up meanwhile (a 10 ms timer's worst lateness;
+first measured beside an idle thread, for the machine's own noise):
 - cold: the originals cache empty, every image downloaded, decoded at print size and painted;
 - warm: the same sheet again, the images taken from the cache (a second sheet, a new layout);
 for A4 with 4 images a row (the default) and 6 a row. Extra memory is the peak resident set
@@ -152,6 +153,12 @@ def main() -> int:
                 print(f"only {len(items)} finished images in the sandbox")
                 return 1
             _warm_cdn(items)
+            idle = threading.Thread(target=time.sleep, args=(5.0,), name="bench-idle")
+            idle.start()
+            print(
+                "GUI thread's longest stall beside an idle thread (the machine's own noise): "
+                f"{_gui_stall_while(idle) * 1000:.0f} ms"
+            )
             for columns in (4, 6):
                 layout = SheetLayout.create("A4", columns)
                 cold: list[tuple[float, float, float]] = []

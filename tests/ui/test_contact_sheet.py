@@ -202,3 +202,23 @@ def test_cancel_leaves_no_file_and_esc_then_closes(
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)  # now it closes
     qtbot.waitUntil(lambda: not dialog.isVisible())
     assert app.window.keys[ActionId.CONTACT_SHEET].shortcut().toString() == "Ctrl+P"
+
+
+def test_a_pdf_that_cannot_be_written_says_why(
+    qtbot: Any, make_app: MakeApp, tmp_path: Path
+) -> None:
+    app = make_app()
+    image = app.window.model.image_at(0)
+    assert image is not None
+    decide(app, [image], lambda r: with_flag(r, Flag.PICK))
+    blocker = tmp_path / "a file, not a folder"
+    blocker.write_text("")
+    dialog = open_sheet(app, qtbot)
+
+    create(app, qtbot, dialog, blocker / "sheet.pdf")
+
+    text = dialog.status_label.text()
+    assert text.startswith("Contact sheet failed: "), text
+    assert str(blocker) in text
+    assert dialog.start_button.isEnabled()  # the choices are back: another path can be tried
+    assert dialog.destination_edit.isEnabled()
