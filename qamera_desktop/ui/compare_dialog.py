@@ -159,7 +159,7 @@ class ComparePane(QFrame):
         self.picture = LoupeView()
         self.caption = QLabel()
         self.caption.setTextFormat(Qt.TextFormat.RichText)
-        self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.caption.setWordWrap(True)
         # a long name wraps, and never makes four panes wider than the window
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -175,11 +175,13 @@ class ComparePane(QFrame):
         self.kept = False
         self.set_state(marked=False, kept=False)
 
-    def extra(self) -> tuple[int, int]:
-        """The room the pane takes beside its picture (width, height): frame and caption."""
+    def frame(self) -> tuple[int, int]:
+        """The room the pane takes beside its picture and caption (width, height)."""
         margins = self._layout.contentsMargins()
-        caption = self.caption.sizeHint().height() + self._layout.spacing()
-        return (margins.left() + margins.right(), margins.top() + margins.bottom() + caption)
+        return (
+            margins.left() + margins.right(),
+            margins.top() + margins.bottom() + self._layout.spacing(),
+        )
 
     def set_state(self, *, marked: bool, kept: bool) -> None:
         self.marked, self.kept = marked, kept
@@ -267,12 +269,22 @@ class CompareDialog(ReviewWindow):
         pixmaps = [p.picture.pixmap() for p in self.panes[:shown]]
         sizes = [(pixmap.width(), pixmap.height()) for pixmap in pixmaps if not pixmap.isNull()]
         aspect = sizes[0][0] / sizes[0][1] if sizes else 1.0  # until one is in memory
-        pane_w, pane_h = self.panes[0].extra()
-        extra = (pane_w + GRID_SPACING, pane_h + GRID_SPACING)
+        frame_w, frame_h = self.panes[0].frame()
+        width = self.width() - CHROME
         height = self.height() - self.toolbar.sizeHint().height() - self.hint.sizeHint().height()
-        best = arrange(shown, self.width() - CHROME, height - CHROME, aspect, extra)
-        # no larger than their images: the panes stay together in the middle of the window
+        captions = [pane.caption for pane in self.panes[:shown]]
+        caption_h = max(c.heightForWidth(width // shown) for c in captions)
+        for _ in range(3):  # again while the captions wrap otherwise at the width images get
+            extra = (frame_w + GRID_SPACING, frame_h + caption_h + GRID_SPACING)
+            best = arrange(shown, width, height - CHROME, aspect, extra)
+            wrapped = max(c.heightForWidth(math.floor(best.image_width)) for c in captions)
+            if wrapped == caption_h:
+                break
+            caption_h = wrapped
+        # every caption as high: the images line up; and the panes no larger than their images,
+        # so that they stay together in the middle of the window
         for pane in self.panes:
+            pane.caption.setFixedHeight(caption_h)
             pane.setMaximumSize(
                 math.ceil(best.image_width + extra[0]), math.ceil(best.image_height + extra[1])
             )
@@ -311,6 +323,8 @@ class CompareDialog(ReviewWindow):
                     )
                 )
         self._show_hint()
+        if self.isVisible():
+            self._arrange()  # a longer caption may take another line
 
     def _show_hint(self) -> None:
         count, shown = len(self._images), len(self._order.slots)

@@ -31,7 +31,6 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QBoxLayout,
     QFrame,
-    QHBoxLayout,
     QLabel,
     QPushButton,
     QStatusBar,
@@ -52,6 +51,7 @@ from qamera_desktop.core.review import (
 )
 from qamera_desktop.core.review_store import ReviewChange, ReviewStore, Step
 from qamera_desktop.ui.actions import ActionId
+from qamera_desktop.ui.flow_layout import FlowLayout
 from qamera_desktop.ui.image_browser import ImageBrowser
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,9 @@ REASON_BAR_STYLE = (
 
 
 class ReasonBar(QFrame):
-    """Optional reasons for the images just rejected, as chips (checkable, never focused)."""
+    """Optional reasons for the images just rejected, as chips (checkable, never focused). The
+    chips flow onto a second line when the window is narrower than all of them (they never make
+    the window wider)."""
 
     def __init__(
         self, toggle: Callable[[RejectReason], None], parent: QWidget | None = None
@@ -74,9 +76,8 @@ class ReasonBar(QFrame):
         self.setObjectName("reasonBar")
         self.setStyleSheet(REASON_BAR_STYLE)
         self.setAccessibleName("Reject reasons")
-        layout = QHBoxLayout(self)
+        layout = FlowLayout(self, spacing=6, line_spacing=4)
         layout.setContentsMargins(8, 4, 8, 4)
-        layout.setSpacing(6)
         self.title = QLabel()
         layout.addWidget(self.title)
         self.chips: dict[RejectReason, QPushButton] = {}
@@ -88,7 +89,6 @@ class ReasonBar(QFrame):
             chip.clicked.connect(lambda _checked=False, r=reason: toggle(r))
             layout.addWidget(chip)
             self.chips[reason] = chip
-        layout.addStretch(1)
         self.hide()
 
     def show_for(self, what: str, review: Review, slot: QBoxLayout) -> None:
