@@ -242,10 +242,8 @@ def _was_cancelled(context: JobContext | None) -> bool:
     return context is not None and context.cancelled
 
 
-async def _decode(file: Path | str, pixels: tuple[int, int]) -> QImage | str:
+async def _decode(file: Path, pixels: tuple[int, int]) -> QImage | str:
     """The picture of a fetched file, or why there is none."""
-    if isinstance(file, str):
-        return file
     try:
         return await asyncio.to_thread(decode_for_print, file, pixels)
     except (OSError, ValueError, PilImage.DecompressionBombError) as exc:

@@ -361,12 +361,12 @@ class ImageGridView(QListView):
             self._loader.best_pixmap(images[0].thumbnail, self.request_size()) if images else None
         )
         if pixmap is not None:
-            drag.setPixmap(
-                pixmap.scaled(
-                    DRAG_PIXMAP_SIDE,
-                    DRAG_PIXMAP_SIDE,
-                    Qt.AspectRatioMode.KeepAspectRatio,
-                    Qt.TransformationMode.SmoothTransformation,
-                )
+            shown = pixmap.scaled(
+                DRAG_PIXMAP_SIDE,
+                DRAG_PIXMAP_SIDE,
+                Qt.AspectRatioMode.KeepAspectRatio,
+                Qt.TransformationMode.SmoothTransformation,
             )
+            drag.setPixmap(shown)
+            drag.setHotSpot(QPoint(shown.width() // 2, shown.height() // 2))  # held by the middle
         drag.exec(Qt.DropAction.CopyAction, Qt.DropAction.CopyAction)
