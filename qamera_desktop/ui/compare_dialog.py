@@ -186,9 +186,9 @@ class ComparePane(QFrame):
     def set_state(self, *, marked: bool, kept: bool) -> None:
         self.marked, self.kept = marked, kept
         colour = MARKED_COLOUR if marked else KEPT_COLOUR if kept else "transparent"
-        self.setStyleSheet(
-            f"#comparePane {{ border: {PANE_BORDER}px solid {colour}; border-radius: 6px; }}"
-        )
+        style = f"#comparePane {{ border: {PANE_BORDER}px solid {colour}; border-radius: 6px; }}"
+        if style != self.styleSheet():  # a new style sheet costs a polish: only on a change
+            self.setStyleSheet(style)
 
     def focusInEvent(self, event: QFocusEvent) -> None:
         super().focusInEvent(event)
@@ -418,10 +418,11 @@ class CompareDialog(ReviewWindow):
     def _on_ready(self, urls: list[str]) -> None:
         if not self.isVisible():
             return
-        for pane in self.panes:
-            if pane.image is not None and pane.image.thumbnail in urls:
-                self._paint(pane)
-        self._arrange()  # the images' shape may be known only now
+        arrived = [p for p in self.panes if p.image is not None and p.image.thumbnail in urls]
+        for pane in arrived:
+            self._paint(pane)
+        if arrived:
+            self._arrange()  # the images' shape may be known only now
 
     def _on_finished(self, _result: int) -> None:
         self._loader.set_wanted("preview", [], self.loupe_size())
