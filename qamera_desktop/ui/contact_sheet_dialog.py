@@ -21,6 +21,8 @@ from qamera_desktop.ui.export_dialog import ImageChoice, JobDialog
 
 
 class ContactSheetDialog(JobDialog):
+    thread_name = "qamera-contact-sheet"
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(
             "Contact sheet",

@@ -288,7 +288,7 @@ class ExportController(QObject):
 
         async def prepare() -> None:
             items = await self.items(images)
-            job = self.jobs[dialog] = ThreadJob(f"qamera-{type(dialog).__name__}", self)
+            job = self.jobs[dialog] = ThreadJob(dialog.thread_name, self)
             job.progressed.connect(progress)
             job.succeeded.connect(lambda result: done(dialog, result))
             job.failed.connect(lambda exc: self._job_failed(dialog, exc))

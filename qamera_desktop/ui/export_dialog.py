@@ -66,6 +66,7 @@ class JobDialog(QDialog):
 
     startRequested = QtSignal()  # read the chosen values from the dialog
     cancelRequested = QtSignal()
+    thread_name = "qamera-job"  # the name of the thread its job runs on
 
     def __init__(
         self,
@@ -266,6 +267,8 @@ class JobDialog(QDialog):
 
 class ExportDialog(JobDialog):
     """File → Export…: see the module docstring."""
+
+    thread_name = "qamera-export"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(
