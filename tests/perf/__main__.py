@@ -9,7 +9,9 @@ MODULES = [
     "tests.perf.bench_thumbnails",
     "tests.perf.bench_grid",
     "tests.perf.bench_review",
+    "tests.perf.bench_compare",
     "tests.perf.bench_export",
+    "tests.perf.bench_contact_sheet",
 ]
 
 
