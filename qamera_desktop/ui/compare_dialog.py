@@ -241,6 +241,7 @@ class CompareDialog(ReviewWindow):
     def compare(self, images: Sequence[Image], marked_id: str | None = None) -> None:
         """Show the first of `images` (2 or more, in the grid's order), fitted, the pane of
         `marked_id` marked (else the first), and open the window."""
+        self.place_once()
         self._images = list(images)
         self._order = PaneOrder(len(self._images))
         self._centre = QPointF(0.5, 0.5)

@@ -256,12 +256,13 @@ class ReviewWindow(QDialog):
         layout.addLayout(self.content, 1)
         layout.addLayout(self.reason_slot)
 
-    def open(self) -> None:
+    def place_once(self) -> None:
+        """The first time it is about to show: over the main window, as large. (Before the
+        images are asked for: their size follows the window's.)"""
         owner = self.parentWidget()
         if not self._placed and owner is not None and owner.window().isVisible():
             self.setGeometry(owner.window().geometry())
-        self._placed = True
-        super().open()
+            self._placed = True
 
     def key_hint(self) -> str:
         """The keys of the window's own actions: "Previous: Left, Next: Right, Close: Esc"."""
@@ -297,6 +298,7 @@ class PreviewDialog(ReviewWindow):
 
     def show_image(self, image: Image, neighbours: Sequence[Image] = ()) -> None:
         """Show `image`; `neighbours` (next, next but one, previous) are loaded after it."""
+        self.place_once()
         if self._image is None or self._image.id != image.id:
             self.picture.reset_pan()
         self._image = image

@@ -114,21 +114,33 @@ def test_c_with_one_image_says_what_it_needs(qtbot, make_app):
 def test_the_panes_load_the_images_at_the_loupes_size_with_the_thumbnail_meanwhile(qtbot, make_app):
     app = make_app()
     window, loader = app.window, app.services.loader
+    window.resize(1400, 1000)  # larger than the screen: the size asked for follows the window
     grid_size = window.grid.request_size()
     for row in (0, 1):
         url = window.model.image_at(row).thumbnail
         qtbot.waitUntil(lambda u=url: loader.state(u, grid_size) == "ready", timeout=15_000)
     select_rows(qtbot, window, [0, 1])
     compare = open_compare(qtbot, window)
+    assert compare.size() == window.size()  # over the main window, as large
     size = compare.loupe_size()
-    assert size == window.preview.loupe_size()  # one cache entry for both
+    assert size == 1536
     for pane in visible_panes(compare):
         assert not pane.picture.pixmap().isNull()  # the grid's thumbnail at once
     qtbot.waitUntil(lambda: all(p.showing_full for p in visible_panes(compare)), timeout=15_000)
     for pane in visible_panes(compare):
         assert (pane.picture.pixmap().width(), pane.picture.pixmap().height()) == (410, 512)
         assert loader.state(pane.image.thumbnail, size) == "ready"
-    compare.reject()
+    # the loupe asks for the same size: the marked image is there at once
+    press(qtbot, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not compare.isVisible())
+    window.activateWindow()
+    qtbot.waitUntil(lambda: active_window() is window)
+    window.grid.setFocus()
+    qtbot.keyClick(window.grid, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: active_window() is window.preview)
+    assert window.preview.loupe_size() == size
+    assert window.preview.showing_full
+    window.preview.reject()
 
 
 def test_the_panes_are_arranged_to_show_the_images_largest(qtbot, make_app):
