@@ -219,6 +219,7 @@ class MainWindow(QMainWindow):
     def _review_filter_changed(self, review_filter: ReviewFilter) -> None:
         self.library.set_review_filter(review_filter)
         self.reviews.show_counts()
+        self._save(**self.filters.review_settings())
 
     @property
     def new_shoot_dialog(self) -> NewShootDialog | None:

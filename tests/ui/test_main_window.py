@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from qamera_desktop.api.shoot_request import ShootRequest
 from qamera_desktop.core.image_library import LoadState
 from qamera_desktop.core.refresh_backoff import RefreshBackoff
+from qamera_desktop.core.settings import SettingsStore
 from qamera_desktop.ui.image_grid_model import ImageRole
 from tests.ui.helpers import (
     LISTING,
@@ -292,3 +293,25 @@ def test_the_grid_refreshes_by_itself_only_while_images_are_unfinished(
     qtbot.waitUntil(lambda: settled(app) and window.tasks.running == 0, timeout=10_000)
     assert not app.library.has_unfinished
     assert not window.auto_refresh.isActive()
+
+
+def test_the_review_filter_chosen_in_the_window_is_there_after_a_restart(qtbot, make_app, tmp_path):
+    settings = tmp_path / "review-filter.json"
+    first = make_app(settings_path=settings)
+    choose(qtbot, first.window.filters.flag_combo, "Rejects")
+    first.window.filters.rating_combo.setCurrentIndex(2)  # 2 stars or more
+    first.window.filters.label_combo.setCurrentIndex(first.window.filters.label_combo.count() - 1)
+    chosen = first.window.filters.review_filter()
+    assert chosen.flag.value == "rejects"
+    assert chosen.min_rating == 2
+    assert chosen.label is not None
+    saved = SettingsStore(settings).load()
+    assert (saved.review_flag, saved.review_min_rating, saved.review_label) == (
+        "rejects",
+        2,
+        chosen.label.value,
+    )
+
+    second = make_app(settings_path=settings)
+    assert second.window.filters.review_filter() == chosen
+    assert second.library.review_filter == chosen
