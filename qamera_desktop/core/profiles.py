@@ -10,11 +10,13 @@ a hand-edited or older file as `core/settings.py` does: unknown fields are ignor
 is not valid (no name, a refused URL, an id that could not be a folder name) is skipped, and a
 last-used id that names nothing falls back to the demo.
 
-Each profile's data stays apart (`profile_paths`): its database (review state, shoot history,
-the last listing) and, for the demo, the sandbox's own data under
-`<data dir>/profiles/<id>/`, its thumbnail cache under `<cache dir>/profiles/<id>/thumbnails/`
-(the platform's cache folder, as `core/app_paths.py` keeps caches; inside the data folder with
---data-dir). Removing a profile deletes its key, and its data only when asked.
+Each profile's data stays apart (`profile_paths`): an account's database (review state, shoot
+history) under `<data dir>/profiles/<id>/`, its thumbnail and image caches under
+`<cache dir>/profiles/<id>/` (the platform's cache folder, as `core/app_paths.py` keeps caches;
+inside the data folder with --data-dir). The demo sandbox keeps the folders the app used before
+profiles existed (`<data dir>/library.sqlite3`, `<data dir>/sandbox/`, `<cache dir>/thumbnails/`),
+so nothing moves on an update and `qamera-desktop export --demo` finds the same decisions.
+Removing a profile deletes its key, and its data only when asked.
 """
 
 from __future__ import annotations
@@ -27,12 +29,15 @@ import shutil
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
+from urllib.parse import urlsplit
 
-from qamera_desktop.api.base_url import normalize_base_url
+from qamera_desktop.api.base_url import DEFAULT_BASE_URL, normalize_base_url
 from qamera_desktop.core.app_paths import AppPaths
 from qamera_desktop.core.export.files import write_atomically
-from qamera_desktop.core.key_store import KeyStore
+
+if TYPE_CHECKING:  # the keyring is imported only where keys are read, after the first paint
+    from qamera_desktop.core.key_store import KeyStore
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +97,8 @@ def profile_paths(app_paths: AppPaths, profile_id: str) -> ProfilePaths:
     """Where the profile `profile_id` keeps its data (nothing is created: `ensure()` does)."""
     if not _ID.fullmatch(profile_id):
         raise ValueError("Not a profile id.")  # never a path outside the profiles folder
+    if profile_id == DEMO_PROFILE_ID:
+        return ProfilePaths(data_dir=app_paths.data_dir, cache_dir=app_paths.cache_dir)
     return ProfilePaths(
         data_dir=app_paths.data_dir / PROFILES_DIR_NAME / profile_id,
         cache_dir=app_paths.cache_dir / PROFILES_DIR_NAME / profile_id,
@@ -310,23 +317,23 @@ def _refuse_taken_name(book: ProfileBook, name: str, but: str | None = None) -> 
         raise ValueError(f"There is already a profile named “{name}”.")
 
 
-def adopt_legacy_data(app_paths: AppPaths, profile: ProfilePaths) -> list[Path]:
-    """Move the data of the app from before profiles (one database and the sandbox's folder at
-    the top of the data folder) into `profile`'s folder, where that has none yet. Call it once,
-    for the profile opened first after the update; the moved paths are returned. The old
-    database's rows are keyed by account (`core/account.py`), so nothing of another account
-    shows in this profile."""
-    moved: list[Path] = []
-    profile.data_dir.mkdir(parents=True, exist_ok=True)
-    old_db = app_paths.database_file
-    if old_db.exists() and not profile.database_file.exists():
-        for suffix in ("", "-wal", "-shm"):  # SQLite's WAL files go with their database
-            source = old_db.with_name(old_db.name + suffix)
-            if source.exists():
-                target = profile.database_file.with_name(profile.database_file.name + suffix)
-                source.replace(target)
-                moved.append(target)
-    if app_paths.sandbox_dir.is_dir() and not profile.sandbox_dir.exists():
-        app_paths.sandbox_dir.replace(profile.sandbox_dir)
-        moved.append(profile.sandbox_dir)
-    return moved
+def choose_profile(
+    store: ProfileStore, *, demo: bool, api_url: str | None, environment_key: bool
+) -> Profile | None:
+    """The profile a launch opens: the demo with `demo`; with $QAMERA_API_KEY set, the account
+    at `api_url` (or the default server), made on the spot when there is none (for scripts);
+    with `api_url` alone, the account there, or None when there is none (the app then offers
+    to connect one); else the last used. ValueError for a refused `api_url`."""
+    if demo:
+        return DEMO_PROFILE
+    if environment_key or api_url:
+        url = normalize_base_url(api_url or DEFAULT_BASE_URL)
+        found = store.find_by_url(url)
+        if found is not None or not environment_key:
+            return found
+        host = urlsplit(url).hostname or url
+        name, n = host, 2
+        while store.name_problem(name) is not None:
+            name, n = f"{host} ({n})", n + 1
+        return store.add(name, url)
+    return store.last_used

@@ -20,7 +20,7 @@ from qamera_desktop.core.profiles import (
     PROFILES_FILE_NAME,
     ProfileKind,
     ProfileStore,
-    adopt_legacy_data,
+    choose_profile,
     profile_paths,
 )
 from qamera_desktop.core.review import Flag, with_flag
@@ -171,10 +171,14 @@ def test_each_profile_has_its_own_folders(store, app_paths):
     assert paths.data_dir == app_paths.data_dir / "profiles" / studio.id
     assert paths.database_file == paths.data_dir / "library.sqlite3"
     assert paths.thumbnail_cache_dir == app_paths.cache_dir / "profiles" / studio.id / "thumbnails"
-    assert demo.sandbox_dir == app_paths.data_dir / "profiles" / "demo" / "sandbox"
+    # the demo keeps the folders of the app before profiles: nothing moves on an update
+    assert demo.database_file == app_paths.database_file
+    assert demo.sandbox_dir == app_paths.sandbox_dir
+    assert demo.thumbnail_cache_dir == app_paths.thumbnail_cache_dir
     for mine, theirs in ((paths, demo), (demo, paths)):
-        assert not mine.data_dir.is_relative_to(theirs.data_dir)
-        assert not mine.cache_dir.is_relative_to(theirs.cache_dir)
+        assert mine.database_file != theirs.database_file
+        assert not mine.thumbnail_cache_dir.is_relative_to(theirs.thumbnail_cache_dir)
+    assert not demo.sandbox_dir.is_relative_to(paths.data_dir)
     with pytest.raises(ValueError, match="Not a profile id"):
         profile_paths(app_paths, "../other")
 
@@ -231,19 +235,28 @@ def test_removing_a_profile_deletes_its_key_and_keeps_its_data_unless_asked(
         store.remove(other.id, keys=keys, delete_data=True)
 
 
-def test_the_data_of_before_profiles_moves_into_the_first_profile(app_paths):
-    app_paths.ensure()
-    app_paths.database_file.write_bytes(b"main")
-    app_paths.database_file.with_name("library.sqlite3-wal").write_bytes(b"wal")
-    (app_paths.sandbox_dir / "images").mkdir(parents=True)
-    demo = profile_paths(app_paths, DEMO_PROFILE_ID)
-    moved = adopt_legacy_data(app_paths, demo)
-    assert moved == [
-        demo.database_file,
-        demo.database_file.with_name("library.sqlite3-wal"),
-        demo.sandbox_dir,
-    ]
-    assert demo.database_file.read_bytes() == b"main"
-    assert (demo.sandbox_dir / "images").is_dir()
-    assert not app_paths.database_file.exists()
-    assert adopt_legacy_data(app_paths, demo) == []  # once only
+def test_a_launch_opens_the_demo_the_scripted_account_or_the_last_used(store):
+    assert choose_profile(store, demo=False, api_url=None, environment_key=False) == DEMO_PROFILE
+    studio = store.add("Studio", "https://studio.example.com")
+    store.set_last_used(studio.id)
+    assert choose_profile(store, demo=False, api_url=None, environment_key=False) == studio
+    assert choose_profile(store, demo=True, api_url=None, environment_key=True) == DEMO_PROFILE
+    # --api-url of a known account opens it; of an unknown one: none (the app offers to connect)
+    assert (
+        choose_profile(
+            store, demo=False, api_url="https://studio.example.com/", environment_key=False
+        )
+        == studio
+    )
+    assert (
+        choose_profile(store, demo=False, api_url="https://x.example.com", environment_key=False)
+        is None
+    )
+    # $QAMERA_API_KEY: the account at that address, made on the spot (named after the host)
+    made = choose_profile(store, demo=False, api_url=None, environment_key=True)
+    assert made is not None
+    assert (made.name, made.base_url) == ("app.qamera.ai", "https://app.qamera.ai")
+    again = choose_profile(store, demo=False, api_url=None, environment_key=True)
+    assert again == made
+    with pytest.raises(ValueError, match="must use https"):
+        choose_profile(store, demo=False, api_url="http://example.com", environment_key=True)
