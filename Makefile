@@ -67,23 +67,24 @@ selftest: $(VENV)/.installed-run
 
 # `make package`: the Linux folder dist/qamera-desktop/ (PyInstaller), then from it
 # dist/qamera-desktop-<version>-linux-<arch>.tar.gz and dist/qamera-desktop_<version>_<arch>.deb.
-# Each step runs again only when its inputs changed (tests/packaging reuses a fresh build).
+# Each step runs again only when its inputs changed. tests/packaging builds its own packages from
+# the same folder with PACKAGE_OUT=build/test-packages PACKAGE_FAST=1 (compressed for speed).
 ONEDIR := dist/qamera-desktop
-LINUX_PACKAGES := build/linux/packages.done
+PACKAGE_OUT ?= dist
 PYINSTALLER_INPUTS = $(shell find qamera_desktop resources packaging/hooks -type f \
 	! -path '*/__pycache__/*' ! -path 'resources/screenshots/*') \
 	packaging/qamera-desktop.spec packaging/launcher.py packaging/version.py
 
-package: $(LINUX_PACKAGES)
+package: $(PACKAGE_OUT)/.linux-packages
 
 $(ONEDIR)/qamera-desktop: $(VENV)/.installed-package $(PYINSTALLER_INPUTS)
 	$(PY) -m PyInstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build \
 	    packaging/qamera-desktop.spec
 	@touch $@
 
-$(LINUX_PACKAGES): $(ONEDIR)/qamera-desktop $(wildcard packaging/linux/*.py packaging/linux/*.desktop)
+$(PACKAGE_OUT)/.linux-packages: $(ONEDIR)/qamera-desktop $(wildcard packaging/linux/*.py packaging/linux/*.desktop)
 	$(PY) packaging/linux/build.py --version "$$($(PY) packaging/version.py)" \
-	    --onedir $(ONEDIR) --out dist --work build/linux
+	    --onedir $(ONEDIR) --out $(PACKAGE_OUT) $(if $(PACKAGE_FAST),--fast)
 	@touch $@
 
 # Sizes and build time of the Linux packages, and the frozen app's start against the source's.

@@ -2,7 +2,7 @@
 
 `make package` runs PyInstaller, then this:
 
-    python packaging/linux/build.py --version 0.1.0 --onedir dist/qamera-desktop --out dist
+    python packaging/linux/build.py --version 0.1.0 --onedir dist/qamera-desktop --out dist [--fast]
 
 - strips the debug information a locally built CPython carries (~40 MB of the folder);
 - `qamera-desktop-<version>-linux-<arch>.tar.gz`: the folder as `qamera-desktop-<version>/` with
@@ -22,7 +22,9 @@ import re
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import system_libraries
@@ -106,6 +108,28 @@ def debian_architecture() -> str:
     ).stdout.strip()
 
 
+@dataclass(frozen=True)
+class Build:
+    """One run of this script: what it builds from what, and where."""
+
+    version: str
+    onedir: Path
+    out_dir: Path
+    # for the packaging test: the .deb uncompressed and the tarball at gzip level 1, which
+    # takes seconds instead of the minute of xz; what they hold is the same
+    fast: bool = False
+    deb_arch: str = field(default_factory=debian_architecture)
+    machine: str = field(default_factory=lambda: os.uname().machine)
+
+    @property
+    def deb(self) -> Path:
+        return self.out_dir / f"{NAME}_{self.version}_{self.deb_arch}.deb"
+
+    @property
+    def tarball(self) -> Path:
+        return self.out_dir / f"{NAME}-{self.version}-linux-{self.machine}.tar.gz"
+
+
 def dependency_line(root: Path) -> str:
     runtime = runtime_depends(root)
     names = {entry.split()[0] for entry in runtime}
@@ -118,9 +142,9 @@ def _normalize(info: tarfile.TarInfo) -> tarfile.TarInfo:
     return info
 
 
-def readme_text(version: str, deb_arch: str) -> str:
+def readme_text(build: Build) -> str:
     packages = " ".join(d.split(" | ")[-1] for d in system_libraries.depends())
-    return f"""Qamera Desktop {version} for Linux (x86-64), portable folder.
+    return f"""Qamera Desktop {build.version} for Linux ({build.machine}), portable folder.
 
 Start it with ./{NAME} in this folder (or double-click it in the file manager).
 No installation is needed; the app keeps its data in ~/.local/share/{NAME}
@@ -133,28 +157,27 @@ the rest (Debian and Ubuntu; on Debian 13 and Ubuntu 24.04 use libglib2.0-0t64):
   sudo apt install {packages}
 
 On Debian and Ubuntu the .deb package installs all of that by itself, and adds the
-app to the menu: sudo apt install ./{NAME}_{version}_{deb_arch}.deb
+app to the menu: sudo apt install ./{build.deb.name}
 """
 
 
-def make_tarball(onedir: Path, out_dir: Path, version: str, arch: str, deb_arch: str) -> Path:
-    top = f"{NAME}-{version}"
-    target = out_dir / f"{NAME}-{version}-linux-{arch}.tar.gz"
-    readme = out_dir / f".{NAME}-README.txt"
-    readme.write_text(readme_text(version, deb_arch), encoding="utf-8")
+def make_tarball(build: Build) -> Path:
+    """The folder as qamera-desktop-<version>/, with a README.txt, owned by root."""
+    top = f"{NAME}-{build.version}"
+    readme = build.out_dir / f".{NAME}-README.txt"
+    readme.write_text(readme_text(build), encoding="utf-8")
     try:
-        with tarfile.open(target, "w:gz", compresslevel=6) as tar:
-            tar.add(onedir, arcname=top, filter=_normalize)
+        with tarfile.open(build.tarball, "w:gz", compresslevel=1 if build.fast else 6) as tar:
+            tar.add(build.onedir, arcname=top, filter=_normalize)
             tar.add(readme, arcname=f"{top}/README.txt", filter=_normalize)
     finally:
         readme.unlink()
-    return target
+    return build.tarball
 
 
-def _install(source: Path, target: Path, mode: int = 0o644) -> None:
+def _install(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
-    target.chmod(mode)
 
 
 def _normalize_modes(root: Path) -> None:
@@ -174,11 +197,9 @@ def _installed_size_kib(root: Path) -> int:
     return (total + 1023) // 1024
 
 
-def make_deb(onedir: Path, out_dir: Path, work: Path, version: str, arch: str) -> Path:
-    root = work / "deb-root"
-    if root.exists():
-        shutil.rmtree(root)
-    shutil.copytree(onedir, root / INSTALL_DIR, symlinks=True)
+def _lay_out(build: Build, root: Path) -> None:
+    """The files of the package under root, as dpkg installs them under /."""
+    shutil.copytree(build.onedir, root / INSTALL_DIR, symlinks=True)
     command = root / "usr" / "bin" / NAME
     command.parent.mkdir(parents=True)
     command.symlink_to(Path("/") / INSTALL_DIR / NAME)
@@ -196,13 +217,13 @@ def make_deb(onedir: Path, out_dir: Path, work: Path, version: str, arch: str) -
         encoding="utf-8",
     )
     _normalize_modes(root)
-    control = root / "DEBIAN" / "control"
-    control.parent.mkdir()
-    control.parent.chmod(0o755)
+
+
+def _control(build: Build, root: Path) -> str:
     fields = {
         "Package": NAME,
-        "Version": version,
-        "Architecture": arch,
+        "Version": build.version,
+        "Architecture": build.deb_arch,
         "Maintainer": "Qamera AI <support@qamera.ai>",
         "Installed-Size": str(_installed_size_kib(root)),
         "Depends": dependency_line(root / INSTALL_DIR),
@@ -211,15 +232,25 @@ def make_deb(onedir: Path, out_dir: Path, work: Path, version: str, arch: str) -
         "Homepage": "https://app.qamera.ai",
         "Description": DESCRIPTION,
     }
-    control.write_text("".join(f"{k}: {v}\n" for k, v in fields.items()), encoding="utf-8")
-    control.chmod(0o644)
-    target = out_dir / f"{NAME}_{version}_{arch}.deb"
-    subprocess.run(
-        ["dpkg-deb", "--build", "--root-owner-group", "-Zxz", str(root), str(target)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    return target
+    return "".join(f"{k}: {v}\n" for k, v in fields.items())
+
+
+def make_deb(build: Build) -> Path:
+    """The .deb, built by dpkg-deb from a staging root next to it (removed afterwards)."""
+    with tempfile.TemporaryDirectory(dir=build.out_dir, prefix=".deb-root-") as staging:
+        root = Path(staging)
+        root.chmod(0o755)
+        _lay_out(build, root)
+        control = root / "DEBIAN" / "control"
+        control.parent.mkdir(mode=0o755)
+        control.write_text(_control(build, root), encoding="utf-8")
+        compression = ["-Znone"] if build.fast else ["-Zxz", "-z6"]
+        subprocess.run(
+            ["dpkg-deb", "--build", "--root-owner-group", *compression, staging, str(build.deb)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return build.deb
 
 
 def main() -> int:
@@ -227,18 +258,18 @@ def main() -> int:
     parser.add_argument("--version", required=True, help="the app's version (packaging/version.py)")
     parser.add_argument("--onedir", type=Path, default=ROOT / "dist" / NAME)
     parser.add_argument("--out", type=Path, default=ROOT / "dist")
-    parser.add_argument("--work", type=Path, default=ROOT / "build" / "linux")
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="compress for speed (the packaging test): the .deb uncompressed, gzip level 1",
+    )
     args = parser.parse_args()
-    args.work.mkdir(parents=True, exist_ok=True)
-    saved = strip_debug_info(args.onedir)
+    args.out.mkdir(parents=True, exist_ok=True)
+    build = Build(args.version, args.onedir, args.out, fast=args.fast)
+    saved = strip_debug_info(build.onedir)
     print(f"stripped debug information: {saved / 2**20:.1f} MB")
-    arch = debian_architecture()
-    tar_arch = os.uname().machine
-    for built in (
-        make_tarball(args.onedir, args.out, args.version, tar_arch, arch),
-        make_deb(args.onedir, args.out, args.work, args.version, arch),
-    ):
-        print(f"{built.relative_to(Path.cwd()) if built.is_relative_to(Path.cwd()) else built}")
+    print(make_tarball(build))
+    print(make_deb(build))
     return 0
 
 

@@ -1,5 +1,5 @@
-"""The Linux packages, built once for the module by `make package` (which reuses dist/ when it is
-newer than the sources), unpacked into a scratch root as dpkg would install them."""
+"""The Linux packages, built once a session by `make package` (its PyInstaller folder reused when
+it is newer than the sources), and the .deb unpacked into a scratch root as dpkg installs it."""
 
 from __future__ import annotations
 
@@ -21,11 +21,11 @@ NAME = "qamera-desktop"
 BUILD_TIMEOUT_S = 900
 
 
-def packaging_module(relative_path: str) -> ModuleType:
+def packaging_module(relative_path: str, name: str | None = None) -> ModuleType:
     """A module of packaging/ by its path: packaging/ is no Python package (its name would
-    shadow the `packaging` distribution)."""
+    shadow the `packaging` distribution). `name`: the name a sibling script imports it by."""
     path = ROOT / "packaging" / relative_path
-    spec = importlib.util.spec_from_file_location(f"qamera_packaging_{path.stem}", path)
+    spec = importlib.util.spec_from_file_location(name or f"qamera_packaging_{path.stem}", path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -34,26 +34,25 @@ def packaging_module(relative_path: str) -> ModuleType:
     return module
 
 
-system_libraries = packaging_module("linux/system_libraries.py")
-
-
-def deb_architecture() -> str:
-    return subprocess.run(
-        ["dpkg", "--print-architecture"], capture_output=True, text=True, check=True
-    ).stdout.strip()
+# build.py imports its sibling as `system_libraries`, as when it runs as a script
+system_libraries = packaging_module("linux/system_libraries.py", name="system_libraries")
+linux_build = packaging_module("linux/build.py")
+check_frozen = packaging_module("check_frozen.py")
 
 
 @pytest.fixture(scope="session")
 def linux_packages() -> dict[str, Path]:
-    """{"deb": ..., "tarball": ...} in dist/, built by `make package` when the sources changed.
-    A lock keeps two test runs in this checkout from building into dist/ at once."""
+    """{"deb": ..., "tarball": ...}: built by `make package` into build/test-packages, from
+    dist/qamera-desktop (which make rebuilds only when the sources changed), compressed for
+    speed. A lock keeps two test runs in this checkout from building at once."""
     if not sys.platform.startswith("linux") or shutil.which("dpkg-deb") is None:
         pytest.skip("the .deb is built on Debian or Ubuntu (dpkg-deb)")
-    (ROOT / "build").mkdir(exist_ok=True)
-    with (ROOT / "build" / ".package.lock").open("w") as lock:
+    out = ROOT / "build" / "test-packages"
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         result = subprocess.run(
-            ["make", "--no-print-directory", "package"],
+            ["make", "--no-print-directory", "package", f"PACKAGE_OUT={out}", "PACKAGE_FAST=1"],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -62,11 +61,8 @@ def linux_packages() -> dict[str, Path]:
     assert result.returncode == 0, (
         f"make package failed:\n{result.stdout[-3000:]}{result.stderr[-3000:]}"
     )
-    machine = subprocess.run(["uname", "-m"], capture_output=True, text=True).stdout.strip()
-    return {
-        "deb": ROOT / "dist" / f"{NAME}_{__version__}_{deb_architecture()}.deb",
-        "tarball": ROOT / "dist" / f"{NAME}-{__version__}-linux-{machine}.tar.gz",
-    }
+    build = linux_build.Build(__version__, ROOT / "dist" / NAME, out)
+    return {"deb": build.deb, "tarball": build.tarball}
 
 
 @pytest.fixture(scope="session")

@@ -10,22 +10,23 @@ import re
 import shutil
 import subprocess
 import tarfile
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from qamera_desktop import __version__
-from tests.packaging.conftest import NAME, deb_architecture, system_libraries
+from tests.packaging.conftest import (
+    NAME,
+    check_frozen,
+    linux_build,
+    system_libraries,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 INSTALL_DIR = Path("opt") / NAME
 ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
-WORKER_FLAG = "--thumbnail-worker"
 
 
 def control_fields(deb: Path) -> dict[str, str]:
@@ -43,80 +44,11 @@ def control_fields(deb: Path) -> dict[str, str]:
     return fields
 
 
-def elf_files(root: Path) -> Iterator[Path]:
-    for path in root.rglob("*"):
-        if path.is_file() and not path.is_symlink():
-            with path.open("rb") as f:
-                if f.read(4) == b"\x7fELF":
-                    yield path
-
-
 def needed_libraries(path: Path) -> set[str]:
     dynamic = subprocess.run(
         ["readelf", "--dynamic", "--wide", str(path)], capture_output=True, text=True, check=True
     ).stdout
     return set(re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic))
-
-
-def frozen_env(home: Path, **extra: str) -> dict[str, str]:
-    """A designer's session: their own home, no key (the demo sandbox), no keyring."""
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(home),
-        "LANG": "C.UTF-8",
-        "QAMERA_NO_KEYRING": "1",
-        "QAMERA_LOG_LEVEL": "INFO",
-        "XDG_RUNTIME_DIR": str(home),
-        **extra,
-    }
-    home.mkdir(parents=True, exist_ok=True)
-    return env
-
-
-def worker_processes(parent: int) -> list[list[str]]:
-    """Command lines of parent's children that are thumbnail workers (read from /proc)."""
-    found = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            ppid = re.search(r"^PPid:\s+(\d+)", status.read_text(), re.M)
-            cmdline = (status.parent / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue  # it ended meanwhile
-        if ppid and int(ppid.group(1)) == parent and WORKER_FLAG.encode() in cmdline:
-            found.append([part.decode() for part in cmdline if part])
-    return found
-
-
-def run_watching_workers(
-    command: list[str], env: dict[str, str], timeout: float = 120
-) -> tuple[subprocess.CompletedProcess[str], list[list[str]]]:
-    """Run the app to its end; also return the thumbnail workers it started, seen in /proc."""
-    seen: list[list[str]] = []
-    with subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as process:
-        done = threading.Event()
-
-        def watch() -> None:
-            while not done.is_set():
-                seen.extend(w for w in worker_processes(process.pid) if w not in seen)
-                time.sleep(0.05)
-
-        watcher = threading.Thread(target=watch, daemon=True)
-        watcher.start()
-        try:
-            out, err = process.communicate(timeout=timeout)
-        finally:
-            done.set()
-            watcher.join()
-    return subprocess.CompletedProcess(command, process.returncode, out, err), seen
-
-
-def file_states(root: Path) -> dict[str, tuple[int, int]]:
-    return {
-        str(p.relative_to(root)): (p.lstat().st_size, p.lstat().st_mtime_ns)
-        for p in root.rglob("*")
-    }
 
 
 # -- the package --------------------------------------------------------------------------------
@@ -126,7 +58,7 @@ def test_control_file_names_the_package_its_version_and_every_system_library(
     fields = control_fields(linux_packages["deb"])
     assert fields["Package"] == NAME
     assert fields["Version"] == __version__
-    assert fields["Architecture"] == deb_architecture()
+    assert fields["Architecture"] == linux_build.debian_architecture()
     assert fields["Section"] == "graphics"
     assert int(fields["Installed-Size"]) > 50_000  # KiB: the whole app, not an empty shell
     assert fields["Description"].startswith("Review and run Qamera AI product photo shoots\n ")
@@ -184,7 +116,7 @@ def test_every_library_is_bundled_or_comes_from_a_dependency(installed_root: Pat
     app = installed_root / INSTALL_DIR
     bundled = {p.name for p in app.rglob("*") if ".so" in p.name}
     missing: dict[str, set[str]] = {}
-    for path in elf_files(app):
+    for path in linux_build.elf_files(app):
         for library in needed_libraries(path) - bundled:
             if not system_libraries.left_out(library):
                 missing.setdefault(library, set()).add(str(path.relative_to(app)))
@@ -195,17 +127,19 @@ def test_every_library_is_bundled_or_comes_from_a_dependency(installed_root: Pat
 def test_depends_name_the_packages_that_provide_the_libraries_here() -> None:
     """Each soname of the list belongs, on this Debian machine, to one of the packages named for it
     (checked for those installed here: the e2e set-up installs the xcb ones)."""
+    patterns = [f"*/{soname}" for soname in system_libraries.PROVIDED_BY_SYSTEM]
+    found = subprocess.run(["dpkg-query", "--search", *patterns], capture_output=True, text=True)
+    owners: dict[str, set[str]] = {}
+    for line in found.stdout.splitlines():
+        packages, _, path = line.partition(": ")
+        for package in packages.split(", "):
+            owners.setdefault(Path(path).name, set()).add(package.split(":")[0])
     checked = 0
-    for soname, packages in system_libraries.PROVIDED_BY_SYSTEM.items():
-        found = subprocess.run(
-            ["dpkg-query", "--search", f"*/{soname}"], capture_output=True, text=True
-        )
-        owners = {line.split(":")[0] for line in found.stdout.splitlines()}
-        if not owners:
-            continue
-        alternatives = {p.strip() for p in packages.split("|")}
-        assert owners & alternatives, f"{soname} comes from {owners}, not {alternatives}"
-        checked += 1
+    for soname, alternatives in system_libraries.PROVIDED_BY_SYSTEM.items():
+        if soname in owners:
+            named = {p.strip() for p in alternatives.split("|")}
+            assert owners[soname] & named, f"{soname} comes from {owners[soname]}, not {named}"
+            checked += 1
     assert checked >= 20
 
 
@@ -226,19 +160,25 @@ def test_tarball_holds_the_app_and_its_readme(linux_packages: dict[str, Path]) -
 
 
 # -- the installed app --------------------------------------------------------------------------
+def designer_env(home: Path, **changes: str) -> dict[str, str]:
+    """A designer's session with its own home: the user folders are the XDG defaults under it."""
+    env: dict[str, str] = check_frozen.app_env(HOME=str(home), XDG_RUNTIME_DIR=str(home), **changes)
+    for name in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "QAMERA_DATA_DIR"):
+        env.pop(name, None)
+    home.mkdir(parents=True, exist_ok=True)
+    return env
+
+
 def test_installed_app_passes_self_test_with_its_thumbnail_worker(
     installed_root: Path, tmp_path: Path
 ) -> None:
     executable = installed_root / INSTALL_DIR / NAME
-    env = frozen_env(tmp_path / "home", QT_QPA_PLATFORM="offscreen")
-    result, workers = run_watching_workers([str(executable), "--self-test"], env)
-    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
-    assert result.stdout.startswith("self-test ok:"), result.stdout
-    # the frozen app started itself as its worker (sys.frozen: no "-m qamera_desktop")...
-    assert workers, "no thumbnail worker process was seen"
-    assert workers[0][:2] == [str(executable), WORKER_FLAG]
-    # ...and did not fall back to loading in its own process
-    assert "loading in the app" not in result.stderr
+    env = designer_env(tmp_path / "home", QT_QPA_PLATFORM="offscreen")
+    run = check_frozen.run_app([str(executable), "--self-test"], env)
+    assert check_frozen.self_test_problems(run, executable) == [], run.stderr[-3000:]
+    # the frozen app started itself as its worker (sys.frozen: no "-m qamera_desktop")
+    assert run.workers
+    assert run.workers[0][:2] == [str(executable), "--thumbnail-worker"]
 
 
 def test_installed_app_writes_only_to_the_users_folders(
@@ -248,16 +188,15 @@ def test_installed_app_writes_only_to_the_users_folders(
     library, settings and sandbox go to ~/.local/share, thumbnails to ~/.cache, nothing into the
     installation."""
     app_dir = installed_root / INSTALL_DIR
-    before = file_states(app_dir)
+    before = check_frozen.file_states(app_dir)
     home = tmp_path / "home"
-    env = frozen_env(home, DISPLAY=xvfb_display, QT_QPA_PLATFORM="xcb", QAMERA_STARTUP_TRACE="exit")
-    result, workers = run_watching_workers([str(app_dir / NAME), "--demo"], env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "trace thumbnails-painted" in result.stdout  # the window showed its first thumbnails
-    assert workers
-    assert file_states(app_dir) == before
+    env = designer_env(
+        home, DISPLAY=xvfb_display, QT_QPA_PLATFORM="xcb", QAMERA_STARTUP_TRACE="exit"
+    )
+    run = check_frozen.run_app([str(app_dir / NAME), "--demo"], env)
     data = home / ".local" / "share" / NAME
-    assert (data / "library.sqlite3").is_file()
+    assert check_frozen.user_data_problems(run, data, before, app_dir) == []
+    assert run.workers
     assert (data / "sandbox").is_dir()
     assert any((home / ".cache" / NAME / "thumbnails").rglob("*"))
     assert {p.name for p in home.iterdir()} <= {".local", ".cache", ".config"}
