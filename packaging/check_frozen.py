@@ -2,11 +2,14 @@
 Linux, Windows and macOS; tests/packaging reuses its pieces on the installed .deb):
 
     python packaging/check_frozen.py PATH/TO/qamera-desktop[.exe] [--version X.Y.Z] [--user-data]
+                                     [--cli PATH/TO/qamera-desktop-cli.exe]
 
 - `--version` prints the version given (the one of qamera_desktop/__init__.py);
 - `--self-test` passes offscreen: sandbox started, listing, thumbnails painted, a 3-image shoot;
   and the thumbnails came from the worker process (`--thumbnail-worker`): the app logs a
   fallback to loading in its own process when the worker cannot start or dies, and there is none;
+- `export` (headless, no Qt) writes every finished image of a fresh demo sandbox and the
+  manifest (with `--cli`, Windows' console executable runs it);
 - with `--user-data`: a demo run with no --data-dir until the first thumbnails are painted
   writes the library into the user's data folder (core/app_paths.py) and nothing into the
   installation. This run uses the real user folders: for CI machines and throwaway accounts.
@@ -19,6 +22,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -135,11 +139,42 @@ def user_data_problems(
     return problems
 
 
+def export_problems(command: Path, work: Path) -> list[str]:
+    """What is wrong with a headless `export` (no window, no Qt) of every finished image of a
+    fresh demo sandbox into work/ (nothing: [])."""
+    out = work / "export"
+    run = run_app(
+        [
+            str(command),
+            "export",
+            "--demo",
+            "--filter",
+            "all",
+            "--to",
+            str(out),
+            "--data-dir",
+            str(work / "data"),
+        ],
+        app_env(),
+    )
+    if run.returncode != 0:
+        return [f"export failed (exit status {run.returncode}): {run.stderr.strip()[-2000:]}"]
+    problems = []
+    if not (out / "manifest.csv").is_file():
+        problems.append(f"export wrote no manifest.csv into {out}")
+    if not any(out.glob("*.jpg")):
+        problems.append(f"export wrote no image into {out}")
+    return problems
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("executable", type=Path)
     parser.add_argument("--version", help="the version --version must print")
     parser.add_argument("--user-data", action="store_true", help="also check the data folders")
+    parser.add_argument(
+        "--cli", type=Path, help="the executable for `export` (default: the one checked)"
+    )
     args = parser.parse_args()
     executable = args.executable.resolve()
     problems: list[str] = []
@@ -150,6 +185,8 @@ def main() -> int:
     run = run_app([str(executable), "--self-test"], app_env())
     print(run.stdout.strip())
     problems += self_test_problems(run, executable)
+    with tempfile.TemporaryDirectory(prefix="qamera-check-") as work:
+        problems += export_problems((args.cli or executable).resolve(), Path(work))
     if args.user_data:
         sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
         from qamera_desktop.core.app_paths import AppPaths  # the frozen app's own rule

@@ -200,3 +200,10 @@ def test_installed_app_writes_only_to_the_users_folders(
     assert (data / "sandbox").is_dir()
     assert any((home / ".cache" / NAME / "thumbnails").rglob("*"))
     assert {p.name for p in home.iterdir()} <= {".local", ".cache", ".config"}
+
+
+def test_installed_app_exports_headless(installed_root: Path, tmp_path: Path) -> None:
+    """`qamera-desktop export` (no window, no Qt) through the installed command: every finished
+    image of a fresh demo sandbox, and the manifest."""
+    executable = installed_root / INSTALL_DIR / NAME
+    assert check_frozen.export_problems(executable, tmp_path) == []
