@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from types import ModuleType
 import pytest
 
 from qamera_desktop import __version__
+from tests.e2e.conftest import _install as apt_install
 from tests.e2e.conftest import xvfb_display  # noqa: F401  (the X server of the e2e tests)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,3 +75,16 @@ def installed_root(
     root = tmp_path_factory.mktemp("deb-root")
     subprocess.run(["dpkg-deb", "-x", str(linux_packages["deb"]), str(root)], check=True)
     return root
+
+
+@pytest.fixture(scope="session")
+def desktop_file_validate() -> str:
+    """desktop-file-validate, installed with apt-get when missing (as root, like Xvfb for the
+    e2e tests); the check is skipped where it cannot be."""
+    found = shutil.which("desktop-file-validate")
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        apt_install(["desktop-file-utils"])
+        found = shutil.which("desktop-file-validate")
+    if found is None:
+        pytest.skip("desktop-file-validate is missing (apt-get install desktop-file-utils)")
+    return found
