@@ -7,7 +7,6 @@ slow (sandbox start, keyring, first listing) happens after the first paint, on t
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
 import tempfile
@@ -36,10 +35,6 @@ def run_app(options: LaunchOptions) -> int:
 
     tune_allocator()  # before the big allocations start (see memory.py)
     _prepare_platform(options)
-    logging.basicConfig(
-        level=os.environ.get("QAMERA_LOG_LEVEL", "WARNING").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
@@ -68,13 +63,22 @@ def run_app(options: LaunchOptions) -> int:
     if options.self_test and data_dir is None:
         temp = tempfile.TemporaryDirectory(prefix="qamera-selftest-")
         data_dir = Path(temp.name)
+    from qamera_desktop.core.log_setup import configure_logging, log_folder
+
+    # a rotating file (under --data-dir when given) and stderr, every record redacted
+    logs = configure_logging(log_folder(data_dir))
     controller = AppController(
-        options, data_dir=data_dir, default_api_url=DEFAULT_API_URL, start_demo=_start_demo
+        options,
+        data_dir=data_dir,
+        default_api_url=DEFAULT_API_URL,
+        start_demo=_start_demo,
+        logging_setup=logs,
     )
     try:
         code: int = loop.run_until_complete(controller.run())
         return code
     finally:
         loop.close()
+        logs.close()
         if temp is not None:
             temp.cleanup()

@@ -91,6 +91,9 @@ class ActionId(StrEnum):
     COMPARE_NEXT_PANE = "compare_next_pane"
     COMPARE_PREVIOUS_PANE = "compare_previous_pane"
     COMPARE_CLOSE = "compare_close"
+    # -- the app --
+    CLOSE_WINDOW = "close_window"
+    QUIT = "quit"
 
 
 class Context(StrEnum):
@@ -260,6 +263,11 @@ ACTIONS: Final[tuple[ActionSpec, ...]] = (
         Context.GRID,
         "Copy the selected images' URLs",
     ),
+    # -- the app: both end it cleanly, as closing the window does --------------------------
+    ActionSpec(
+        ActionId.CLOSE_WINDOW, "Close window", ("Ctrl+W",), Context.WINDOW, "Close the window"
+    ),
+    ActionSpec(ActionId.QUIT, "Quit", ("Ctrl+Q",), Context.WINDOW, "Quit Qamera Desktop"),
     # -- compare (ui/compare_dialog.py) ------------------------------------------------------
     ActionSpec(
         ActionId.COMPARE,

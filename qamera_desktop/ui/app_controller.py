@@ -8,23 +8,34 @@ import logging
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
-from PySide6.QtWidgets import QApplication
-
-from qamera_desktop.api import QameraClient
+from qamera_desktop.api import ApiKey, QameraClient
 from qamera_desktop.api.errors import ApiError
 from qamera_desktop.api.shoot_request import ShootRequest
 from qamera_desktop.core.account import sandbox_account_id
 from qamera_desktop.core.app_paths import AppPaths
 from qamera_desktop.core.image_library import LoadState
-from qamera_desktop.core.secret_store import load_api_key
+from qamera_desktop.core.profiles import (
+    DEMO_PROFILE,
+    Profile,
+    ProfileStore,
+    choose_profile,
+    profile_paths,
+)
+from qamera_desktop.core.secret_store import API_KEY_ENV
 from qamera_desktop.core.shoot_service import ShootService
 from qamera_desktop.core.shoots import ShootState
 from qamera_desktop.launch_options import LaunchOptions
+from qamera_desktop.ui.account_actions import AccountContext
 from qamera_desktop.ui.main_window import MainWindow
 from qamera_desktop.ui.services import AppServices, build_services
+
+if TYPE_CHECKING:
+    from qamera_desktop.core.key_store import KeyStore
+    from qamera_desktop.core.log_setup import LoggingSetup
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +64,32 @@ class SelfTestFailed(Exception):
     pass
 
 
+@dataclass(frozen=True, slots=True)
+class _Open:
+    """A request to open `profile` (with `key` when the connect dialog just gave it)."""
+
+    profile: Profile
+    key: ApiKey | None = None
+    connect_after: Profile | None = None  # then offer to connect this profile (no key found)
+
+
+@dataclass(frozen=True, slots=True)
+class _Remove:
+    """A request to forget the account `profile_id` (the open one), its data too if asked."""
+
+    profile_id: str
+    delete_data: bool
+
+
+_QUIT: Final = None
+
+
 class AppController:
+    """Opens the window on a profile (the demo sandbox or an account: core/profiles.py) and
+    serves the window's account requests: switching, connecting, removing. A switch builds the
+    other profile's services and window (its own database and caches) at the same place on the
+    screen, then closes this one's: nothing of one account stays in the other's window."""
+
     def __init__(
         self,
         options: LaunchOptions,
@@ -61,13 +97,19 @@ class AppController:
         data_dir: Path | None,
         default_api_url: str,
         start_demo: DemoStarter,
+        logging_setup: LoggingSetup | None = None,
     ) -> None:
         self.options = options
         self.paths = AppPaths.resolve(data_dir)
         self.default_api_url = default_api_url
         self._start_demo = start_demo
+        self._logging = logging_setup
         self.services: AppServices | None = None
         self.demo: DemoServer | None = None
+        self.profile: Profile = DEMO_PROFILE
+        self.profiles: ProfileStore | None = None
+        self.keys: KeyStore | None = None
+        self._requests: asyncio.Queue[_Open | _Remove | None] = asyncio.Queue()
 
     @property
     def client(self) -> QameraClient | None:
@@ -80,59 +122,162 @@ class AppController:
     async def run(self) -> int:
         started = time.perf_counter()
         self.paths.ensure()
-        services = self.services = build_services(
-            self.paths.settings_file, self.paths.thumbnail_cache_dir
-        )
+        profiles = self.profiles = ProfileStore(self.paths)
+        problem = None
+        try:
+            chosen = choose_profile(
+                profiles,
+                demo=self.options.demo or self.options.self_test,
+                api_url=self.options.api_url,
+                environment_key=bool(os.environ.get(API_KEY_ENV, "").strip()),
+            )
+        except ValueError as exc:
+            chosen, problem = None, f"Cannot use {self.options.api_url}: {exc}"
+        services = self._open_window(chosen or DEMO_PROFILE, None)
         window = services.window
-        window.show()
-        app = QApplication.instance()
-        closed = asyncio.Event()
-        if isinstance(app, QApplication):
-            app.lastWindowClosed.connect(closed.set)
         await asyncio.sleep(0)  # let the first paint happen before anything slow
         trace = os.environ.get("QAMERA_STARTUP_TRACE")
         if trace:
             print(f"trace window-shown {time.time():.4f}", flush=True)
         try:
-            await self._connect(services)
+            from qamera_desktop.core.key_store import KeyStore  # the keyring: after the paint
+
+            self.keys = await asyncio.to_thread(KeyStore, self.paths.data_dir)
+            await self._connect(services, _Open(chosen or DEMO_PROFILE))
+            if chosen is None:  # --api-url of no account yet: offer to connect it
+                window.accounts.open_connect_dialog()
+                if problem:
+                    window.statusBar().showMessage(problem, 15_000)
             if trace:
                 await self._trace_first_thumbnails(window, exit_after=trace == "exit")
             if self.options.self_test:
                 return await self._self_test(window, started)
-            await closed.wait()
+            while (request := await self._requests.get()) is not _QUIT:
+                if isinstance(request, _Remove):
+                    await self._remove(request)
+                else:
+                    await self._switch(request)
             return 0
         finally:
             await self._shutdown()
 
-    async def _connect(self, services: AppServices) -> None:
+    # -- opening a profile -------------------------------------------------------------------
+    def _open_window(self, profile: Profile, old: MainWindow | None) -> AppServices:
+        """The services and window of `profile`, shown (where `old` is, when switching)."""
+        paths = profile_paths(self.paths, profile.id)
+        paths.ensure()
+        services = self.services = build_services(
+            self.paths.settings_file, paths.thumbnail_cache_dir
+        )
         window = services.window
-        use_demo = self.options.demo or self.options.self_test
-        api_url = self.options.api_url or window.settings.api_url or self.default_api_url
-        key = None if use_demo else await asyncio.to_thread(load_api_key, api_url)
-        if key is None:
-            window.grid.show_message("Starting the demo sandbox…")
-            fast = self.options.sandbox_fast or self.options.self_test
-            self.demo = await asyncio.to_thread(self._start_demo, self.paths.sandbox_dir, fast)
-            api_url, key, description = self.demo.base_url, self.demo.demo_key, "Demo sandbox"
+        if old is not None:
+            window.setGeometry(old.geometry())
+            if old.isMaximized():
+                window.setWindowState(old.windowState())
+        window.accounts.set_logging(self._logging)
+        window.accounts.switchRequested.connect(
+            lambda pid: self._ask(_Open(self._profiles().get(pid)))
+        )
+        window.accounts.connected.connect(lambda a: self._ask(_Open(a.profile, a.key)))
+        # closing the window (or Ctrl+Q) ends the app; a window closed by a switch is not open
+        window.closed.connect(lambda: self._ask(_QUIT) if self.services is services else None)
+        window.accounts.removeRequested.connect(lambda pid, data: self._ask(_Remove(pid, data)))
+        window.show()
+        return services
+
+    def _ask(self, request: _Open | _Remove | None) -> None:
+        self._requests.put_nowait(request)
+
+    def _profiles(self) -> ProfileStore:
+        assert self.profiles is not None
+        return self.profiles
+
+    async def _switch(self, request: _Open) -> None:
+        """Close this profile's services and window; open `request.profile`'s."""
+        old = self.services
+        assert old is not None
+        new = self._open_window(request.profile, old.window)
+        await old.aclose()
+        old.window.close()
+        old.window.deleteLater()
+        if self.demo is not None and not request.profile.is_demo:
+            demo, self.demo = self.demo, None
+            await asyncio.to_thread(demo.stop)
+        await self._connect(new, request)
+
+    async def _remove(self, request: _Remove) -> None:
+        """Open the demo (this closes the account's database), then forget the account."""
+        if self.profile.id == request.profile_id:
+            await self._switch(_Open(DEMO_PROFILE))
+        assert self.keys is not None
+        await asyncio.to_thread(
+            self._profiles().remove,
+            request.profile_id,
+            keys=self.keys,
+            delete_data=request.delete_data,
+        )
+        self._set_context()
+
+    async def _connect(self, services: AppServices, request: _Open) -> None:
+        window = services.window
+        profile = request.profile
+        paths = profile_paths(self.paths, profile.id)
+        key: str
+        account: str | None
+        price: float | None = None
+        if profile.is_demo:
+            if self.demo is None:
+                window.grid.show_message("Starting the demo sandbox…")
+                fast = self.options.sandbox_fast or self.options.self_test
+                self.demo = await asyncio.to_thread(self._start_demo, paths.sandbox_dir, fast)
+            api_url, key = self.demo.base_url, self.demo.demo_key
             # the sandbox's port changes every run: its history is kept under its folder instead
-            account: str | None = sandbox_account_id(self.paths.sandbox_dir, key)
-            price: float | None = self.demo.config.price_per_image
+            account = sandbox_account_id(paths.sandbox_dir, key)
+            price = self.demo.config.price_per_image
+            description = "Demo sandbox"
         else:
-            description = f"Connected to {api_url}"
-            account = price = None
+            assert profile.base_url is not None
+            loaded = request.key or await self._load_key(profile)
+            if loaded is None:  # no key kept for it (a session-only key of a past session)
+                window.statusBar().showMessage(
+                    f"No key is stored for “{profile.name}” on this computer: connect it again.",
+                    15_000,
+                )
+                self._ask(_Open(DEMO_PROFILE, connect_after=profile))
+                return
+            api_url, key, account = profile.base_url, loaded.reveal(), None
+            description = f"{profile.name} · {api_url}"
         try:
             services.connect(
                 api_url,
                 key,
-                database_file=self.paths.database_file,
+                database_file=paths.database_file,
                 description=description,
-                demo=self.demo is not None,
+                demo=profile.is_demo,
                 account=account,
                 sandbox_price_per_image=price,
             )
         except ValueError as exc:
             window.grid.show_message(f"Cannot connect: {exc}")
             window.connection_label.setText("Not connected")
+            return
+        self.profile = profile
+        self._set_context(api_url)
+        await asyncio.to_thread(self._profiles().set_last_used, profile.id)
+        if request.connect_after is not None:
+            window.accounts.open_connect_dialog(request.connect_after)
+
+    async def _load_key(self, profile: Profile) -> ApiKey | None:
+        assert self.keys is not None
+        loaded = await asyncio.to_thread(self.keys.load, profile.id)
+        return loaded.key if loaded is not None else None
+
+    def _set_context(self, base_url: str | None = None) -> None:
+        if self.services is None or self.keys is None:
+            return
+        accounts = self.services.window.accounts
+        url = base_url or (self.client.base_url if self.client is not None else None)
+        accounts.set_context(AccountContext(self._profiles(), self.keys, self.profile, url))
 
     async def _trace_first_thumbnails(self, window: MainWindow, *, exit_after: bool) -> None:
         """For `make bench`: print when the first screen of thumbnails is painted."""

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Protocol
 
 from PySide6.QtCore import QByteArray, QMargins, QSize, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtCore import Signal as QtSignal
+from PySide6.QtGui import QAction, QCloseEvent, QIcon
 from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from qamera_desktop.api.errors import ApiError
@@ -24,6 +25,7 @@ from qamera_desktop.core.review import ReviewFilter
 from qamera_desktop.core.review_store import ReviewStore
 from qamera_desktop.core.settings import SettingsStore
 from qamera_desktop.resources import resource_path
+from qamera_desktop.ui.account_actions import CONNECT_TEXT, AccountActions
 from qamera_desktop.ui.actions import ActionId, ActionSet, Context
 from qamera_desktop.ui.connection_status import ConnectionStatus, Link, MeasuredSource, retried
 from qamera_desktop.ui.export_controller import ExportController
@@ -38,9 +40,8 @@ from qamera_desktop.ui.shortcuts_dialog import ShortcutsDialog
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
 DEMO_BANNER = (
-    "<b>Demo sandbox</b> — no account needed: everything here is generated on this computer. To "
-    "use your Qamera account, set <code>QAMERA_API_KEY</code> (and <code>--api-url</code> for a "
-    "self-hosted server) and start the app again."
+    "<b>Demo sandbox</b> — no account needed: everything here is generated on this computer. "
+    f"<a href='connect'>{CONNECT_TEXT}</a>"
 )
 BANNER_STYLE = (
     "#banner { background: #fff4d6; color: #5c3c00; padding: 6px 10px;"
@@ -60,6 +61,8 @@ class CatalogueSource(Catalogue, Protocol):
 
 
 class MainWindow(QMainWindow):
+    closed = QtSignal()  # the window was closed (the app ends with it: ui/app_controller.py)
+
     def __init__(
         self,
         library: ImageLibrary,
@@ -162,6 +165,9 @@ class MainWindow(QMainWindow):
                 ActionId.CONTACT_SHEET: self.exports.contact_sheet,
                 ActionId.COPY_IDS: self.exports.copy_ids,
                 ActionId.COPY_URLS: self.exports.copy_urls,
+                # -- the app --
+                ActionId.CLOSE_WINDOW: self.close,
+                ActionId.QUIT: self.close,  # the app ends with its window (app_controller.py)
             },
             adopt={ActionId.TOGGLE_SHOOTS: self.shoots.dock.toggleViewAction()},
         )
@@ -176,6 +182,11 @@ class MainWindow(QMainWindow):
         menus = build_menus(self.menuBar(), self.keys, self.auto_advance_action)
         self.file_menu, self.edit_menu, self.review_menu = menus.file, menus.edit, menus.review
         self.view_menu, self.help_menu = menus.view, menus.help
+        quit_action = self.keys[ActionId.QUIT]
+        quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+        self.accounts = AccountActions(self, self.statusBar())
+        self.accounts.install(self.file_menu, self.help_menu, quit_action)
+        self.banner.linkActivated.connect(lambda _link: self.accounts.connect_action.trigger())
 
         self.auto_refresh = QTimer(self)
         self.auto_refresh.setSingleShot(True)
@@ -373,3 +384,5 @@ class MainWindow(QMainWindow):
         self._save_chosen_image()
         self._save(window_geometry=bytes(self.saveGeometry().toBase64().data()).decode())
         super().closeEvent(event)
+        if event.isAccepted():
+            self.closed.emit()
