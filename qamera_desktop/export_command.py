@@ -47,10 +47,15 @@ from qamera_desktop.core.export import (
     select_images,
 )
 from qamera_desktop.core.export.local_state import LocalState, read_local_state
+from qamera_desktop.core.profiles import (
+    DEMO_PROFILE,
+    Profile,
+    ProfileStore,
+    choose_profile,
+    profile_paths,
+)
 from qamera_desktop.core.review import BLANK
-from qamera_desktop.core.secret_store import load_api_key
-from qamera_desktop.core.settings import SettingsStore
-from qamera_desktop.launch_options import API_KEY_ENV, API_URL_ENV, DEFAULT_API_URL
+from qamera_desktop.launch_options import API_KEY_ENV, API_URL_ENV
 
 if TYPE_CHECKING:
     from qamera_desktop.sandbox import SandboxHandle
@@ -100,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--api-url",
         metavar="URL",
         default=os.environ.get(API_URL_ENV),
-        help=f"Qamera API base URL (default: the app's, else {DEFAULT_API_URL}; env "
+        help=f"the account at this Qamera API base URL (default: the app's last account; env "
         f"${API_URL_ENV}); the key comes from ${API_KEY_ENV} or the keyring, never from here",
     )
     parser.add_argument(
@@ -153,22 +158,25 @@ class _Account:
     key: str
     account: str  # the id the app keys this account's decisions by
     description: str
+    database_file: Path  # the profile's database, where the app keeps those decisions
 
 
 async def _export(args: argparse.Namespace, cancel: threading.Event) -> int:
     paths = AppPaths.resolve(args.data_dir)
     sandbox: SandboxHandle | None = None
     try:
-        if args.demo:
+        profile = DEMO_PROFILE if args.demo else _configured_profile(args.api_url, paths)
+        if profile.is_demo:
             sandbox = await _start_sandbox(paths)
             account = _Account(
                 sandbox.base_url,
                 sandbox.demo_key,
                 sandbox_account_id(paths.sandbox_dir, sandbox.demo_key),
                 f"the demo sandbox of {paths.data_dir}",
+                paths.database_file,
             )
         else:
-            account = await _configured_account(args.api_url, paths)
+            account = await _account_of(profile, paths)
         return await _export_account(args, paths, account, cancel)
     finally:
         if sandbox is not None:
@@ -182,16 +190,46 @@ async def _start_sandbox(paths: AppPaths) -> SandboxHandle:
     return await asyncio.to_thread(start_sandbox, paths.sandbox_dir, SandboxConfig())
 
 
-async def _configured_account(api_url: str | None, paths: AppPaths) -> _Account:
-    """The account the app would connect to: the same URL choice, key and account id."""
-    url = api_url or SettingsStore(paths.settings_file).load().api_url or DEFAULT_API_URL
-    key = await asyncio.to_thread(load_api_key, url)
-    if key is None:
-        raise UsageError(
-            f"no API key for {url}: set ${API_KEY_ENV} (or save the key in the app), "
-            "or use --demo for the demo sandbox"
+def _configured_profile(api_url: str | None, paths: AppPaths) -> Profile:
+    """The profile the app would open (core/profiles.choose_profile): the account at --api-url,
+    or with ${API_KEY_ENV} the one at the default server, else the app's last used."""
+    try:
+        profile = choose_profile(
+            ProfileStore(paths),
+            demo=False,
+            api_url=api_url,
+            environment_key=bool(os.environ.get(API_KEY_ENV, "").strip()),
         )
-    return _Account(url, key, account_id(url, key), url)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if profile is not None and profile.is_demo:  # explicit, in a script: --demo
+        raise UsageError(
+            f"no Qamera account is connected in the app: connect one (File → Connect your "
+            f"Qamera account…) or set ${API_KEY_ENV}; --demo exports from the demo sandbox"
+        )
+    if profile is None:
+        raise UsageError(
+            f"no account at {api_url}: connect it in the app (File → Connect your Qamera "
+            f"account…) or set ${API_KEY_ENV}; --demo exports from the demo sandbox"
+        )
+    return profile
+
+
+async def _account_of(profile: Profile, paths: AppPaths) -> _Account:
+    """The account's key from the key store (the environment first), the app's account id."""
+    from qamera_desktop.core.key_store import KeyStore  # the keyring: only when needed
+
+    assert profile.base_url is not None
+    keys = await asyncio.to_thread(KeyStore, paths.data_dir)
+    loaded = await asyncio.to_thread(keys.load, profile.id)
+    if loaded is None:
+        raise UsageError(
+            f"no API key is stored for “{profile.name}” ({profile.base_url}): connect it in "
+            f"the app, or set ${API_KEY_ENV}"
+        )
+    url, key = profile.base_url, loaded.key.reveal()
+    database = profile_paths(paths, profile.id).database_file
+    return _Account(url, key, account_id(url, key), f"{profile.name} ({url})", database)
 
 
 async def _export_account(
@@ -205,7 +243,9 @@ async def _export_account(
     async with client:
         try:
             images, products = await _unless_cancelled(_listing(client, args.product), cancel)
-            local = await asyncio.to_thread(read_local_state, paths.database_file, account.account)
+            local = await asyncio.to_thread(
+                read_local_state, account.database_file, account.account
+            )
         except (AuthError, ForbiddenError) as exc:
             raise UsageError(f"{account.description} refused the key: {exc}") from None
         except ApiError as exc:

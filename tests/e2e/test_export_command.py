@@ -21,10 +21,11 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from qamera_desktop.core.account import sandbox_account_id
+from qamera_desktop.core.account import account_id, sandbox_account_id
 from qamera_desktop.core.app_paths import AppPaths
 from qamera_desktop.core.database import Database
 from qamera_desktop.core.export.file_names import safe_file_name
+from qamera_desktop.core.profiles import ProfileStore, profile_paths
 from qamera_desktop.core.review import Flag, with_flag, with_rating
 from qamera_desktop.core.review_store import ReviewStore
 from qamera_desktop.sandbox import DEMO_API_KEY, SandboxHandle
@@ -159,11 +160,12 @@ def test_images_that_fail_are_listed_on_stderr_and_exit_1(
     ("args", "message"),
     [
         (["--to", "{file}"], "is a file, not a folder"),
-        (["--to", "{dir}"], "no API key for https://app.qamera.ai"),
+        (["--to", "{dir}"], "no Qamera account is connected in the app"),
         (["--to", "{dir}", "--filter", "favourites"], "invalid choice: 'favourites'"),
         ([], "the following arguments are required: --to"),
         (["--to", "{dir}", "--api-key", "mk_live_abc123.secret456"], "unrecognized arguments"),
-        (["--to", "{dir}", "--api-url", "http://example.com"], "no API key for http://example.com"),
+        (["--to", "{dir}", "--api-url", "http://example.com"], "must use https://"),
+        (["--to", "{dir}", "--api-url", "https://example.com"], "no account at https://"),
     ],
 )
 def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
@@ -229,3 +231,35 @@ def test_ctrl_c_stops_cleanly_with_130_and_the_manifest_says_so(
     assert jpegs(out) == written
     assert 0 < len(written) < len(done)
     assert not [p for p in out.iterdir() if p.name.endswith(".part")]
+
+
+def test_an_accounts_decisions_are_exported_from_its_profile_with_the_key_from_the_environment(
+    sandbox: SandboxHandle, tmp_path: Path
+) -> None:
+    """A connected account (a profile of the app, its own database) with the key in
+    $QAMERA_API_KEY, as a script runs it: the decisions the window made for that account."""
+    data, out = tmp_path / "data", tmp_path / "out"
+    paths = AppPaths.resolve(data)
+    paths.ensure()
+    studio = ProfileStore(paths).add("Studio", sandbox.base_url)
+    with api_client(sandbox.base_url, sandbox.demo_key) as client:
+        done = [i for i in list_images(client) if i["status"] == "DONE"][:3]
+    database_file = profile_paths(paths, studio.id).database_file
+    database_file.parent.mkdir(parents=True, exist_ok=True)
+    with Database(database_file) as database:
+        store = ReviewStore(database, account_id(sandbox.base_url, sandbox.demo_key))
+        store.decide([i["id"] for i in done], lambda r: with_flag(r, Flag.PICK))
+
+    result = subprocess.run(
+        [*COMMAND, "--data-dir", str(data), "--to", str(out), "--api-url", sandbox.base_url],
+        env={**env(), "QAMERA_API_KEY": sandbox.demo_key},
+        capture_output=True,
+        text=True,
+        timeout=LIMIT_S,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Exporting 3 picks" in result.stdout
+    assert jpegs(out) == {safe_file_name(i["name"], i["id"], ".jpg") for i in done}
+    assert sandbox.demo_key not in result.stdout + result.stderr
+    assert ProfileStore(paths).profiles[1:] == (studio,)  # the account's own profile, no new one
