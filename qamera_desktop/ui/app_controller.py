@@ -317,6 +317,8 @@ class AppController:
         await _first_screen_painted(window, "the first thumbnails")
         painted = time.perf_counter() - started
         visible = len(window.grid.visible_rows())
+        pid = window.loader.worker_pid
+        where = f"thumbnail worker process {pid}" if pid is not None else "thumbnails in the app"
         shoot_text = await self._self_test_shoot(window)
         # the shoot's new images sit at the top of the grid: the screenshot shows their pictures
         await window.library.settled()
@@ -328,7 +330,7 @@ class AppController:
                 raise SelfTestFailed(f"could not write the screenshot to {path}")
         return (
             f"{window.model.rowCount()} images listed in {listed:.2f} s, "
-            f"{visible} thumbnails painted in {painted:.2f} s, {shoot_text}"
+            f"{visible} thumbnails painted in {painted:.2f} s ({where}), {shoot_text}"
             + (f", screenshot {self.options.screenshot}" if self.options.screenshot else "")
         )
 
