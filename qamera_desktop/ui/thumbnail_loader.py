@@ -7,14 +7,14 @@ once a frame. The pixels are converted to the display format on the thread that 
 the GUI thread only makes the QPixmap.
 
 Consumers ask for URLs on named channels (preview, details, grid, icons, pickers: that priority);
-the union, in
-that priority order, becomes the pipeline's wanted set, so rows scrolled away are cancelled.
+the union, in that priority order, becomes the pipeline's wanted set, so rows scrolled away are
+cancelled. Only what is not in memory is wanted, and not what failed: the loader is the one place
+that remembers failures, until `retry_failed()`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -28,8 +28,6 @@ from qamera_desktop.core.byte_lru import ByteLRU
 from qamera_desktop.core.thumbnails import DecodedThumbnail, ThumbnailKey
 from qamera_desktop.core.thumbnails.thumbnail_thread import Result, ThumbnailThread
 from qamera_desktop.core.thumbnails.worker_process import ThumbnailProcess
-
-log = logging.getLogger(__name__)
 
 Channel = Literal["preview", "details", "grid", "icons", "pickers"]
 CHANNEL_ORDER: tuple[Channel, ...] = ("preview", "details", "grid", "icons", "pickers")
@@ -127,8 +125,7 @@ class ThumbnailLoader(QObject):
             self._want_timer.start()
 
     def retry_failed(self) -> None:
-        """Forget failures so that broken thumbnails are tried again (on an explicit refresh):
-        the loader is the one place that remembers them, the pipeline tries whatever it is given."""
+        """Forget failures so that broken thumbnails are tried again (on an explicit refresh)."""
         self._failed.clear()
 
     @property

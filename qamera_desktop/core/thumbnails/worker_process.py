@@ -146,8 +146,9 @@ class ThumbnailProcess:
         return self._process.stdin, self._process.stdout
 
     def _read(self) -> None:
+        stdout = self._pipes()[1]
         try:
-            while (batch := read_message(self._pipes()[1])) is not None:
+            while (batch := read_message(stdout)) is not None:
                 try:
                     self._deliver(batch)
                 except Exception:
