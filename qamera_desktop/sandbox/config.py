@@ -60,6 +60,10 @@ class SandboxConfig:
     """Starting balance of each account in a new data directory."""
     seed_images: int = 0
     """Extra finished images in the demo account (kept at least this many, across restarts)."""
+    extra_demo_keys: tuple[str, ...] = ()
+    """More keys that open the demo account with both scopes, held in memory only (never written
+    to the data folder): a test's own recognisable key, searched for afterwards in every file the
+    app wrote, where the demo key's secret part ("sandbox") is a common word."""
     rate_limit_per_minute: int = 60
     rate_limit_window_seconds: float = 60.0
     price_per_image: int = 3

@@ -173,7 +173,7 @@ def create_runtime(data_dir: Path, config: SandboxConfig) -> tuple[Runtime, Thre
     """Open (and on first use seed) the data directory; build what the app and the worker share."""
     store = Store.open(data_dir)
     try:
-        store.initialize(config.credits, config.seed_images)
+        store.initialize(config.credits, config.seed_images, config.extra_demo_keys)
     except BaseException:
         store.close()
         raise

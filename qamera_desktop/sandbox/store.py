@@ -193,15 +193,23 @@ class Store:
 
     # set-up
 
-    def initialize(self, credits: int, seed_images: int = 0) -> bool:
-        """Seed the catalogue into a new database (atomically). Returns True if it was new."""
+    def initialize(
+        self, credits: int, seed_images: int = 0, extra_demo_keys: tuple[str, ...] = ()
+    ) -> bool:
+        """Seed the catalogue into a new database (atomically). Returns True if it was new.
+        `extra_demo_keys` open the demo account too, for this run only (not stored)."""
         created = False
         with self._write() as c:
             if c.execute("SELECT 1 FROM meta WHERE key = 'seeded_at'").fetchone() is None:
                 seeding.seed_catalogue(c, credits)
                 created = True
         self.ensure_scale_images(seed_images)
-        self._keys = self._load_keys()
+        extra = Principal(
+            catalogue.DEMO_ACCOUNT,
+            "extra demo key",
+            frozenset((catalogue.SCOPE_READ, catalogue.SCOPE_REGISTER)),
+        )
+        self._keys = {**self._load_keys(), **dict.fromkeys(extra_demo_keys, extra)}
         return created
 
     def ensure_scale_images(self, count: int) -> int:
