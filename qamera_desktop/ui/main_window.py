@@ -13,7 +13,7 @@ from typing import Protocol
 from PySide6.QtCore import QByteArray, QMargins, QSize, Qt, QTimer
 from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon
-from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from qamera_desktop.api.errors import ApiError
 from qamera_desktop.api.records import Image
@@ -385,4 +385,6 @@ class MainWindow(QMainWindow):
         self._save(window_geometry=bytes(self.saveGeometry().toBase64().data()).decode())
         super().closeEvent(event)
         if event.isAccepted():
+            for dialog in self.findChildren(QDialog):  # a dialog left open ends with its window
+                dialog.close()
             self.closed.emit()

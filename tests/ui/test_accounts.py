@@ -206,3 +206,5 @@ def test_an_account_without_a_stored_key_opens_the_demo_and_asks_for_it(
     dialog = window.accounts.dialog
     assert dialog.url_edit.text() == sandbox.base_url  # the same profile, to connect again
     assert studio.id != DEMO_PROFILE_ID
+    window.close()  # the app ends with its window, and so does the dialog it left open
+    qtbot.waitUntil(lambda: QApplication.activeModalWidget() is None, timeout=WAIT)
