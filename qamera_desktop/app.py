@@ -63,6 +63,12 @@ def run_app(options: LaunchOptions) -> int:
     if options.self_test and data_dir is None:
         temp = tempfile.TemporaryDirectory(prefix="qamera-selftest-")
         data_dir = Path(temp.name)
+    from qamera_desktop.core.app_paths import AppPaths
+    from qamera_desktop.core.settings import SettingsStore
+    from qamera_desktop.ui.theme import apply_theme
+
+    # light or dark as chosen in Preferences, before the first window paints
+    apply_theme(SettingsStore(AppPaths.resolve(data_dir).settings_file).load().theme_choice, app)
     from qamera_desktop.core.log_setup import configure_logging, log_folder
 
     # a rotating file (under --data-dir when given) and stderr, every record redacted

@@ -94,6 +94,7 @@ class ActionId(StrEnum):
     # -- the app --
     CLOSE_WINDOW = "close_window"
     QUIT = "quit"
+    PREFERENCES = "preferences"
 
 
 class Context(StrEnum):
@@ -268,6 +269,13 @@ ACTIONS: Final[tuple[ActionSpec, ...]] = (
         ActionId.CLOSE_WINDOW, "Close window", ("Ctrl+W",), Context.WINDOW, "Close the window"
     ),
     ActionSpec(ActionId.QUIT, "Quit", ("Ctrl+Q",), Context.WINDOW, "Quit Qamera Desktop"),
+    ActionSpec(
+        ActionId.PREFERENCES,
+        "Preferences…",
+        ("Ctrl+,",),
+        Context.WINDOW,
+        "Theme, notifications, the thumbnail cache, new shoot defaults and keyboard shortcuts",
+    ),
     # -- compare (ui/compare_dialog.py) ------------------------------------------------------
     ActionSpec(
         ActionId.COMPARE,
@@ -372,8 +380,13 @@ SHOOT_ACTIONS: Final[tuple[ActionId, ...]] = (
 
 FILE_ACTIONS: Final[tuple[ActionId, ...]] = (ActionId.EXPORT, ActionId.CONTACT_SHEET)
 """The rows of the File menu after New shoot."""
-EDIT_ACTIONS: Final[tuple[ActionId, ...]] = (ActionId.COPY_IDS, ActionId.COPY_URLS)
-"""The rows of the Edit menu."""
+EDIT_ACTIONS: Final[tuple[ActionId, ...]] = (
+    ActionId.COPY_IDS,
+    ActionId.COPY_URLS,
+    ActionId.PREFERENCES,
+)
+"""The rows of the Edit menu (Preferences last, after a separator: where Linux and Windows
+apps have it; macOS moves it to the application menu by its menu role)."""
 
 GRID_NAVIGATION: Final[frozenset[str]] = frozenset(
     f"{modifier}{key}"
@@ -408,29 +421,152 @@ def normalized(key: str) -> str:
     return QKeySequence(key).toString(QKeySequence.SequenceFormat.PortableText)
 
 
-def clashes(table: Sequence[ActionSpec] = ACTIONS) -> list[str]:
-    """What is wrong with the keys of `table`, one sentence each (nothing: an empty list)."""
-    problems = []
-    table = [
-        *table,
-        *(
-            replace(s, context=window)
-            for window in REVIEW_WINDOWS
-            for s in table
-            if s.id in IN_REVIEW_WINDOWS
-        ),
-    ]
+class ClashKind(StrEnum):
+    NOT_A_KEY = "not a key"  # not a key sequence in Qt's portable text
+    NAVIGATION = "navigation"  # one of the grid's own keys (`GRID_NAVIGATION`)
+    TYPED = "typed"  # a plain key for a WINDOW action: it types or edits text in text fields
+    TAKEN = "taken"  # another action has it where both are live
+
+
+WHERE: Final[Mapping[Context, str]] = {
+    Context.WINDOW: "",
+    Context.GRID: " in the grid",
+    Context.PREVIEW: " in the loupe",
+    Context.COMPARE: " in compare",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Clash:
+    """One thing wrong with a key of the table: `action`'s `key` (and the `other` action that
+    has it too, for TAKEN)."""
+
+    kind: ClashKind
+    action: ActionSpec
+    key: str
+    other: ActionSpec | None = None
+
+    def __str__(self) -> str:
+        """For the table's own check (a developer reads it)."""
+        match self.kind:
+            case ClashKind.NOT_A_KEY:
+                return f"{self.action.id}: {self.key!r} is not a key sequence in Qt's portable text"
+            case ClashKind.NAVIGATION:
+                return f"{self.action.id}: {self.key} moves in the grid"
+            case ClashKind.TYPED:
+                return f"{self.action.id}: {self.key} alone types or edits text in text fields"
+        assert self.other is not None
+        return f"{self.action.id} and {self.other.id} both use {self.key}"
+
+    def sentence(self) -> str:
+        """For the designer who chose the key (Preferences)."""
+        key = QKeySequence(self.key).toString(QKeySequence.SequenceFormat.NativeText) or self.key
+        match self.kind:
+            case ClashKind.NOT_A_KEY:
+                return f"“{self.key}” is not a key this app can use."
+            case ClashKind.NAVIGATION:
+                return f"{key} moves in the grid: it cannot be given to an action."
+            case ClashKind.TYPED:
+                return (
+                    f"{key} alone is for typing in the search field: "
+                    "use it with Ctrl or Alt, or choose a function key."
+                )
+        assert self.other is not None
+        other = self.other.text.rstrip("…")
+        return f"{key} is already the key of “{other}”{WHERE[self.other.context]}."
+
+
+def live_contexts(spec: ActionSpec) -> tuple[ActionSpec, ...]:
+    """`spec` in each context where its keys are live: its own, and each review window for the
+    rows of `IN_REVIEW_WINDOWS`."""
+    if spec.id not in IN_REVIEW_WINDOWS:
+        return (spec,)
+    others = (replace(spec, context=w) for w in REVIEW_WINDOWS if w is not spec.context)
+    return (spec, *others)
+
+
+def find_clashes(table: Sequence[ActionSpec] = ACTIONS) -> list[Clash]:
+    """Everything wrong with the keys of `table` (nothing: an empty list)."""
+    found = []
+    table = [live for spec in table for live in live_contexts(spec)]
     for spec in table:
         for key in spec.keys:
             if normalized(key) != key:  # Qt spells an unknown key as ""
-                problems.append(f"{spec.id}: {key!r} is not a key sequence in Qt's portable text")
+                found.append(Clash(ClashKind.NOT_A_KEY, spec, key))
             if spec.context not in REVIEW_WINDOWS and normalized(key) in GRID_NAVIGATION:
-                problems.append(f"{spec.id}: {key} moves in the grid")
+                found.append(Clash(ClashKind.NAVIGATION, spec, key))
+            elif spec.context is Context.WINDOW and _typed(key):
+                found.append(Clash(ClashKind.TYPED, spec, key))
     for a, b in combinations(table, 2):
         if live_together(a.context, b.context):
             for key in sorted({normalized(k) for k in a.keys} & {normalized(k) for k in b.keys}):
-                problems.append(f"{a.id} and {b.id} both use {key}")
-    return problems
+                found.append(Clash(ClashKind.TAKEN, a, key, b))
+    return found
+
+
+def clashes(table: Sequence[ActionSpec] = ACTIONS) -> list[str]:
+    """What is wrong with the keys of `table`, one sentence each (nothing: an empty list)."""
+    return [str(clash) for clash in find_clashes(table)]
+
+
+def _typed(key: str) -> bool:
+    """A key that types or edits text (a letter, a digit, a sign, Space, Return, Backspace,
+    Delete) with no Ctrl, Alt or Meta held: "P", "Shift+P", "5", "Space"; not "Ctrl+P", "F5" or
+    "Esc"."""
+    rest = normalized(key)
+    held = set()
+    while (modifier := rest.partition("+")[0]) in _MODIFIERS and len(rest) > len(modifier) + 1:
+        held.add(modifier)
+        rest = rest[len(modifier) + 1 :]
+    return not held - {"Shift"} and (len(rest) == 1 or rest in _EDITING)
+
+
+_MODIFIERS: Final = frozenset({"Ctrl", "Alt", "Meta", "Shift"})
+_EDITING: Final = frozenset({"Space", "Return", "Enter", "Backspace", "Del"})
+
+
+def with_keys(
+    keys: Mapping[ActionId, Sequence[str]], table: Sequence[ActionSpec] = ACTIONS
+) -> tuple[ActionSpec, ...]:
+    """`table` with the keys of the actions in `keys` replaced."""
+    return tuple(
+        replace(spec, keys=tuple(keys[spec.id])) if spec.id in keys else spec for spec in table
+    )
+
+
+def clash_of(
+    action_id: ActionId, keys: Sequence[str], table: Sequence[ActionSpec] = ACTIONS
+) -> Clash | None:
+    """Why `action_id` may not have `keys` in `table` (None: it may)."""
+    proposed = with_keys({action_id: [normalized(k) or k for k in keys]}, table)
+    for clash in find_clashes(proposed):
+        if action_id in (clash.action.id, clash.other.id if clash.other else None):
+            if clash.action.id != action_id and clash.other is not None:
+                clash = Clash(clash.kind, clash.other, clash.key, clash.action)
+            return clash
+    return None
+
+
+def custom_keys(
+    saved: Mapping[str, Sequence[str]], table: Sequence[ActionSpec] = ACTIONS
+) -> tuple[dict[ActionId, tuple[str, ...]], list[str]]:
+    """The keys a designer chose (settings: action id -> keys) that can be used with `table`,
+    and a sentence for each that cannot: an action this version does not have, or a key that
+    clashes (with a key a newer version gave to another action, say). Those keep the default."""
+    usable: dict[ActionId, tuple[str, ...]] = {}
+    skipped = []
+    ids = {spec.id.value: spec.id for spec in table}
+    for name, keys in saved.items():
+        action_id = ids.get(name)
+        if action_id is None:
+            skipped.append(f"{name}: no such action")
+            continue
+        clash = clash_of(action_id, keys, with_keys(usable, table))
+        if clash is not None:
+            skipped.append(f"{name}: {clash}")
+            continue
+        usable[action_id] = tuple(normalized(k) for k in keys)
+    return usable, skipped
 
 
 def default_key_text(action_id: ActionId) -> str:
@@ -467,6 +603,8 @@ class ActionSet:
         if missing:
             raise ValueError(f"no handler for {', '.join(missing)}")
         self._specs = {spec.id: spec for spec in table}
+        self._keys: dict[ActionId, tuple[str, ...]] = {}
+        self._listeners: list[Callable[[], None]] = []
         self._actions: dict[ActionId, QAction] = {}
         self._copies: dict[tuple[Context, ActionId], QAction] = {}
         review_windows = [(c, hosts[c]) for c in REVIEW_WINDOWS if c in hosts]
@@ -489,12 +627,30 @@ class ActionSet:
         return self._actions[action_id]
 
     def set_keys(self, action_id: ActionId, keys: Sequence[QKeySequence]) -> None:
-        """Bind `action_id` to `keys` (none: no shortcut); its tooltip says the new keys."""
+        """Bind `action_id` to `keys` (none: no shortcut); its tooltip says the new keys. Nothing
+        checks them here: Preferences asks `clash_of(..., self.table())` first."""
         tip = self._specs[action_id].tip
         copies = [a for (_c, i), a in self._copies.items() if i == action_id]
         for action in (self._actions[action_id], *copies):
             action.setShortcuts(list(keys))
             action.setToolTip(f"{tip} ({keys_text(keys)})" if keys else tip)
+        bound = tuple(k.toString(QKeySequence.SequenceFormat.PortableText) for k in keys)
+        if self._keys.get(action_id) != bound:
+            self._keys[action_id] = bound
+            for listener in list(self._listeners):
+                listener()
+
+    def table(self) -> tuple[ActionSpec, ...]:
+        """The rows with the keys bound now (the defaults, or the designer's)."""
+        return tuple(replace(spec, keys=self._keys[i]) for i, spec in self._specs.items())
+
+    def customized(self) -> dict[ActionId, tuple[str, ...]]:
+        """The actions whose keys are not their defaults, with their keys (what settings keep)."""
+        return {i: k for i, k in self._keys.items() if k != self._specs[i].keys}
+
+    def on_keys_changed(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after any action's keys changed (texts that name a key follow)."""
+        self._listeners.append(listener)
 
     def copy_in(self, context: Context, action_id: ActionId) -> QAction | None:
         """The copy of `action_id` on the review window of `context` (None: not there too)."""

@@ -3,16 +3,21 @@ the grid, the details, the loupe and compare (ui/image_browser.py); the Shoots p
 else about shoots (ui/shoots_controller.py); the designer's decisions (ui/review_controller.py)
 with auto-advance, the count line and the reason chips; getting images out
 (ui/export_controller.py); the keyboard actions, built from one table (ui/actions.py), and the
-menus built from them (ui/menus.py); the status bar. What lives here joins them: the account, the
-listing's refreshes (when to refresh by itself: core/refresh_backoff.py) and the settings."""
+menus built from them (ui/menus.py); the status bar; Preferences (ui/preferences_dialog.py). What
+lives here joins them: the account, the listing's refreshes (when to refresh by itself:
+core/refresh_backoff.py) and the settings, written debounced (ui/settings_writer.py), with the
+window's own state (geometry, the grid/details splitter, the Shoots dock) saved at close and
+restored at start."""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Protocol
 
-from PySide6.QtCore import QByteArray, QMargins, QSize, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QMargins, QSize, Qt, QTimer
 from PySide6.QtCore import Signal as QtSignal
-from PySide6.QtGui import QAction, QCloseEvent, QIcon
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QMoveEvent, QResizeEvent
 from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from qamera_desktop.api.errors import ApiError
@@ -23,29 +28,30 @@ from qamera_desktop.core.image_query import ServerFilter, SortOrder
 from qamera_desktop.core.refresh_backoff import RefreshBackoff
 from qamera_desktop.core.review import ReviewFilter
 from qamera_desktop.core.review_store import ReviewStore
-from qamera_desktop.core.settings import SettingsStore
+from qamera_desktop.core.settings import Settings, SettingsStore
 from qamera_desktop.resources import resource_path
 from qamera_desktop.ui.account_actions import CONNECT_TEXT, AccountActions
-from qamera_desktop.ui.actions import ActionId, ActionSet, Context
+from qamera_desktop.ui.actions import ActionId, ActionSet, Context, custom_keys
 from qamera_desktop.ui.connection_status import ConnectionStatus, Link, MeasuredSource, retried
 from qamera_desktop.ui.export_controller import ExportController
 from qamera_desktop.ui.filter_bar import FilterBar
 from qamera_desktop.ui.image_browser import ImageBrowser
 from qamera_desktop.ui.image_grid_view import ZOOM_STEP
 from qamera_desktop.ui.menus import build_menus
-from qamera_desktop.ui.new_shoot_dialog import Catalogue, NewShootDialog
+from qamera_desktop.ui.new_shoot_dialog import Catalogue, NewShootDialog, ShootDefaults
+from qamera_desktop.ui.preferences_dialog import PreferencesDialog
 from qamera_desktop.ui.review_controller import ReviewController
+from qamera_desktop.ui.settings_writer import SettingsWriter
 from qamera_desktop.ui.shoots_controller import ShootsController
-from qamera_desktop.ui.shortcuts_dialog import ShortcutsDialog
+from qamera_desktop.ui.shortcuts_dialog import ShortcutsDialog, shortcuts_html
+from qamera_desktop.ui.theme import banner_style
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+log = logging.getLogger(__name__)
 
 DEMO_BANNER = (
     "<b>Demo sandbox</b> — no account needed: everything here is generated on this computer. "
     f"<a href='connect'>{CONNECT_TEXT}</a>"
-)
-BANNER_STYLE = (
-    "#banner { background: #fff4d6; color: #5c3c00; padding: 6px 10px;"
-    " border-bottom: 1px solid #f0d48a; }"
 )
 
 
@@ -69,12 +75,17 @@ class MainWindow(QMainWindow):
         loader: ThumbnailLoader,
         settings_store: SettingsStore,
         parent: QWidget | None = None,
+        *,
+        thumbnail_cache_dir: Path | None = None,
     ) -> None:
+        """`thumbnail_cache_dir`: the loader's disk cache, which Preferences measures, trims to
+        its limit and clears (None: Preferences says it cannot)."""
         super().__init__(parent)
         self.library = library
         self.loader = loader
-        self._settings_store = settings_store
-        self.settings = settings_store.load()
+        self.thumbnail_cache_dir = thumbnail_cache_dir
+        self.settings_writer = SettingsWriter(settings_store, failed=self._save_failed, parent=self)
+        self._closing = False
         self.tasks = BackgroundTasks(self._task_failed)
         self._client: CatalogueSource | None = None
         self.backoff = RefreshBackoff()
@@ -84,10 +95,18 @@ class MainWindow(QMainWindow):
 
         self.browser = ImageBrowser(library, loader)
         self.filters = FilterBar(loader)
-        self.shoots = ShootsController(self, library, loader, self.tasks, self.filters)
+        self.shoots = ShootsController(
+            self,
+            library,
+            loader,
+            self.tasks,
+            self.filters,
+            notify=lambda: self.settings.notifications,
+            defaults=self._new_shoot_defaults,
+        )
         self.banner = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText)
         self.banner.setObjectName("banner")
-        self.banner.setStyleSheet(BANNER_STYLE)
+        self.banner.setStyleSheet(banner_style(self.palette()))
         self.banner.hide()
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -168,6 +187,7 @@ class MainWindow(QMainWindow):
                 # -- the app --
                 ActionId.CLOSE_WINDOW: self.close,
                 ActionId.QUIT: self.close,  # the app ends with its window (app_controller.py)
+                ActionId.PREFERENCES: self.show_preferences,
             },
             adopt={ActionId.TOGGLE_SHOOTS: self.shoots.dock.toggleViewAction()},
         )
@@ -179,6 +199,9 @@ class MainWindow(QMainWindow):
         self.details.open_button.setToolTip(self.keys[ActionId.OPEN_PREVIEW].toolTip())
         self.details.moreLikeThisRequested.connect(self.keys[ActionId.MORE_LIKE_THIS].trigger)
         self.shortcuts_dialog: ShortcutsDialog | None = None
+        self.preferences_dialog: PreferencesDialog | None = None
+        self._apply_saved_keys()
+        self.keys.on_keys_changed(self._keys_changed)
         menus = build_menus(self.menuBar(), self.keys, self.auto_advance_action)
         self.file_menu, self.edit_menu, self.review_menu = menus.file, menus.edit, menus.review
         self.view_menu, self.help_menu = menus.view, menus.help
@@ -210,9 +233,14 @@ class MainWindow(QMainWindow):
 
         self.filters.apply(self.settings)
         self.grid.setThumbSize(self.filters.thumb_size())
-        if self.settings.window_geometry:
-            self.restoreGeometry(QByteArray.fromBase64(self.settings.window_geometry.encode()))
+        self._restore_window_state(self.settings)
         self.fit_to_screen()
+        # the window's state is saved as it changes too, so that a kill keeps it
+        self.browser.splitterMoved.connect(lambda _pos, _index: self._state_changed())
+        dock = self.shoots.dock
+        dock.visibilityChanged.connect(lambda _visible: self._state_changed())
+        dock.dockLocationChanged.connect(lambda _area: self._state_changed())
+        dock.topLevelChanged.connect(lambda _floating: self._state_changed())
         library.set_sort(self.filters.sort_order())
         library.set_filter(self.filters.server_filter())
         self._on_count(self.model.rowCount())
@@ -222,10 +250,55 @@ class MainWindow(QMainWindow):
         self.reviews.attach(store)
 
     def show_shortcuts(self) -> None:
-        """The cheat sheet of every key (opened, never exec'd)."""
+        """The cheat sheet of every key (opened, never exec'd), with the keys bound now."""
         if self.shortcuts_dialog is None:
             self.shortcuts_dialog = ShortcutsDialog(self.keys, self)
+        else:
+            self.shortcuts_dialog.text.setText(shortcuts_html(self.keys))
         self.shortcuts_dialog.open()
+
+    # -- Preferences -------------------------------------------------------------------------
+    def show_preferences(self) -> PreferencesDialog:
+        """Preferences (opened, never exec'd); the one already open, raised."""
+        dialog = self.preferences_dialog
+        if dialog is None:
+            dialog = self.preferences_dialog = PreferencesDialog(
+                self.settings,
+                self._save_now,
+                self.keys,
+                self.thumbnail_cache_dir,
+                self.tasks,
+                parent=self,
+            )
+        if dialog.isVisible():
+            dialog.raise_()
+            dialog.activateWindow()
+        else:
+            dialog.open()
+        return dialog
+
+    def _save_now(self, **changes: object) -> None:
+        """A choice in Preferences: written at once (a window opened next reads the file)."""
+        self._save(**changes)
+        self.settings_writer.flush()
+
+    def _new_shoot_defaults(self) -> ShootDefaults:
+        return ShootDefaults(self.settings.new_shoot_industry, self.settings.new_shoot_count)
+
+    def _apply_saved_keys(self) -> None:
+        """The keys the designer chose in Preferences, where they still fit this version's
+        table (a clash keeps that action's default, and is logged)."""
+        usable, skipped = custom_keys(self.settings.shortcuts, self.keys.table())
+        for problem in skipped:
+            log.warning("A saved keyboard shortcut is not used: %s", problem)
+        for action_id, keys in usable.items():
+            self.keys.set_keys(action_id, [QKeySequence(k) for k in keys])
+        self.shoots.show_keys(self.keys.key_text)
+
+    def _keys_changed(self) -> None:
+        """Texts that name a key follow a rebinding."""
+        self.shoots.show_keys(self.keys.key_text)
+        self.details.open_button.setToolTip(self.keys[ActionId.OPEN_PREVIEW].toolTip())
 
     def _review_filter_changed(self, review_filter: ReviewFilter) -> None:
         self.library.set_review_filter(review_filter)
@@ -349,12 +422,55 @@ class MainWindow(QMainWindow):
     def _zoom(self, step: int) -> None:
         self.filters.set_thumb_size(self.filters.thumb_size() + step)
 
+    @property
+    def settings(self) -> Settings:
+        """The settings as they are now (some perhaps not on disk yet: `_save`)."""
+        return self.settings_writer.settings
+
     def _save(self, **changes: object) -> None:
-        self.settings = self.settings.with_changes(**changes)
-        try:
-            self._settings_store.save(self.settings)
-        except OSError as exc:
-            self.statusBar().showMessage(f"Could not save settings: {exc}", 8_000)
+        """Change settings now; they reach the disk with the next batch (ui/settings_writer.py)
+        and at close."""
+        self.settings_writer.change(**changes)
+
+    def _save_failed(self, exc: OSError) -> None:
+        self.statusBar().showMessage(f"Could not save settings: {exc}", 8_000)
+
+    # -- the window's own state --------------------------------------------------------------
+    def _restore_window_state(self, settings: Settings) -> None:
+        """Geometry, the grid/details splitter and the Shoots dock (visible, where, how tall),
+        as they were at the last close."""
+        if settings.window_geometry:
+            self.restoreGeometry(_bytes(settings.window_geometry))
+        if settings.splitter_state:
+            self.browser.restoreState(_bytes(settings.splitter_state))
+        if settings.window_state:
+            self.restoreState(_bytes(settings.window_state))
+
+    def _state_changed(self) -> None:
+        """Moved, resized, the splitter dragged, the dock shown, hidden or moved: saved with the
+        next batch. Not while the window is hidden or closing (its dock hides with it)."""
+        if self.isVisible() and not self._closing:
+            self._save(**self._window_state())
+
+    def moveEvent(self, event: QMoveEvent) -> None:
+        super().moveEvent(event)
+        self._state_changed()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._state_changed()
+
+    def _window_state(self) -> dict[str, str]:
+        return {
+            "window_geometry": _base64(self.saveGeometry()),
+            "splitter_state": _base64(self.browser.saveState()),
+            "window_state": _base64(self.saveState()),
+        }
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.PaletteChange:  # light or dark (ui/theme.py)
+            self.banner.setStyleSheet(banner_style(self.palette()))
+        super().changeEvent(event)
 
     # -- the listing's state -----------------------------------------------------------------
     def _on_state(self, state: LibraryState) -> None:
@@ -382,9 +498,21 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_chosen_image()
-        self._save(window_geometry=bytes(self.saveGeometry().toBase64().data()).decode())
+        self._save(**self._window_state())
+        self.settings_writer.flush()
+        self._closing = True
         super().closeEvent(event)
         if event.isAccepted():
             for dialog in self.findChildren(QDialog):  # a dialog left open ends with its window
                 dialog.close()
             self.closed.emit()
+        else:
+            self._closing = False
+
+
+def _base64(data: QByteArray) -> str:
+    return bytes(data.toBase64().data()).decode()
+
+
+def _bytes(text: str) -> QByteArray:
+    return QByteArray.fromBase64(text.encode())

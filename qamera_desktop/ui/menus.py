@@ -1,6 +1,8 @@
 """The main window's menu bar, built from the table of keyboard actions (ui/actions.py): every
 action a key triggers is also in a menu, with its key beside it, so that mouse users find it and
-keyboard users learn the key. Nothing here binds a key or handles an action."""
+keyboard users learn the key. Nothing here binds a key or handles an action. Preferences sits at
+the end of the Edit menu on Linux and Windows; its menu role puts it in the application menu on
+macOS."""
 
 from __future__ import annotations
 
@@ -49,7 +51,12 @@ def build_menus(bar: QMenuBar, keys: ActionSet, auto_advance: QAction) -> Menus:
     file_menu.addSeparator()
     _add(file_menu, keys, FILE_ACTIONS)
     edit = bar.addMenu("&Edit")
-    _add(edit, keys, EDIT_ACTIONS)
+    for action_id in EDIT_ACTIONS:
+        if action_id is ActionId.PREFERENCES:
+            edit.addSeparator()
+            # macOS moves it to the application menu (Qamera Desktop > Settings..., Cmd+,)
+            keys[action_id].setMenuRole(QAction.MenuRole.PreferencesRole)
+        edit.addAction(keys[action_id])
     review = bar.addMenu("&Review")
     for action_id in REVIEW_MENU:
         if action_id in GROUPS_START:

@@ -5,7 +5,8 @@ Every message has its own reserved place (under each picker, beside the count, a
 under the form), so no field ever moves when a message appears or goes. Each place shows one state
 at a time. With a `ShootMemory`, the choices last used with a product are preselected when that
 product is chosen, the cost is estimated from the account's stored receipts, and the balance a 402
-stated is remembered.
+stated is remembered. The industry and the count start as Preferences set them (`ShootDefaults`),
+unless the request to show or the product's memory says otherwise.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum, auto
 from typing import Protocol
@@ -66,6 +68,7 @@ from qamera_desktop.ui.catalogue_picker import (
     plain_error,
     sentence,
 )
+from qamera_desktop.ui.theme import error_colour
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
 log = logging.getLogger(__name__)
@@ -87,6 +90,14 @@ INDUSTRIES = (
 NOT_VALID_YET = "(not valid yet)"
 COST_LINES = 2
 ERROR_LINES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ShootDefaults:
+    """What a new shoot starts with when nothing else says (Preferences, New shoots)."""
+
+    industry: str | None = None
+    count: int = DEFAULT_COUNT
 
 
 class Catalogue(Protocol):
@@ -217,14 +228,16 @@ class NewShootDialog(QDialog):
         loader: ThumbnailLoader | None = None,
         memory: ShootMemory | None = None,
         sandbox_price_per_image: float | None = None,
+        defaults: ShootDefaults | None = None,
         parent: QWidget | None = None,
     ) -> None:
         """`memory`: the account's memory in the local database (choices per product, receipts,
         last known balance); without it nothing is remembered and `credits_per_image` (if any)
         is the estimate. `sandbox_price_per_image`: the sandbox's rate when connected to the
         sandbox, for an estimate before the first receipt (None for a real account, whose price
-        the API does not publish)."""
+        the API does not publish). `defaults`: the industry and count of a new shoot."""
         super().__init__(parent)
+        self._defaults = defaults or ShootDefaults()
         self._loader = loader
         self.setWindowTitle("New shoot")
         self.setMinimumWidth(620)
@@ -266,7 +279,8 @@ class NewShootDialog(QDialog):
         self.industry.setAccessibleName("Industry")
         self.industry.addItem("")
         self.industry.addItems(INDUSTRIES)
-        self.industry.setCurrentIndex(0)  # optional in the API: empty unless remembered
+        self.industry.setCurrentIndex(0)  # optional in the API: empty unless remembered or set
+        self.industry.setEditText(self._defaults.industry or "")
         industry_edit = self.industry.lineEdit()
         if industry_edit is not None:
             industry_edit.setPlaceholderText("Optional, e.g. footwear")
@@ -280,12 +294,12 @@ class NewShootDialog(QDialog):
         self.suggestions.setTabChangesFocus(True)
         self.suggestions.setFixedHeight(80)
         self.count = CountBox()
-        self.count.setValue(DEFAULT_COUNT)
         self.count.setAccessibleName("Number of images")
         self.count.setFixedWidth(self.count.sizeHint().width())  # " images" or " image": same
         self.count.valueChanged.connect(
             lambda n: self.count.setSuffix(" image" if n == 1 else " images")
         )
+        self.count.setValue(self._defaults.count)
         self.count_message = MessageLine()
         self.count_message.setObjectName("countMessage")
         count_row = QWidget()
@@ -313,7 +327,7 @@ class NewShootDialog(QDialog):
         self.cost.setObjectName("cost")
         self.error = _reserved_label(ERROR_LINES)
         self.error.setObjectName("error")
-        self.error.setStyleSheet("color: #e03131")
+        self.error.setStyleSheet(f"color: {error_colour(self.palette())}")
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.body_toggle = QToolButton()
@@ -424,7 +438,7 @@ class NewShootDialog(QDialog):
         self._choices_for = product_id
         choices = self._memory.choices(product_id) or NOTHING_CHOSEN
         if "industry" not in self._touched:
-            self.industry.setEditText(choices.industry or "")
+            self.industry.setEditText(choices.industry or self._defaults.industry or "")
         wanted = (
             ("model", self.model, choices.model_id),
             ("scenery", self.scenery, choices.scenery_id),

@@ -157,11 +157,13 @@ def build_services(
     settings_file: Path, thumbnail_cache_dir: Path, *, tuning: Tuning | None = None
 ) -> AppServices:
     """The settings store, image library, thumbnail loader and main window (not shown yet).
-    The images' own files are cached beside the thumbnails ("originals")."""
+    The images' own files are cached beside the thumbnails ("originals"). The thumbnail cache
+    holds as much as Preferences allows (Preferences trims the folder itself when lowered)."""
     settings_store = SettingsStore(settings_file)
     library = ImageLibrary()
-    loader = ThumbnailLoader(thumbnail_cache_dir)
-    window = MainWindow(library, loader, settings_store)
+    cache_bytes = settings_store.load().thumbnail_cache_mb * 2**20
+    loader = ThumbnailLoader(thumbnail_cache_dir, disk_cache_bytes=cache_bytes)
+    window = MainWindow(library, loader, settings_store, thumbnail_cache_dir=thumbnail_cache_dir)
     originals = thumbnail_cache_dir.parent / "originals"
     return AppServices(settings_store, library, loader, window, tuning or Tuning(), originals)
 

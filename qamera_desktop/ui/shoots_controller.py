@@ -1,7 +1,12 @@
 """Everything about shoots in the main window: the Shoots panel in its dock (and its show/hide
-action), the New shoot dialog, submitting, following each shoot (its changes, its new images, its
-end with a tray message), cancelling the tracking, checking a shoot that may exist, and clearing
-ended shoots from the history (after asking).
+action), the New shoot dialog (with the defaults of Preferences), submitting, following each shoot
+(its changes, its new images, its end), cancelling the tracking, checking a shoot that may exist,
+and clearing ended shoots from the history (after asking).
+
+The end of a shoot is said in the status bar. With notifications on (Preferences), it is also
+announced outside the window: a message from the system tray where there is one, and, while the
+window is not the active one, `QApplication.alert()` (the taskbar entry flashes, the Dock icon
+bounces), so that a designer working in another app hears of it.
 
 The shoot service (core/shoot_service.py) does the work; this puts it on screen. It talks to the
 window only through the status bar, the dock area and the window as the dialogs' parent.
@@ -24,6 +29,7 @@ from typing import Protocol
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QMainWindow,
     QMessageBox,
@@ -41,7 +47,7 @@ from qamera_desktop.core.shoot_memory import ShootMemory
 from qamera_desktop.core.shoot_service import ShootService
 from qamera_desktop.core.shoots import Shoot, ShootState
 from qamera_desktop.ui.actions import ActionId, default_key_text
-from qamera_desktop.ui.new_shoot_dialog import Catalogue, NewShootDialog
+from qamera_desktop.ui.new_shoot_dialog import Catalogue, NewShootDialog, ShootDefaults
 from qamera_desktop.ui.shoots_panel import ShootsPanel
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
@@ -74,13 +80,20 @@ class ShootsController(QObject):
         loader: ThumbnailLoader,
         tasks: BackgroundTasks,
         products: ProductChoice,
+        *,
+        notify: Callable[[], bool] = lambda: True,
+        defaults: Callable[[], ShootDefaults] = ShootDefaults,
     ) -> None:
+        """`notify`: whether the end of a shoot is announced outside the window (Preferences);
+        `defaults`: the New shoot dialog's industry and count when nothing else gives them."""
         super().__init__(window)
         self._window = window
         self._library = library
         self._loader = loader
         self._tasks = tasks
         self._products = products
+        self._notify = notify
+        self._defaults = defaults
         self._client: Catalogue | None = None
         self.service: ShootService | None = None
         self.dialog: NewShootDialog | None = None
@@ -109,20 +122,23 @@ class ShootsController(QObject):
         self.panel.clearRequested.connect(self.ask_to_clear)
         self.panel.filterRequested.connect(self.filter_to_shoot)
         self.panel.regenerateRequested.connect(self.regenerate_rejects)
-        self.panel.set_new_shoot_keys(default_key_text(ActionId.NEW_SHOOT))
 
         # "Shoot: Stoneware Mug, 3 images ✕": the grid shows one shoot's images; a click clears
         self.shoot_chip = QPushButton()
         self.shoot_chip.setObjectName("shootChip")
         self.shoot_chip.setStyleSheet(SHOOT_CHIP_STYLE)
         self.shoot_chip.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.shoot_chip.setToolTip(
-            f"Only this shoot's images: click or press "
-            f"{default_key_text(ActionId.CLEAR_SHOOT_FILTER)} in the grid to show every image"
-        )
         self.shoot_chip.clicked.connect(self.clear_shoot_filter)
         self.shoot_chip.hide()
         self.availableChanged.connect(self.panel.set_new_shoot_available)
+        self.show_keys()
+
+    def show_keys(self, key_text: Callable[[ActionId], str] = default_key_text) -> None:
+        """Texts that name a key say the ones bound now (`ActionSet.key_text`; the defaults)."""
+        self.panel.set_new_shoot_keys(key_text(ActionId.NEW_SHOOT))
+        clear = key_text(ActionId.CLEAR_SHOOT_FILTER)
+        press = f"click or press {clear} in the grid" if clear else "click"
+        self.shoot_chip.setToolTip(f"Only this shoot's images: {press} to show every image")
 
     @property
     def available(self) -> bool:
@@ -172,9 +188,13 @@ class ShootsController(QObject):
         text = shoot.summary()
         title = f"Shoot finished: {self.product_name(shoot.request.product_id, shoot.product_name)}"
         self._say(f"{title}. {text}", 20_000)
+        self.panel.update_shoot(shoot)
+        if not self._notify():
+            return
         if self.tray is not None and self.tray.supportsMessages():
             self.tray.showMessage(title, text, self._window.windowIcon(), 10_000)
-        self.panel.update_shoot(shoot)
+        if not self._window.isActiveWindow():
+            QApplication.alert(self._window)
 
     def product_name(self, product_id: str, known: str | None = None) -> str:
         if known:
@@ -293,6 +313,7 @@ class ShootsController(QObject):
             loader=self._loader,
             memory=ShootMemory(self.service.database, self.service.account),
             sandbox_price_per_image=self._sandbox_price,
+            defaults=self._defaults(),
             parent=self._window,
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -11,6 +11,7 @@ from typing import Any
 
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QImage
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QComboBox, QWidget
 
 from qamera_desktop.api import QameraClient, RateBudget
@@ -85,6 +86,14 @@ class App:
         return self.services.database
 
     def settings_json(self) -> dict[str, Any]:
+        """The settings file once the window's changes have reached it: they are written
+        debounced (ui/settings_writer.py), so this waits for the write, as a reader would."""
+        writer = self.window.settings_writer
+        for _ in range(500):
+            if not writer.pending:
+                break
+            QTest.qWait(10)
+        assert not writer.pending, "the window's settings were not written within 5 s"
         data: dict[str, Any] = json.loads(self.settings_store.path.read_text())
         return data
 

@@ -131,6 +131,9 @@ def close_what_opened(qtbot, window) -> None:
     if dialog is not None and dialog.isVisible():
         with qtbot.waitSignal(dialog.finished):
             dialog.reject()
+    preferences = window.preferences_dialog
+    if preferences is not None and preferences.isVisible():
+        preferences.reject()
 
 
 @pytest.mark.parametrize(("action_id", "key"), every_key(), ids=lambda v: str(v))

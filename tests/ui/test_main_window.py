@@ -305,6 +305,7 @@ def test_the_review_filter_chosen_in_the_window_is_there_after_a_restart(qtbot, 
     assert chosen.flag.value == "rejects"
     assert chosen.min_rating == 2
     assert chosen.label is not None
+    qtbot.waitUntil(lambda: not first.window.settings_writer.pending)  # written, debounced
     saved = SettingsStore(settings).load()
     assert (saved.review_flag, saved.review_min_rating, saved.review_label) == (
         "rejects",
