@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from qamera_desktop.core.secret_store import API_KEY_ENV
+from qamera_desktop.core.key_env import API_KEY_ENV
 
 __all__ = ["API_KEY_ENV", "API_URL_ENV", "DEFAULT_API_URL", "LaunchOptions"]
 

@@ -39,12 +39,12 @@ import keyring.errors
 from keyring.backend import KeyringBackend
 
 from qamera_desktop.api.api_key import ApiKey
+from qamera_desktop.core.key_env import API_KEY_ENV
 from qamera_desktop.core.redaction import remember_key
 
 log = logging.getLogger(__name__)
 
 SERVICE: Final = "qamera-desktop"
-API_KEY_ENV: Final = "QAMERA_API_KEY"
 NO_KEYRING_ENV: Final = "QAMERA_NO_KEYRING"
 KEY_FILE_NAME: Final = "api-keys.json"
 OWNER_ONLY: Final = 0o600
@@ -205,8 +205,8 @@ class KeyStore:
             self._keyring_failed("deleting a key", exc)
 
     def legacy_key(self, api_url: str) -> ApiKey | None:
-        """The key the old `core/secret_store.py` kept for `api_url` (its keyring user name was
-        the URL), if there is one: to make a profile for it (`adopt_legacy_entry`)."""
+        """The key the app's first versions kept for `api_url` (their keyring user name was the
+        URL), if there is one: to make a profile for it (`adopt_legacy_entry`)."""
         return self._from_keyring(api_url)
 
     def adopt_legacy_entry(self, profile_id: str, api_url: str) -> bool:

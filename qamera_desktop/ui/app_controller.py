@@ -18,6 +18,7 @@ from qamera_desktop.api.shoot_request import ShootRequest
 from qamera_desktop.core.account import sandbox_account_id
 from qamera_desktop.core.app_paths import AppPaths
 from qamera_desktop.core.image_library import LoadState
+from qamera_desktop.core.key_env import API_KEY_ENV
 from qamera_desktop.core.profiles import (
     DEMO_PROFILE,
     Profile,
@@ -25,7 +26,6 @@ from qamera_desktop.core.profiles import (
     choose_profile,
     profile_paths,
 )
-from qamera_desktop.core.secret_store import API_KEY_ENV
 from qamera_desktop.core.shoot_service import ShootService
 from qamera_desktop.core.shoots import ShootState
 from qamera_desktop.launch_options import LaunchOptions

@@ -33,7 +33,7 @@ from typing import IO, Any, Final
 
 from qamera_desktop import THUMBNAIL_WORKER_FLAG as WORKER_FLAG
 
-from ..secret_store import API_KEY_ENV
+from ..key_env import API_KEY_ENV
 from .records import ThumbnailKey
 from .thumbnail_thread import CLOSE_SECONDS, Deliver, ThumbnailThread
 
