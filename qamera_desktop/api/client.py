@@ -308,13 +308,16 @@ class QameraClient:
         started = self._clock()
         outcome = await self._exchange(request)
         elapsed_ms = (self._clock() - started) * 1000
+        # failures at WARNING, so that they reach the log file (INFO and up) with their
+        # correlation id for support; answers that went through only at DEBUG
         if isinstance(outcome, NetworkError):
-            logger.debug(
+            logger.warning(
                 "%s %s failed after %.0f ms (%s)", method, path, elapsed_ms, outcome.message
             )
             raise outcome
         correlation_id = outcome.correlation_id
-        logger.debug(
+        logger.log(
+            logging.WARNING if isinstance(outcome, ApiError) else logging.DEBUG,
             "%s %s -> %s in %.0f ms, correlation id %s",
             method,
             path,
@@ -324,7 +327,18 @@ class QameraClient:
         )
         if isinstance(outcome, ApiError):
             raise outcome
-        return await self._decode(outcome, parse), correlation_id
+        try:
+            return await self._decode(outcome, parse), correlation_id
+        except ProtocolError as error:
+            logger.warning(
+                "%s %s -> %s, not the documented shape (%s), correlation id %s",
+                method,
+                path,
+                outcome.status,
+                error.message,
+                correlation_id or "-",
+            )
+            raise
 
     async def _exchange(self, request: httpx.Request) -> _Answer | ApiError:
         """Send one request and read its answer; every failure is returned, not raised."""

@@ -7,8 +7,10 @@ stderr handler (at $QAMERA_LOG_LEVEL, WARNING by default, as before) and a `Rece
 The same `RedactionFilter` (`core/redaction.py`) sits on each, so no record reaches the file, the
 terminal or the diagnostics with a key in its message, arguments or exception text.
 
-Each process writes its own file (the thumbnail worker passes `file_name=`): rotation by two
-processes of one file would lose lines.
+Each process writes its own file in the one folder: the app `qamera-desktop.log`, its thumbnail
+worker `thumbnail-worker.log` (`WORKER_LOG_FILE_NAME`; the worker learns the folder from
+`active_log_folder()`, passed in its start-up config). Rotation by two processes of one file would
+lose lines.
 
 `diagnostics_text(...)` is what Help > Copy diagnostics puts on the clipboard: versions, the
 profile's server, the last errors with their correlation ids, redacted once more as a whole.
@@ -37,11 +39,15 @@ from qamera_desktop.core.app_paths import APP_DIR_NAME
 from qamera_desktop.core.redaction import RedactionFilter, redact
 
 LOG_FILE_NAME: Final = "qamera-desktop.log"
+WORKER_LOG_FILE_NAME: Final = "thumbnail-worker.log"
 LOG_LEVEL_ENV: Final = "QAMERA_LOG_LEVEL"
 DATA_DIR_ENV: Final = "QAMERA_DATA_DIR"  # as core/app_paths.py reads it
 MAX_BYTES: Final = 2 * 1024 * 1024
 BACKUP_COUNT: Final = 4  # with the live file: at most 10 MB of logs
 RECENT_ERRORS: Final = 20
+# one INFO line per request: the API client logs its own (failures at WARNING, with their
+# correlation ids), and the thumbnail worker makes hundreds per screen of the grid
+CHATTY_LOGGERS: Final = ("httpx",)
 FORMAT: Final = "%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s"
 
 REDACTION: Final = RedactionFilter()
@@ -129,11 +135,23 @@ class LoggingSetup:
     handlers: list[logging.Handler] = field(default_factory=list)
 
     def close(self) -> None:
+        global _active
         root = logging.getLogger()
         for handler in self.handlers:
             root.removeHandler(handler)
             handler.close()
         self.handlers.clear()
+        if _active is self:
+            _active = None
+
+
+_active: LoggingSetup | None = None  # the last one installed and not closed
+
+
+def active_log_folder() -> Path | None:
+    """The folder this process logs into (`configure_logging`'s, until it is closed), or None:
+    what the thumbnail worker process is told, so that its own file lands beside the app's."""
+    return _active.folder if _active is not None else None
 
 
 def _level(value: str | int | None) -> int:
@@ -154,7 +172,9 @@ def configure_logging(
     console: bool = True,
 ) -> LoggingSetup:
     """Log to `folder/file_name` (rotating), to stderr at `console_level` ($QAMERA_LOG_LEVEL,
-    WARNING by default) and into a `RecentErrors` ring; every handler redacts."""
+    WARNING by default) and into a `RecentErrors` ring; every handler redacts. No stderr handler
+    where there is no stderr (`sys.stderr` is None in a windowed app on Windows)."""
+    global _active
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / file_name
     stderr_level = _level(console_level)
@@ -165,9 +185,11 @@ def configure_logging(
         path, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8"
     )
     file_handler.setLevel(file_level)
+    if stderr_level >= logging.WARNING:  # unless $QAMERA_LOG_LEVEL asked for them
+        file_handler.addFilter(_not_chatty)
     recent = RecentErrors()
     handlers: list[logging.Handler] = [file_handler, recent]
-    if console:
+    if console and sys.stderr is not None:
         stream = logging.StreamHandler(sys.stderr)
         stream.setLevel(stderr_level)
         handlers.append(stream)
@@ -178,7 +200,29 @@ def configure_logging(
             handler.setFormatter(formatter)
         root.addHandler(handler)
     root.setLevel(min(root.level or logging.WARNING, file_level))
-    return LoggingSetup(folder, path, recent, handlers)
+    _active = LoggingSetup(folder, path, recent, handlers)
+    return _active
+
+
+def _not_chatty(record: logging.LogRecord) -> bool:
+    """False for the INFO and finer lines of `CHATTY_LOGGERS` (a file handler's filter)."""
+    return record.levelno >= logging.WARNING or record.name.partition(".")[0] not in CHATTY_LOGGERS
+
+
+def configure_console_logging(console_level: str | int | None = None) -> logging.Handler | None:
+    """Log to stderr alone, at `console_level` ($QAMERA_LOG_LEVEL, WARNING by default), redacted:
+    for a process with no log folder (the thumbnail worker of an app that logs to no file).
+    Returns the handler installed (None where there is no stderr)."""
+    if sys.stderr is None:
+        return None
+    stream = logging.StreamHandler(sys.stderr)
+    stream.setLevel(_level(console_level))
+    stream.setFormatter(logging.Formatter(FORMAT))
+    stream.addFilter(REDACTION)
+    root = logging.getLogger()
+    root.addHandler(stream)
+    root.setLevel(min(root.level or logging.WARNING, stream.level))
+    return stream
 
 
 # -- diagnostics ----------------------------------------------------------------------------------

@@ -13,6 +13,12 @@ delivers them. The app reads them on a thread of its own and hands each batch to
 
 If the worker cannot start or dies, its wanted keys load in this process instead (ThumbnailThread):
 thumbnails keep coming, only the GUI stalls come back. That is logged once.
+
+The worker logs into a rotating file of its own beside the app's (`WORKER_LOG_FILE_NAME` in the
+folder the app logs into, `active_log_folder()`, passed in its config), through the same redaction
+filter (`core/log_setup.py`); it gets no API key to leak (`API_KEY_ENV` is taken out of its
+environment). Its stderr is the app's, or /dev/null where the app has none (a windowed app on
+Windows, whose missing standard handle Popen could not pass on).
 """
 
 from __future__ import annotations
@@ -34,6 +40,12 @@ from typing import IO, Any, Final
 from qamera_desktop import THUMBNAIL_WORKER_FLAG as WORKER_FLAG
 
 from ..key_env import API_KEY_ENV
+from ..log_setup import (
+    WORKER_LOG_FILE_NAME,
+    active_log_folder,
+    configure_console_logging,
+    configure_logging,
+)
 from .records import ThumbnailKey
 from .thumbnail_thread import CLOSE_SECONDS, Deliver, ThumbnailThread
 
@@ -83,10 +95,21 @@ class ThumbnailProcess:
         self._closing = False
         self._process: subprocess.Popen[bytes] | None = None
         env = {k: v for k, v in os.environ.items() if k != API_KEY_ENV}
-        config = json.dumps({"cache_dir": str(cache_dir), "options": pipeline_options})
+        logs = active_log_folder()
+        config = json.dumps(
+            {
+                "cache_dir": str(cache_dir),
+                "log_folder": str(logs) if logs is not None else None,
+                "options": pipeline_options,
+            }
+        )
         try:
             self._process = subprocess.Popen(  # noqa: S603
-                [*worker_command(), config], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+                [*worker_command(), config],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL if sys.stderr is None else None,
+                env=env,
             )
         except OSError as exc:
             log.warning("The thumbnail worker could not start (%s); loading in the app", exc)
@@ -173,13 +196,10 @@ class ThumbnailProcess:
 
 def worker_main(argv: Sequence[str]) -> int:
     """The worker process: `qamera-desktop --thumbnail-worker CONFIG_JSON`."""
-    logging.basicConfig(
-        level=os.environ.get("QAMERA_LOG_LEVEL", "WARNING").upper(),
-        format="%(asctime)s %(levelname)s thumbnail-worker %(name)s: %(message)s",
-    )
+    config = json.loads(argv[0])
+    _log_to(config.get("log_folder"))
     if hasattr(os, "nice"):
         os.nice(5)  # below the GUI: the app's window comes first on a busy machine
-    config = json.loads(argv[0])
     results = sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not corrupt the frames
     # One writer: results are delivered on the thumbnail thread only.
@@ -191,3 +211,12 @@ def worker_main(argv: Sequence[str]) -> int:
     finally:
         thread.close()
     return 0
+
+
+def _log_to(folder: str | None) -> None:
+    """The worker's logging: its own rotating file in the app's log folder (and stderr, at
+    $QAMERA_LOG_LEVEL), or stderr alone when the app logs to no folder; redacted either way."""
+    if folder:
+        configure_logging(Path(folder), file_name=WORKER_LOG_FILE_NAME)
+    else:
+        configure_console_logging()

@@ -1,6 +1,8 @@
 """Logging: every record redacted on its way to the file, the terminal and the recent errors (a
 key in the message, in the arguments, in an exception, in a header), the file rotating, the
-folder chosen per platform or under the data folder, and the diagnostics text."""
+folder chosen per platform or under the data folder, the folder told to the thumbnail worker,
+httpx's line per request kept out of the file, no stderr handler where there is no stderr, and the
+diagnostics text."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ from qamera_desktop.core.log_setup import (
     LoggingSetup,
     RecentError,
     RecentErrors,
+    active_log_folder,
+    configure_console_logging,
     configure_logging,
     diagnostics_text,
     log_folder,
@@ -117,6 +121,56 @@ def test_the_file_rotates_and_every_file_is_redacted(tmp_path):
     assert "line 199 of many" in text
     assert "line 0 of many" not in text  # rotated away: at most three files are kept
     assert SECRET not in text
+
+
+def test_the_active_log_folder_is_the_open_setups(tmp_path: Path) -> None:
+    assert active_log_folder() is None
+    with logging_to(tmp_path / "logs", console=False):
+        assert active_log_folder() == tmp_path / "logs"
+    assert active_log_folder() is None
+
+
+@pytest.mark.parametrize(("asked", "kept"), [(None, False), ("WARNING", False), ("INFO", True)])
+def test_httpx_lines_per_request_stay_out_of_the_file_unless_asked_for(
+    tmp_path: Path, asked: str | None, kept: bool
+) -> None:
+    httpx_log = logging.getLogger("httpx")
+    with logging_to(tmp_path / "logs", console=False, console_level=asked) as setup:
+        httpx_log.info('HTTP Request: GET http://127.0.0.1/a "HTTP/1.1 200 OK"')
+        httpx_log.warning("a warning of httpx")
+        log.info("our own line")
+        text = written(setup)
+    assert ("HTTP Request: GET" in text) is kept
+    assert "a warning of httpx" in text
+    assert "our own line" in text
+
+
+def test_no_stderr_handler_where_there_is_no_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A windowed app on Windows has `sys.stderr` None: the file still gets everything."""
+    monkeypatch.setattr(sys, "stderr", None)
+    with logging_to(tmp_path / "logs") as setup:
+        assert not [h for h in setup.handlers if type(h) is logging.StreamHandler]
+        log.warning("a warning with key %s", KEY)
+        text = written(setup)
+    assert "a warning with key mk_live_logt…" in text
+    assert configure_console_logging() is None
+
+
+def test_console_only_logging_redacts(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    level = root.level
+    handler = configure_console_logging("INFO")
+    assert handler is not None
+    try:
+        log.info("a worker's line with key %s", KEY)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    err = capsys.readouterr().err
+    assert "a worker's line with key mk_live_logt…" in err
+    assert SECRET not in err
 
 
 def test_recent_errors_keep_the_failures_with_their_correlation_ids(logs):

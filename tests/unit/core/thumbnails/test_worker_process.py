@@ -1,9 +1,11 @@
 """ThumbnailProcess: the pipeline in a real worker process, against a real HTTP server on loopback;
-the framing; and what happens when the worker cannot start, dies, or talks nonsense."""
+the framing; what happens when the worker cannot start, dies, or talks nonsense; what it is given
+(no key, the app's log folder, a stderr even where the app has none) and where it logs."""
 
 from __future__ import annotations
 
 import io
+import logging
 import os
 import sys
 import threading
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from qamera_desktop.core.log_setup import LOG_FILE_NAME, WORKER_LOG_FILE_NAME, configure_logging
 from qamera_desktop.core.thumbnails import DecodedThumbnail, ThumbnailKey, worker_process
 from qamera_desktop.core.thumbnails.worker_process import (
     ThumbnailProcess,
@@ -129,3 +132,60 @@ def test_the_worker_never_gets_the_api_key(
     _, batches = make_process()
     until(lambda: bool(batches.batches))
     assert batches.batches[0] == [("key", None)]
+
+
+def test_the_worker_logs_into_a_file_of_its_own_beside_the_apps_redacted(
+    server: ImageServer,
+    make_process: Callable[..., tuple[ThumbnailProcess, Batches]],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """A failed thumbnail is logged by the worker (at DEBUG: the level asked for here); its URL
+    holds something shaped like a key, which the worker's redaction filter masks."""
+    monkeypatch.setenv("QAMERA_LOG_LEVEL", "DEBUG")
+    secret = "W0rker-never-logs-this-Zq"
+    missing = ThumbnailKey(server.url(f"/mk_live_workerlog.{secret}.jpg"), 32)
+    root_level = logging.getLogger().level
+    logs = configure_logging(tmp_path / "logs", console=False)
+    try:
+        process, batches = make_process()
+        worker_pid = process.pid
+        process.want([missing])
+        assert batches.wait_for(missing)[missing] == "HTTP 404"
+        process.close()  # the worker's file is complete once it has exited
+    finally:
+        logs.close()
+        logging.getLogger().setLevel(root_level)
+    assert sorted(p.name for p in (tmp_path / "logs").iterdir()) == sorted(
+        [LOG_FILE_NAME, WORKER_LOG_FILE_NAME]
+    )
+    text = (tmp_path / "logs" / WORKER_LOG_FILE_NAME).read_text()
+    failed = [line for line in text.splitlines() if "failed: HTTP 404" in line]
+    assert len(failed) == 1, text
+    assert f" DEBUG {worker_pid} qamera_desktop.core.thumbnails.pipeline: Thumbnail " in failed[0]
+    assert "mk_live_work" in failed[0]  # the key's id part, masked after it
+    assert secret not in text
+    assert secret not in (tmp_path / "logs" / LOG_FILE_NAME).read_text()
+
+
+@pytest.mark.parametrize("app_stderr", ["present", "none"])
+def test_the_worker_gets_a_stderr_even_where_the_app_has_none(
+    app_stderr: str,
+    make_process: Callable[..., tuple[ThumbnailProcess, Batches]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A windowed app on Windows has no stderr (`sys.stderr` is None): Popen could not pass on a
+    handle that is not there, so the worker gets /dev/null instead; else the app's own."""
+    tell = (
+        "import os, sys; from qamera_desktop.core.thumbnails.worker_process import write_message;"
+        " null = os.path.samestat(os.fstat(2), os.stat(os.devnull));"
+        " write_message(sys.stdout.buffer, [('stderr is null', null)]); sys.stdin.read()"
+    )
+    monkeypatch.setattr(worker_process, "worker_command", lambda: [sys.executable, "-c", tell])
+    if app_stderr == "none":
+        monkeypatch.setattr(sys, "stderr", None)
+    process, batches = make_process()
+    until(lambda: bool(batches.batches))
+    monkeypatch.undo()
+    assert process.pid is not None
+    assert batches.batches[0] == [("stderr is null", app_stderr == "none")]
