@@ -36,7 +36,7 @@ from qamera_desktop.api.records import Image, Product
 from qamera_desktop.core.account import account_id, sandbox_account_id
 from qamera_desktop.core.app_paths import AppPaths
 from qamera_desktop.core.database import DatabaseError
-from qamera_desktop.core.export import (
+from qamera_desktop.core.export.exporter import (
     ExportProgress,
     ExportResult,
     ExportScope,

@@ -47,7 +47,7 @@ from PySide6.QtGui import (
 
 from qamera_desktop import __version__
 from qamera_desktop.core.contact_sheet_layout import Box, Cell, SheetLayout, fit, line_height
-from qamera_desktop.core.export import ExportItem, make_export_client
+from qamera_desktop.core.export.exporter import ExportItem, make_export_client
 from qamera_desktop.core.export.files import part_path
 from qamera_desktop.core.http_download import DownloadError
 from qamera_desktop.core.review import MAX_RATING, Flag, Label

@@ -35,7 +35,7 @@ from qamera_desktop.api.errors import ApiError
 from qamera_desktop.api.records import Image, Product
 from qamera_desktop.core.background_tasks import BackgroundTasks
 from qamera_desktop.core.contact_sheet_layout import SheetLayout
-from qamera_desktop.core.export import (
+from qamera_desktop.core.export.exporter import (
     ExportItem,
     ExportResult,
     ExportScope,

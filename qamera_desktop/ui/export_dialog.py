@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from qamera_desktop.core.export import ExportProgress, ExportResult
+from qamera_desktop.core.export.exporter import ExportProgress, ExportResult
 
 
 class ImageChoice(StrEnum):

@@ -26,7 +26,7 @@ from typing import Final
 import httpx
 
 from qamera_desktop.api.records import Image
-from qamera_desktop.core.export import download_to
+from qamera_desktop.core.export.exporter import download_to
 from qamera_desktop.core.export.file_names import file_stem
 from qamera_desktop.core.export.files import PART_SUFFIX
 from qamera_desktop.core.export.formats import extension_for

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import QApplication
 
 from qamera_desktop.api import QameraClient
 from qamera_desktop.core.contact_sheet_layout import SheetLayout
-from qamera_desktop.core.export import ExportItem, product_index
+from qamera_desktop.core.export.exporter import ExportItem, product_index
 from qamera_desktop.core.review import Flag, Label, Review
 from qamera_desktop.ui.contact_sheet import (
     SheetHeader,

@@ -25,7 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from qamera_desktop.api import QameraClient, RateBudget
-from qamera_desktop.core.export import (
+from qamera_desktop.core.export.download import DOWNLOAD_TIME_LIMIT, MAX_IMAGE_BYTES
+from qamera_desktop.core.export.exporter import (
     DEFAULT_CONCURRENCY,
     ExportItem,
     ExportScope,
@@ -34,7 +35,6 @@ from qamera_desktop.core.export import (
     make_export_client,
     select_images,
 )
-from qamera_desktop.core.export.download import DOWNLOAD_TIME_LIMIT, MAX_IMAGE_BYTES
 from qamera_desktop.core.http_download import stream_body
 from qamera_desktop.core.review import Flag, Review
 from tests.sandbox_fixtures import SandboxProcess

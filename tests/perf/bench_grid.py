@@ -300,6 +300,10 @@ def bench_cold_start(work: Path) -> dict[str, dict[str, float]]:
     """Each program launched in turn, round after round: they share the machine's moments."""
     env = {**os.environ, "QAMERA_STARTUP_TRACE": "exit", "QAMERA_NO_KEYRING": "1"}
     env.pop("QAMERA_API_KEY", None)
+    # an installed app starts from compiled bytecode (pip and the frozen app both have it); a
+    # shell with PYTHONDONTWRITEBYTECODE would have every launch compile the app's sources
+    # (~170 ms here), which no designer pays. The uncounted first round writes the .pyc files.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     app = [sys.executable, "-m", "qamera_desktop", "--demo"]
     programs: dict[str, tuple[list[str], Path | None]] = {
         "bare window": ([sys.executable, "-m", "tests.perf.bare_window"], None),

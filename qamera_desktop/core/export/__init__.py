@@ -2,37 +2,6 @@
 
 Qt-free. The engine is `exporter.export_images` (its module docstring says how it behaves);
 `download_to` fetches one image into a file (a drag out of the window). The window and the
-headless `qamera-desktop export` command both use these.
+headless `qamera-desktop export` command both use these. Nothing is imported here: the settings
+and profiles use `files.write_atomically` without loading the engine at start.
 """
-
-from qamera_desktop.core.export.exporter import (
-    DEFAULT_CONCURRENCY,
-    ExportFailure,
-    ExportItem,
-    ExportProgress,
-    ExportResult,
-    ExportScope,
-    download_to,
-    export_images,
-    export_items,
-    in_scope,
-    make_export_client,
-    product_index,
-    select_images,
-)
-
-__all__ = [
-    "DEFAULT_CONCURRENCY",
-    "ExportFailure",
-    "ExportItem",
-    "ExportProgress",
-    "ExportResult",
-    "ExportScope",
-    "download_to",
-    "export_images",
-    "export_items",
-    "in_scope",
-    "make_export_client",
-    "product_index",
-    "select_images",
-]

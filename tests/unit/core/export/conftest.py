@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qamera_desktop.api import Image, Product, QameraClient, RateBudget
-from qamera_desktop.core.export import product_index
+from qamera_desktop.core.export.exporter import product_index
 from qamera_desktop.sandbox import SandboxHandle
 from tests.sandbox_fixtures import make_sandbox_fixtures
 

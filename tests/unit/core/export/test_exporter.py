@@ -24,7 +24,7 @@ import pytest
 from PIL import Image as PILImage
 
 from qamera_desktop.api import Image
-from qamera_desktop.core.export import (
+from qamera_desktop.core.export.exporter import (
     ExportItem,
     ExportProgress,
     ExportResult,
