@@ -101,6 +101,15 @@ def clear_cache(folder: Path) -> int:
     return trim_cache(folder, 0)
 
 
+def action_button(text: str) -> QPushButton:
+    """A button that acts only when clicked. A dialog's push buttons are "auto default": the
+    first one became the default, and Return pressed in a field (the cache limit, the count)
+    cleared the cache. Return there only finishes the field's editing."""
+    button = QPushButton(text)
+    button.setAutoDefault(False)
+    return button
+
+
 def size_text(count: int) -> str:
     if count >= 10 * 2**30:
         return f"{count / 2**30:.0f} GB"
@@ -171,7 +180,7 @@ class PreferencesDialog(QDialog):
         self.cache_limit.editingFinished.connect(self.apply_cache_limit)
         self.cache_usage = QLabel()
         self.cache_usage.setObjectName("cacheUsage")
-        self.clear_button = QPushButton("&Clear")
+        self.clear_button = action_button("&Clear")
         self.clear_button.setToolTip(
             "Delete this account's thumbnails from this computer (they load again as needed)"
         )
@@ -325,11 +334,11 @@ class PreferencesDialog(QDialog):
         self.key_edit.setMaximumSequenceLength(1)
         self.key_edit.setToolTip("Press the new key for the chosen action")
         self.key_edit.editingFinished.connect(self._key_pressed)
-        self.no_key = QPushButton("No key")
+        self.no_key = action_button("No key")
         self.no_key.clicked.connect(lambda: self._bind_chosen([]))
-        self.default_key = QPushButton("Default")
+        self.default_key = action_button("Default")
         self.default_key.clicked.connect(self._chosen_to_default)
-        self.restore = QPushButton("&Restore defaults")
+        self.restore = action_button("&Restore defaults")
         self.restore.setToolTip("Every action gets its default keys back")
         self.restore.clicked.connect(self.restore_defaults)
         edit_row = QHBoxLayout()
