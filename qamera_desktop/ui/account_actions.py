@@ -1,5 +1,6 @@
 """The account's place in the window: File → "Connect your Qamera account…", "Switch account" and
-"Remove this account…", and Help → About, "Open log folder" and "Copy diagnostics".
+"Remove this account…", the account's name in the status bar (a click offers the same switch and
+connect), and Help → About, "Open log folder" and "Copy diagnostics".
 
 The window does not switch accounts itself: it asks (`switchRequested(profile id)`,
 `connected(ConnectedAccount)`, `removeRequested(profile id, delete data)`) and the app controller
@@ -20,7 +21,7 @@ import PySide6
 from PySide6.QtCore import QObject, Qt, QUrl, qVersion
 from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QGuiApplication
-from PySide6.QtWidgets import QMenu, QMessageBox, QStatusBar, QWidget
+from PySide6.QtWidgets import QMenu, QMessageBox, QStatusBar, QToolButton, QWidget
 
 from qamera_desktop import __version__
 
@@ -59,7 +60,20 @@ class AccountActions(QObject):
         )
         self.connect_action.triggered.connect(lambda: self.open_connect_dialog())
         self.switch_menu = QMenu("Switch account")
-        self.switch_menu.aboutToShow.connect(self._fill_switch_menu)
+        self.switch_menu.aboutToShow.connect(lambda: self._fill_switch_menu(self.switch_menu))
+        # the status bar's "Demo sandbox ▾": which account this is, and a click to change it
+        self.status_button = QToolButton()
+        self.status_button.setObjectName("accountButton")
+        self.status_button.setAutoRaise(True)
+        self.status_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys: File, Switch account
+        self.status_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.status_button.setToolTip("The account shown: click to switch or to connect one")
+        self.status_menu = QMenu(self.status_button)
+        self.status_menu.aboutToShow.connect(
+            lambda: self._fill_switch_menu(self.status_menu, offer_connect=True)
+        )
+        self.status_button.setMenu(self.status_menu)
+        self.status_button.hide()  # until the controller says which profile is open
         self.remove_action = QAction("Remove this account…", self)
         self.remove_action.triggered.connect(self._ask_remove)
         self.about_action = QAction("About Qamera Desktop", self)
@@ -90,6 +104,8 @@ class AccountActions(QObject):
 
     def set_context(self, context: AccountContext) -> None:
         self._context = context
+        self.status_button.setText(context.current.name)
+        self.status_button.show()
         self._enable()
 
     def set_logging(self, setup: LoggingSetup | None) -> None:
@@ -117,8 +133,8 @@ class AccountActions(QObject):
         self.dialog = dialog
         dialog.open()
 
-    def _fill_switch_menu(self) -> None:
-        menu = self.switch_menu
+    def _fill_switch_menu(self, menu: QMenu, *, offer_connect: bool = False) -> None:
+        """Every profile, the open one checked; `offer_connect`: then "Connect…" below them."""
         menu.clear()
         context = self._context
         if context is None:
@@ -131,6 +147,9 @@ class AccountActions(QObject):
             action.setChecked(profile.id == context.current.id)
             action.setActionGroup(group)
             action.triggered.connect(lambda _checked=False, pid=profile.id: self._switch_to(pid))
+        if offer_connect:
+            menu.addSeparator()
+            menu.addAction(self.connect_action)
 
     def _switch_to(self, profile_id: str) -> None:
         context = self._context

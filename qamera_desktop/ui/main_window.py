@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         self.accounts = AccountActions(self, self.statusBar())
         self.accounts.install(self.file_menu, self.help_menu, quit_action)
+        self.statusBar().addPermanentWidget(self.accounts.status_button)
         self.banner.linkActivated.connect(lambda _link: self.accounts.connect_action.trigger())
 
         self.auto_refresh = QTimer(self)

@@ -106,12 +106,21 @@ def connect_by_dialog(qtbot: Any, controller: AppController, server: SandboxHand
     qtbot.waitUntil(lambda: controller.profile.name == "Studio", timeout=WAIT)
 
 
-def switch_to(qtbot: Any, controller: AppController, name: str) -> None:
-    """Choose `name` in File → Switch account, as a mouse user does."""
+def switch_to(
+    qtbot: Any, controller: AppController, name: str, *, by_status_bar: bool = False
+) -> None:
+    """Choose `name` in File → Switch account (or in the menu of the status bar's account
+    button), as a mouse user does."""
     assert controller.services is not None
     accounts = controller.services.window.accounts
-    accounts.switch_menu.aboutToShow.emit()
-    (action,) = [a for a in accounts.switch_menu.actions() if a.text().startswith(name)]
+    menu = accounts.status_menu if by_status_bar else accounts.switch_menu
+    if by_status_bar:
+        assert accounts.status_button.isVisible()
+        assert accounts.status_button.text() == controller.profile.name
+    menu.aboutToShow.emit()
+    if by_status_bar:  # it also offers to connect another
+        assert accounts.connect_action in menu.actions()
+    (action,) = [a for a in menu.actions() if a.text().startswith(name)]
     action.trigger()
     qtbot.waitUntil(lambda: controller.profile.name == name, timeout=WAIT)
     listed(qtbot, controller)
@@ -149,7 +158,7 @@ def test_connect_switch_back_and_forth_and_remove_an_account(
     assert controller.services.reviews.get(picked).flag is Flag.NONE  # not mixed
     assert controller.services.window.banner.isVisible()
 
-    switch_to(qtbot, controller, "Studio")  # its key read back from the keyring
+    switch_to(qtbot, controller, "Studio", by_status_bar=True)  # its key from the keyring
     assert controller.services.reviews.get(picked).flag is Flag.PICK
 
     window = controller.services.window
