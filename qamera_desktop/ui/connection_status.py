@@ -5,13 +5,21 @@ outcome here. Until the first one has, the label only names the server; after a 
 connected; after a failure it says what went wrong (and that the window keeps trying, when it
 does), and the error stays in the status bar until the next success. A state is never assumed:
 "connected" is shown only after a request went through.
+
+Every request counts, not the listing's alone: the New shoot pickers' lists report here too
+(`MeasuredCatalogue`), and `Reconnect` makes the window act on what any of them learned. A picker
+that cannot reach the server starts the listing's own retries (so the grid says so, and notices the
+server's return within seconds: core/refresh_backoff.py); a request that goes through after a
+failure refreshes the listing and reloads the pickers at once. Before, a server that went away while
+nothing was unfinished left the label on "Connected", and the listing unrefreshed after its return.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from PySide6.QtWidgets import QLabel, QStatusBar
 
@@ -24,9 +32,11 @@ from qamera_desktop.api.errors import (
     RateLimitedError,
     ServerError,
 )
-from qamera_desktop.api.records import Image
+from qamera_desktop.api.records import AiModel, Image, Preset, Product, Scenery
 from qamera_desktop.api.retry import is_retryable
-from qamera_desktop.core.image_library import ImageSource
+from qamera_desktop.core.image_library import ImageLibrary, ImageSource, LoadState
+from qamera_desktop.ui.catalogue_picker import CataloguePicker
+from qamera_desktop.ui.new_shoot_dialog import Catalogue
 
 CONNECTED_PREFIX = "Connected to "
 FAILED_STYLE = "color: #c92a2a;"
@@ -72,6 +82,18 @@ class ConnectionStatus:
         self._message: str | None = None  # the error this shows in the status bar
         self.link = Link.UNKNOWN
         self.error: ApiError | None = None
+        self._link_listeners: list[Callable[[Link, Link], None]] = []
+
+    def on_link_changed(self, listener: Callable[[Link, Link], None]) -> None:
+        """Call `listener(before, now)` whenever the link changes (not on each request)."""
+        self._link_listeners.append(listener)
+
+    def _set_link(self, link: Link, error: ApiError | None) -> None:
+        before = self.link
+        self.link, self.error = link, error
+        if link is not before:
+            for listener in list(self._link_listeners):
+                listener(before, link)
 
     def set_server(self, description: str) -> None:
         """A new server: its name (a description claiming a connection is not believed yet)."""
@@ -79,23 +101,22 @@ class ConnectionStatus:
         if where.startswith(CONNECTED_PREFIX):
             where = where[len(CONNECTED_PREFIX) :]
         self._where = where
-        self.link, self.error = Link.UNKNOWN, None
         self._show(where, f"{where}: not contacted yet", failed=False)
+        self._set_link(Link.UNKNOWN, None)
 
     def succeeded(self) -> None:
         """A request went through."""
-        self.link, self.error = Link.CONNECTED, None
         self._show(f"Connected · {self._where}", f"Last request answered at {_now()}", False)
         if self._message is not None and self._bar.currentMessage() == self._message:
             self._bar.clearMessage()
         if self._message is not None:
             self._bar.setToolTip("")
         self._message = None
+        self._set_link(Link.CONNECTED, None)
 
     def failed(self, what: str, error: ApiError) -> None:
         """A request failed: say so on the label, and the error in the status bar until the
         next success (no timeout)."""
-        self.link, self.error = Link.FAILED, error
         again = retried(error)
         short = problem(error) + (" — retrying" if again else "")
         self._show(f"{short} · {self._where}", f"{error}\nLast request failed at {_now()}", True)
@@ -103,6 +124,7 @@ class ConnectionStatus:
         self._message = f"{what}: {error} {retrying} {self._refresh_key()} to try again now."
         self._bar.showMessage(self._message)
         self._bar.setToolTip(self._message)  # the whole of it, when the bar is too narrow
+        self._set_link(Link.FAILED, error)
 
     def _show(self, text: str, tip: str, failed: bool) -> None:
         self._label.setText(text)
@@ -130,6 +152,88 @@ class MeasuredSource:
             raise
         self._report(None)
         return images
+
+
+class CatalogueSource(Catalogue, ImageSource, Protocol):
+    """What the window asks of the client: the catalogue and the listing."""
+
+
+class MeasuredCatalogue:
+    """The client as the window's catalogue: the models, sceneries and presets (the New shoot
+    pickers, the shoots' names) report how each request went to `status`. The listing and the
+    products pass through unmeasured: the window measures those itself."""
+
+    def __init__(self, client: CatalogueSource, status: ConnectionStatus) -> None:
+        self._client = client
+        self._status = status
+
+    async def list_images(
+        self, status_filter: str = "all", product_id: str | None = None
+    ) -> list[Image]:
+        return await self._client.list_images(status_filter=status_filter, product_id=product_id)
+
+    async def list_products(self) -> list[Product]:
+        return await self._client.list_products()
+
+    async def list_models(self, status_filter: str = "all") -> list[AiModel]:
+        return await self._measured(
+            "Could not load the AI models", self._client.list_models(status_filter)
+        )
+
+    async def list_sceneries(self, status_filter: str = "all") -> list[Scenery]:
+        return await self._measured(
+            "Could not load the sceneries", self._client.list_sceneries(status_filter)
+        )
+
+    async def list_presets(self, max_records: int | None = None) -> list[Preset]:
+        return await self._measured(
+            "Could not load the presets", self._client.list_presets(max_records)
+        )
+
+    async def _measured[T](self, what: str, request: Awaitable[T]) -> T:
+        try:
+            value = await request
+        except ApiError as exc:
+            self._status.failed(what, exc)
+            raise
+        self._status.succeeded()
+        return value
+
+
+class Reconnect:
+    """The window acts on what any request learned of the connection.
+
+    Lost (a request other than the listing failed, for a reason that may pass): the listing is
+    refreshed, so that it fails too and the window's retries start (the grid keeps its images and
+    says why; the server's return is noticed within seconds). Back (a request went through after a
+    failure): the listing is refreshed at once and the pickers that failed load again. Nothing is
+    done while a listing is on its way: it measures the connection itself."""
+
+    def __init__(
+        self,
+        status: ConnectionStatus,
+        library: ImageLibrary,
+        refresh: Callable[[], None],
+        pickers: Callable[[], Iterable[CataloguePicker]],
+    ) -> None:
+        self._status = status
+        self._library = library
+        self._refresh = refresh
+        self._pickers = pickers
+        status.on_link_changed(self._changed)
+
+    def _changed(self, before: Link, now: Link) -> None:
+        back = before is Link.FAILED and now is Link.CONNECTED
+        lost = now is Link.FAILED and self._status.error is not None and retried(self._status.error)
+        if back:
+            for picker in self._pickers():
+                picker.retry_now()
+        if (back or lost) and not self._listing_on_its_way():
+            self._refresh()
+
+    def _listing_on_its_way(self) -> bool:
+        state = self._library.state
+        return state.refreshing or state.load is LoadState.LOADING
 
 
 def _now() -> str:

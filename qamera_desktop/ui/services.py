@@ -27,6 +27,8 @@ from qamera_desktop.core.review_store import ReviewStore
 from qamera_desktop.core.settings import SettingsStore
 from qamera_desktop.core.shoot_service import ShootService
 from qamera_desktop.core.shoots import Shoot
+from qamera_desktop.ui.catalogue_picker import CataloguePicker
+from qamera_desktop.ui.connection_status import MeasuredCatalogue, Reconnect
 from qamera_desktop.ui.main_window import MainWindow
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
@@ -122,10 +124,18 @@ class AppServices:
         # the designer's picks and rejects of this account, before the first listing arrives
         self.reviews = ReviewStore(self.database, account)
         window.attach_reviews(self.reviews)
-        window.attach(client, description, demo=demo)
+        # every request the window makes tells the status bar how the connection is, and the
+        # window acts on it (a picker that cannot reach the server starts the listing's retries)
+        Reconnect(window.connection, self.library, window.refresh, self._pickers)
+        window.attach(MeasuredCatalogue(client, window.connection), description, demo=demo)
         if self.originals_dir is not None:
             window.exports.attach(client, description, self.originals_dir / account)
         return client
+
+    def _pickers(self) -> list[CataloguePicker]:
+        """The pickers of the New shoot dialog, when it is open."""
+        dialog = self.window.new_shoot_dialog
+        return dialog.pickers() if dialog is not None else []
 
     async def aclose(self, step_seconds: float = CLOSE_STEP_SECONDS) -> None:
         """Stop tracking, cancel the window's tasks, close the loader, the client, the database.

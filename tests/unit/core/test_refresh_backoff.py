@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from qamera_desktop.core.refresh_backoff import FIRST_DELAY, MAX_DELAY, RefreshBackoff
+from qamera_desktop.core.refresh_backoff import (
+    FAILED_MAX_DELAY,
+    FIRST_DELAY,
+    MAX_DELAY,
+    RefreshBackoff,
+)
 
 
 def quiet_refreshes(backoff: RefreshBackoff, revision: int, count: int) -> list[float | None]:
@@ -16,7 +21,8 @@ def quiet_refreshes(backoff: RefreshBackoff, revision: int, count: int) -> list[
 def test_the_defaults_are_three_seconds_up_to_thirty():
     backoff = RefreshBackoff()
     assert (backoff.first, backoff.maximum, backoff.growth) == (3.0, 30.0, 2.0)
-    assert (FIRST_DELAY, MAX_DELAY) == (3.0, 30.0)
+    assert (FIRST_DELAY, MAX_DELAY, FAILED_MAX_DELAY) == (3.0, 30.0, 10.0)
+    assert backoff.failed_maximum == 10.0
     assert backoff.delay == 3.0
 
 
@@ -41,17 +47,31 @@ def test_a_change_brings_the_wait_back_to_the_first():
     assert backoff.next_delay(2, failed=False, unfinished=True) == 6.0
 
 
-def test_failures_back_off_like_quiet_refreshes_even_when_the_revision_moved():
+def test_failures_back_off_even_when_the_revision_moved_but_only_up_to_ten_seconds():
     backoff = RefreshBackoff()
     backoff.next_delay(1, failed=False, unfinished=True)
     assert backoff.next_delay(1, failed=True, unfinished=True) == 6.0
     # shoot tracking changed the images meanwhile: the failed listing still backs off
-    assert backoff.next_delay(2, failed=True, unfinished=True) == 12.0
-    assert backoff.next_delay(2, failed=True, unfinished=True) == 24.0
-    assert backoff.next_delay(2, failed=True, unfinished=True) == 30.0
+    assert backoff.next_delay(2, failed=True, unfinished=True) == 10.0
+    # however long the server stays away, its return is seen within ten seconds (the bug: 30 s,
+    # after the client's own 15 s of retries)
+    assert [backoff.next_delay(2, failed=True, unfinished=True) for _ in range(5)] == [10.0] * 5
     # it works again: that revision was seen already, so nothing changed
+    assert backoff.next_delay(2, failed=False, unfinished=True) == 20.0
     assert backoff.next_delay(2, failed=False, unfinished=True) == 30.0
     assert backoff.next_delay(3, failed=False, unfinished=True) == 3.0
+
+
+def test_a_failure_after_long_quiet_waits_comes_back_to_ten_seconds():
+    backoff = RefreshBackoff()
+    quiet_refreshes(backoff, 1, 6)
+    assert backoff.delay == 30.0
+    assert backoff.next_delay(1, failed=True, unfinished=True) == 10.0
+
+
+def test_the_failed_ceiling_stays_between_first_and_maximum():
+    assert RefreshBackoff(first=0.05, maximum=0.2).failed_maximum == 0.2
+    assert RefreshBackoff(first=5.0, maximum=30.0, failed_maximum=1.0).failed_maximum == 5.0
 
 
 def test_no_next_refresh_while_nothing_is_unfinished_but_the_wait_is_kept():

@@ -1,0 +1,125 @@
+"""Offline, and back: with the sandbox stopped the window says so (never "Connected"), keeps the
+images it shows and the review keys working; once a sandbox serves the same folder on the same port
+again, the window finds it by itself (no key pressed, no restart): connected, the listing fresh,
+the same image current, the New shoot pickers loaded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from PySide6.QtCore import Qt
+
+from qamera_desktop.api.shoot_request import ShootRequest
+from qamera_desktop.core.refresh_backoff import RefreshBackoff
+from qamera_desktop.sandbox import SandboxHandle, start_sandbox
+from qamera_desktop.ui.catalogue_picker import LoadState as PickerState
+from tests.sandbox_fixtures import TEST_CONFIG, api_client
+from tests.ui.helpers import App, products_of
+
+Restart = Callable[[SandboxHandle], SandboxHandle]
+
+
+@pytest.fixture
+def restart() -> Iterator[Restart]:
+    """Start a sandbox on the folder and port of one that was stopped (stopped after the test)."""
+    started: list[SandboxHandle] = []
+
+    def again(stopped: SandboxHandle) -> SandboxHandle:
+        port = urlsplit(stopped.base_url).port
+        assert port is not None
+        handle = start_sandbox(stopped.data_dir, TEST_CONFIG, port=port)
+        started.append(handle)
+        return handle
+
+    yield again
+    for handle in started:
+        handle.stop()
+
+
+def label(app: App) -> str:
+    return app.window.connection_label.text()
+
+
+def add_image(handle: SandboxHandle) -> set[str]:
+    """A new shoot of one image on the server, made by someone else: the ids it created."""
+    product = products_of(handle)[0]["id"]
+    with api_client(handle.base_url, handle.demo_key) as http:
+        answer = http.post(
+            "/api/external/image-picker/register-ideas",
+            json=ShootRequest(product, count=1).to_body(),
+        )
+        answer.raise_for_status()
+        created: list[str] = answer.json()["createdRecordIds"]
+    return set(created)
+
+
+def choose_row(app: App, row: int) -> str:
+    window = app.window
+    window.grid.setFocus()
+    window.grid.setCurrentIndex(window.model.index(row))
+    image_id = window.browser.current_id()
+    assert image_id is not None
+    return image_id
+
+
+def test_a_picker_that_cannot_reach_the_server_says_so_and_the_return_is_found_by_itself(
+    qtbot: Any, make_app: Any, sandbox_factory: Any, restart: Restart
+) -> None:
+    server = sandbox_factory()
+    app = make_app(handle=server)
+    window = app.window
+    window.backoff = RefreshBackoff(first=0.05, maximum=0.2)  # the app's 3 s to 30 s, shorter
+    assert not app.library.has_unfinished  # nothing would refresh the listing by itself
+    assert label(app) == "Connected · Demo sandbox"
+    chosen = choose_row(app, 3)
+    shown = window.model.rowCount()
+
+    server.stop()
+    dialog = window.open_new_shoot()
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.model.load_state is PickerState.FAILED, timeout=15_000)
+    # the picker's failure is the window's news too: the label no longer says connected, and
+    # the listing is tried (and fails) so that the grid keeps its images and says why
+    qtbot.waitUntil(lambda: not label(app).startswith("Connected"), timeout=15_000)
+    assert "Demo sandbox" in label(app)
+    qtbot.waitUntil(lambda: app.library.state.error is not None, timeout=15_000)
+    assert window.model.rowCount() == shown
+    assert window.browser.current_id() == chosen
+
+    again = restart(server)
+    new = add_image(again)
+    # no key pressed: the window finds the server again by itself
+    qtbot.waitUntil(
+        lambda: (
+            label(app) == "Connected · Demo sandbox"
+            and all(app.library.get(i) is not None for i in new)
+        ),
+        timeout=30_000,
+    )
+    assert window.model.rowCount() == shown + len(new)
+    assert window.browser.current_id() == chosen  # the same image, in its new row
+    qtbot.waitUntil(lambda: dialog.model.load_state is PickerState.READY, timeout=15_000)
+    assert dialog.model.message() == "" or "Could not" not in dialog.model.message()
+
+
+def test_the_review_keys_work_while_offline(
+    qtbot: Any, make_app: Any, sandbox_factory: Any
+) -> None:
+    server = sandbox_factory()
+    app = make_app(handle=server)
+    window = app.window
+    window.backoff = RefreshBackoff(first=0.05, maximum=0.2)
+    chosen = choose_row(app, 0)
+    server.stop()
+    window.refresh()
+    qtbot.waitUntil(lambda: app.library.state.error is not None, timeout=15_000)
+
+    qtbot.keyClick(window.grid, Qt.Key.Key_P)  # pick
+    qtbot.waitUntil(lambda: app.library.review(chosen).flag.value == "pick", timeout=5_000)
+    database = app.services.database
+    assert database is not None
+    stored = database.query("SELECT flag FROM reviews WHERE image_id = ?", (chosen,))
+    assert [row["flag"] for row in stored] == ["pick"]  # committed, with no server
