@@ -18,6 +18,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from operator import attrgetter
 from typing import Protocol
@@ -172,12 +173,19 @@ class ImageLibrary:
         self._rank: dict[str, int] | None = None  # id -> place in _searched, made when needed
         self._counts = ReviewCounts()
         self._id_filter: IdFilter | None = None
+        self._listed_at: datetime | None = None
 
     # -- reading -----------------------------------------------------------------------------
     @property
     def images(self) -> Sequence[Image]:
         """The images shown, searched and sorted."""
         return self._view
+
+    @property
+    def listed_at(self) -> datetime | None:
+        """When the server sent the listing shown (UTC; None: none of this filter arrived yet),
+        for "showing the listing of 14:02" while the server cannot be reached."""
+        return self._listed_at
 
     @property
     def total(self) -> int:
@@ -233,6 +241,7 @@ class ImageLibrary:
         """Switch account: forget everything from the old one."""
         self._source = source
         self._by_id.clear()
+        self._listed_at = None
         self._id_filter = None  # another account's shoot
         self._ready_pending = False
         self._generation += 1
@@ -247,6 +256,7 @@ class ImageLibrary:
         self._filter = server_filter
         self._generation += 1
         self._by_id.clear()
+        self._listed_at = None
         self._ready_pending = False
         self._rearrange(reset=True)
         self._set_state(LibraryState(LoadState.IDLE))
@@ -380,6 +390,7 @@ class ImageLibrary:
         if generation != self._generation or request < self._applied_request:
             return
         self._applied_request = request
+        self._listed_at = datetime.now(UTC)
         # a record that shoot tracking delivered after this request went out is newer: keep it
         fresher = [
             current

@@ -1,9 +1,9 @@
 """An editable combo box that lists catalogue items by name (and, unless strict, takes a typed id).
 
 It loads its items asynchronously and says so on a line of its own under the box: "Loading…", or
-the error with a Retry button, or what the typed text means. That line's space is always there, so
-the box never moves. A load that failed for a reason that may pass (network, 5xx, 429) is retried by
-itself with backoff until it works or the picker is stopped.
+the error with a Retry button (kept while it tries again), or what the typed text means. That
+line's space is always there, so the box never moves. A load that failed for a reason that may
+pass (network, 5xx, 429) is retried by itself with backoff until it works or the picker is stopped.
 
 The current index always follows the text: a text that names no item leaves no item chosen (so no
 item's icon is shown for it).
@@ -45,6 +45,7 @@ NONE_LABEL = "(none)"
 LOADING_TEXT = "Loading…"
 SLOW_TEXT = "Loading… Qamera has not answered yet."
 SLOW_AFTER_MS = 8_000
+TRYING_AGAIN_TEXT = "Trying again…"
 RELOAD_DELAYS: tuple[float, ...] = (2.0, 4.0, 8.0, 15.0, 30.0)
 """Seconds before reloading by itself after each failure in a row (the last one repeats)."""
 ERROR_COLOUR = "#e03131"
@@ -550,7 +551,11 @@ class CataloguePicker(QWidget):
 
     def _show_state(self) -> None:
         retry = False
-        if self._state is LoadState.LOADING:
+        if self._state is LoadState.LOADING and self._failures:
+            # trying again after a failure: the failure stays said (with Retry) until a load
+            # works, rather than "Loading…" for the client's retries (15 s per try, offline)
+            text, tone, retry = f"{self._error_text} {TRYING_AGAIN_TEXT}", Tone.ERROR, True
+        elif self._state is LoadState.LOADING:
             text, tone = (SLOW_TEXT if self._slow else LOADING_TEXT), Tone.HINT
         elif self._state is LoadState.FAILED:
             text, tone, retry = self._error_text, Tone.ERROR, True

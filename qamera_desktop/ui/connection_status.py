@@ -83,6 +83,9 @@ class ConnectionStatus:
         self.link = Link.UNKNOWN
         self.error: ApiError | None = None
         self._link_listeners: list[Callable[[Link, Link], None]] = []
+        self.listing_time: Callable[[], datetime | None] = lambda: None
+        """When the listing shown came from the server (ImageLibrary.listed_at), said while
+        offline; set by whoever knows the library (ui/services.py)."""
 
     def on_link_changed(self, listener: Callable[[Link, Link], None]) -> None:
         """Call `listener(before, now)` whenever the link changes (not on each request)."""
@@ -118,8 +121,14 @@ class ConnectionStatus:
         """A request failed: say so on the label, and the error in the status bar until the
         next success (no timeout)."""
         again = retried(error)
-        short = problem(error) + (" — retrying" if again else "")
-        self._show(f"{short} · {self._where}", f"{error}\nLast request failed at {_now()}", True)
+        tip = f"{self._where}: {error}\nLast request failed at {_now()}"
+        if isinstance(error, NetworkError):
+            listed = self.listing_time()
+            shown = f"showing the listing of {_when(listed)}" if listed else self._where
+            self._show(f"Offline · {shown}", tip, True)
+        else:
+            short = problem(error) + (" — retrying" if again else "")
+            self._show(f"{short} · {self._where}", tip, True)
         retrying = "Trying again by itself; press" if again else "Press"
         self._message = f"{what}: {error} {retrying} {self._refresh_key()} to try again now."
         self._bar.showMessage(self._message)
@@ -238,3 +247,11 @@ class Reconnect:
 
 def _now() -> str:
     return datetime.now().strftime("%H:%M:%S")
+
+
+def _when(moment: datetime) -> str:
+    """14:02 today; 5 Dec 14:02 another day (local time)."""
+    local = moment.astimezone()
+    if local.date() == datetime.now().astimezone().date():
+        return local.strftime("%H:%M")
+    return f"{local.day} {local.strftime('%b %H:%M')}"

@@ -5,6 +5,7 @@ keeps trying by itself while the server cannot be reached, and says connected ag
 from __future__ import annotations
 
 import socket
+from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QStatusBar
@@ -45,8 +46,12 @@ def test_a_stopped_server_is_said_until_it_answers_again(qtbot, make_app, sandbo
     window.grid.setFocus()
     press(qtbot, Qt.Key.Key_F5)
     qtbot.waitUntil(lambda: app.library.state.load is LoadState.ERROR, timeout=10_000)
-    assert label(window) == "Cannot reach the server — retrying · Demo sandbox"
+    # offline, said with the time of the listing still shown
+    listed = app.library.listed_at
+    assert listed is not None
+    assert label(window) == f"Offline · showing the listing of {listed.astimezone():%H:%M}"
     assert "Could not reach the Qamera service" in window.connection_label.toolTip()
+    assert "Demo sandbox" in window.connection_label.toolTip()
     status = window.statusBar().currentMessage()
     assert status.startswith("Could not refresh: Could not reach the Qamera service")
     assert "F5" in status
@@ -59,7 +64,7 @@ def test_a_stopped_server_is_said_until_it_answers_again(qtbot, make_app, sandbo
     )
     qtbot.waitUntil(lambda: len(refreshes) >= 2, timeout=10_000)
     qtbot.waitUntil(lambda: settled(app), timeout=10_000)
-    assert label(window).startswith("Cannot reach the server")
+    assert label(window).startswith("Offline · showing the listing of ")
     assert window.statusBar().currentMessage() == status
     assert not message_has_a_timeout(window)
 
@@ -105,6 +110,21 @@ def test_products_that_could_not_load_at_start_load_once_the_server_answers(
     qtbot.waitUntil(lambda: settled(app) and window.model.rowCount() == 40, timeout=10_000)
     assert label(window) == "Connected · Demo sandbox"
     assert window.statusBar().currentMessage() == ""
+
+
+def test_offline_says_the_day_of_a_listing_from_another_day(qtbot):
+    bar = QStatusBar()
+    qtbot.addWidget(bar)
+    shown = QLabel()
+    status = ConnectionStatus(shown, bar, lambda: "F5")
+    status.set_server("https://app.qamera.ai")
+    status.listing_time = lambda: datetime(2026, 12, 5, 14, 2).astimezone()
+    status.failed("Could not refresh", NetworkError("Could not reach the Qamera service (x)."))
+    assert shown.text() == "Offline · showing the listing of 5 Dec 14:02"
+    assert status.link is Link.FAILED
+    # an answer that is not a network failure is no "offline"
+    status.failed("Could not refresh", AuthError())
+    assert shown.text() == "API key not accepted · https://app.qamera.ai"
 
 
 def test_a_description_that_claims_a_connection_is_not_believed_before_a_request(qtbot):
@@ -175,4 +195,4 @@ def test_while_the_first_listing_is_retried_the_grid_says_why_not_loading(qtbot,
         assert text is not None
         assert text.startswith("Could not load images.\nCould not reach the Qamera service")
         assert "Trying again" in text
-    assert label(window).startswith("Cannot reach the server — retrying")
+    assert label(window) == "Offline · Demo sandbox"  # no listing to show
