@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import signal
 import sys
@@ -47,6 +46,7 @@ from qamera_desktop.core.export.exporter import (
     select_images,
 )
 from qamera_desktop.core.export.local_state import LocalState, read_local_state
+from qamera_desktop.core.log_setup import configure_console_logging
 from qamera_desktop.core.profiles import (
     DEMO_PROFILE,
     Profile,
@@ -123,10 +123,7 @@ def export_main(argv: Sequence[str]) -> int:
     args = parser.parse_args(argv)  # SystemExit(2) with the usage on a bad argument
     if args.to.exists() and not args.to.is_dir():
         parser.error(f"--to {args.to} is a file, not a folder")
-    logging.basicConfig(
-        level=os.environ.get("QAMERA_LOG_LEVEL", "WARNING").upper(),
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    configure_console_logging()  # stderr at $QAMERA_LOG_LEVEL, through the redaction filter
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, _on_interrupt(cancel))
     try:

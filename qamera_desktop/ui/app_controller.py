@@ -137,6 +137,7 @@ class AppController:
         window = services.window
         await asyncio.sleep(0)  # let the first paint happen before anything slow
         trace = os.environ.get("QAMERA_STARTUP_TRACE")
+        tracing: asyncio.Task[None] | None = None
         if trace:
             print(f"trace window-shown {time.time():.4f}", flush=True)
         try:
@@ -148,8 +149,10 @@ class AppController:
                 window.accounts.open_connect_dialog()
                 if problem:
                     window.statusBar().showMessage(problem, 15_000)
-            if trace:
-                await self._trace_first_thumbnails(window, exit_after=trace == "exit")
+            if trace:  # beside the requests: a Ctrl+Q before any thumbnail still quits
+                tracing = asyncio.create_task(
+                    self._trace_first_thumbnails(window, exit_after=trace == "exit")
+                )
             if self.options.self_test:
                 return await self._self_test(window, started)
             while (request := await self._requests.get()) is not _QUIT:
@@ -159,6 +162,8 @@ class AppController:
                     await self._switch(request)
             return 0
         finally:
+            if tracing is not None:
+                tracing.cancel()
             await self._shutdown()
 
     # -- opening a profile -------------------------------------------------------------------
