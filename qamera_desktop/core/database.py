@@ -1,10 +1,11 @@
 """The app's one local SQLite database: WAL, `synchronous=NORMAL`, foreign keys, forward migrations.
 
-Used from the event-loop thread only (the queries are tiny). The connection is in autocommit mode:
-every statement outside `transaction()` is committed when it returns, so a crash of the app loses
-nothing that was written. The schema version is SQLite's `PRAGMA user_version`; `MIGRATIONS[i]`
-takes the database from version i to version i + 1, each in one transaction. A database written by a
-newer version of the app is refused rather than damaged.
+Each `Database` is used from one thread only: the app's from the event-loop thread (the queries
+are tiny), the stored listings' (large blobs) from a thread of their own (core/listing_store.py).
+The connection is in autocommit mode: every statement outside `transaction()` is committed when it
+returns, so a crash of the app loses nothing that was written. The schema version is SQLite's
+`PRAGMA user_version`; `MIGRATIONS[i]` takes the database from version i to version i + 1, each in
+one transaction. A database written by a newer version of the app is refused rather than damaged.
 
 Nothing here ever stores an API key: accounts are opaque strings chosen by the caller.
 """
@@ -96,6 +97,19 @@ MIGRATIONS: tuple[Migration, ...] = (
             changed_at          TEXT NOT NULL,   -- ISO 8601, UTC
             PRIMARY KEY (account, image_id)
         ) WITHOUT ROWID;
+        """,
+    ),
+    Migration(
+        "listings: the last listing of each server filter, shown at start and while offline",
+        """
+        CREATE TABLE listings (
+            account             TEXT NOT NULL,
+            server_filter       TEXT NOT NULL,   -- "all:" or "approved:<product id>"
+            listed_at           TEXT NOT NULL,   -- ISO 8601, UTC: when the server sent it
+            image_count         INTEGER NOT NULL,
+            images              BLOB NOT NULL,   -- core/listing_store.py's format
+            PRIMARY KEY (account, server_filter)
+        );
         """,
     ),
 )

@@ -27,6 +27,7 @@ from qamera_desktop.api.errors import ApiError
 from qamera_desktop.api.records import Image
 from qamera_desktop.core.image_query import ServerFilter, SortOrder, StatusFilter, arrange
 from qamera_desktop.core.list_diff import ListPatch, diff_lists
+from qamera_desktop.core.listing_store import StoredListing
 from qamera_desktop.core.review import BLANK, Flag, Review, ReviewCounts, ReviewFilter
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,15 @@ class ImageSource(Protocol):
     async def list_images(
         self, status_filter: str = "all", product_id: str | None = None
     ) -> list[Image]: ...
+
+
+class ListingCache(Protocol):
+    """Where the last listing of each filter is kept (core/listing_store.py)."""
+
+    async def load(self, server_filter: ServerFilter) -> StoredListing | None: ...
+    def save(
+        self, server_filter: ServerFilter, images: Sequence[Image], listed_at: datetime
+    ) -> None: ...
 
 
 class LoadState(StrEnum):
@@ -165,7 +175,7 @@ class ImageLibrary:
         self._unfinished = 0  # images not done or failed, counted where the view is arranged
         self.revision = 0  # bumps whenever the shown images change
         self._reset_pending = False
-        self._ready_pending = False
+        self._ready_pending: LibraryState | None = None  # the state once the new view is shown
         self._arranging: asyncio.Future[Arranged] | None = None
         self._reviews: dict[str, Review] = {}  # the designer's reviews that are not blank
         self._review_filter = ReviewFilter()
@@ -174,6 +184,11 @@ class ImageLibrary:
         self._counts = ReviewCounts()
         self._id_filter: IdFilter | None = None
         self._listed_at: datetime | None = None
+        self._listings: ListingCache | None = None
+
+    def set_listing_cache(self, listings: ListingCache | None) -> None:
+        """Keep each listing there, and show the one kept while the first of a filter loads."""
+        self._listings = listings
 
     # -- reading -----------------------------------------------------------------------------
     @property
@@ -243,7 +258,7 @@ class ImageLibrary:
         self._by_id.clear()
         self._listed_at = None
         self._id_filter = None  # another account's shoot
-        self._ready_pending = False
+        self._ready_pending = None
         self._generation += 1
         self._rearrange(reset=True)
         self._set_state(LibraryState(LoadState.IDLE))
@@ -257,7 +272,7 @@ class ImageLibrary:
         self._generation += 1
         self._by_id.clear()
         self._listed_at = None
-        self._ready_pending = False
+        self._ready_pending = None
         self._rearrange(reset=True)
         self._set_state(LibraryState(LoadState.IDLE))
         return True
@@ -376,14 +391,22 @@ class ImageLibrary:
             if first_load
             else LibraryState(self._state.load, self._state.error, refreshing=True)
         )
+        stored: asyncio.Future[None] | None = None
+        if first_load and self._listings is not None:
+            stored = asyncio.ensure_future(self._show_stored(self._listings, request))
         try:
             images = await self._source.list_images(
                 status_filter=wanted.status.value, product_id=wanted.product_id
             )
         except ApiError as exc:
+            if stored is not None:
+                await stored  # the kept listing is shown before the failure is said
             if generation == self._generation and request > self._applied_request:
+                self._ready_pending = None  # the kept listing's view, still arranging: ERROR
                 self._set_state(LibraryState(LoadState.ERROR, str(exc)))
             return
+        if stored is not None:
+            stored.cancel()  # the server answered first
         if generation != self._generation or request < self._applied_request:
             return  # the filter changed meanwhile, or a newer answer was applied already
         by_id = await _index_by_id(images)
@@ -400,15 +423,38 @@ class ImageLibrary:
         self._upserted.clear()
         by_id.update((i.id, i) for i in fresher)
         self._replace(by_id)
+        if self._listings is not None:
+            self._listings.save(wanted, images, self._listed_at)
+
+    async def _show_stored(self, listings: ListingCache, request: int) -> None:
+        """Show the listing kept for the filter while the server has not answered (the request
+        still runs: the state stays "refreshing")."""
+        generation, wanted = self._generation, self._filter
+        try:
+            stored = await listings.load(wanted)
+        except Exception:
+            log.exception("Reading the kept listing failed")
+            return
+        if stored is None or generation != self._generation or self._by_id:
+            return
+        if self._applied_request >= request:
+            return  # the server answered meanwhile
+        by_id = await _index_by_id(stored.images)
+        if generation != self._generation or self._by_id or self._applied_request >= request:
+            return
+        self._listed_at = stored.listed_at
+        self._replace(by_id, then=LibraryState(LoadState.READY, refreshing=True))
 
     def replace_listing(self, server_filter: ServerFilter, images: Iterable[Image]) -> None:
         """A complete listing for `server_filter` arrived: it becomes the truth."""
         if server_filter == self._filter:
             self._replace({i.id: i for i in images})
 
-    def _replace(self, by_id: dict[str, Image]) -> None:
+    def _replace(
+        self, by_id: dict[str, Image], then: LibraryState = LibraryState(LoadState.READY)
+    ) -> None:
         self._by_id = by_id
-        self._ready_pending = True  # READY once the new view is in place
+        self._ready_pending = then  # once the new view is in place
         self._rearrange(reset=False)
 
     def upsert(self, images: Iterable[Image]) -> None:
@@ -503,9 +549,9 @@ class ImageLibrary:
             if not patch.is_empty:
                 for listener in self._listeners:
                     self._notify(lambda lst: lst.library_patched(patch, new_view), listener)
-        if self._ready_pending:
-            self._ready_pending = False
-            self._set_state(LibraryState(LoadState.READY))
+        if self._ready_pending is not None:
+            state, self._ready_pending = self._ready_pending, None
+            self._set_state(state)
 
     def _set_state(self, state: LibraryState) -> None:
         if state != self._state:

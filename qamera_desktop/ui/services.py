@@ -5,7 +5,8 @@ In two steps, so that the window is on screen before anything slow happens:
 1. `build_services(...)` makes the settings store, the image library, the thumbnail loader and the
    main window (not shown yet: the caller shows it and lets it paint);
 2. `AppServices.connect(...)`, once the account is known, makes the API client, the local
-   database, the shoot service and the designer's reviews, and attaches them to the window.
+   database, the shoot service, the designer's reviews and the kept listings, and attaches them to
+   the window.
 
 The app (ui/app_controller.py) and the widget tests (tests/ui/conftest.py) both build through here;
 the tests only pass faster timings and a client factory of their own as parameters.
@@ -23,6 +24,7 @@ from qamera_desktop.api import QameraClient
 from qamera_desktop.core.account import account_id
 from qamera_desktop.core.database import Database
 from qamera_desktop.core.image_library import ImageLibrary
+from qamera_desktop.core.listing_store import ListingStore
 from qamera_desktop.core.review_store import ReviewStore
 from qamera_desktop.core.settings import SettingsStore
 from qamera_desktop.core.shoot_service import ShootService
@@ -76,6 +78,7 @@ class AppServices:
     database: Database | None = None
     shoots: ShootService | None = None
     reviews: ReviewStore | None = None
+    listings: ListingStore | None = None
 
     def connect(
         self,
@@ -124,6 +127,9 @@ class AppServices:
         # the designer's picks and rejects of this account, before the first listing arrives
         self.reviews = ReviewStore(self.database, account)
         window.attach_reviews(self.reviews)
+        # the last listing of each filter, kept: shown at once at start and while offline
+        self.listings = ListingStore(database_file, account)
+        self.library.set_listing_cache(self.listings)
         # every request the window makes tells the status bar how the connection is, and the
         # window acts on it (a picker that cannot reach the server starts the listing's retries)
         Reconnect(window.connection, self.library, window.refresh, self._pickers)
@@ -154,6 +160,8 @@ class AppServices:
         steps.append(("the thumbnail loader", self.loader.aclose))
         if self.client is not None:
             steps.append(("the API client", self.client.aclose))
+        if self.listings is not None:
+            steps.append(("the kept listings", self.listings.aclose))
         for what, step in steps:
             try:
                 await asyncio.wait_for(step(), step_seconds)

@@ -165,3 +165,47 @@ def test_a_picker_trying_again_keeps_saying_why_with_retry_not_loading(
     assert "Could not" not in picker.message()
     picker.stop()
     arun(tasks.cancel_all())
+
+
+def test_a_window_opened_offline_shows_the_kept_listing_then_recovers_by_itself(
+    qtbot: Any, make_app: Any, sandbox_factory: Any, restart: Restart, arun: Any, tmp_path: Any
+) -> None:
+    server = sandbox_factory()
+    database, settings = tmp_path / "profile.sqlite3", tmp_path / "profile-settings.json"
+    first = make_app(handle=server, database_path=database, settings_path=settings)
+    chosen = choose_row(first, 5)
+    assert first.services.listings is not None
+    arun(first.services.listings.flush())  # the listing kept
+    first.window.close()  # the choice saved, as at quitting
+    server.stop()
+
+    # the next start, the server still away: the kept listing at once, offline said
+    app = make_app(handle=server, database_path=database, settings_path=settings, wait_loaded=False)
+    window = app.window
+    window.backoff = RefreshBackoff(first=0.05, maximum=0.2)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 40, timeout=15_000)
+    qtbot.waitUntil(
+        lambda: label(app).startswith("Offline · showing the listing of "), timeout=15_000
+    )
+    assert window.browser.current_id() == chosen
+    # the review keys work, their decisions stored
+    window.grid.setFocus()
+    qtbot.keyClick(window.grid, Qt.Key.Key_X)  # reject
+    qtbot.waitUntil(lambda: app.library.review(chosen).flag.value == "reject", timeout=5_000)
+    assert app.services.database is not None
+    rows = app.services.database.query("SELECT flag FROM reviews WHERE image_id = ?", (chosen,))
+    assert [row["flag"] for row in rows] == ["reject"]
+    current = window.browser.current_id()  # the next one, with auto-advance
+
+    again = restart(server)
+    new = add_image(again)
+    qtbot.waitUntil(
+        lambda: (
+            label(app) == "Connected · Demo sandbox"
+            and all(app.library.get(i) is not None for i in new)
+        ),
+        timeout=30_000,
+    )
+    assert window.model.rowCount() == 40 + len(new)
+    assert window.browser.current_id() == current
+    assert app.library.review(chosen).flag.value == "reject"
