@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final
 
@@ -70,6 +70,9 @@ THEMES: Final[tuple[tuple[Theme, str], ...]] = (
 )
 CACHE_STEP_MB: Final = 64
 LIMIT_SETTLES_MS: Final = 700  # a new limit is applied once the arrows stop
+MEASURING: Final = "Measuring the thumbnail cache"
+TRIMMING: Final = "Trimming the thumbnail cache"
+CLEARING: Final = "Clearing the thumbnail cache"
 MB: Final = 2**20
 
 Save = Callable[..., None]
@@ -137,7 +140,8 @@ class PreferencesDialog(QDialog):
         self._keys = keys
         self._cache_folder = cache_folder
         self._tasks = tasks
-        self._measuring: asyncio.Task[int] | None = None
+        self._cache_job: asyncio.Task[int] | None = None  # the last one asked for
+        self._applied_mb = settings.thumbnail_cache_mb
         self._error_said = False
 
         self.tabs = QTabWidget()
@@ -255,51 +259,60 @@ class PreferencesDialog(QDialog):
 
     def measure(self) -> asyncio.Task[int] | None:
         """Measure the cache's use in a worker thread and show it."""
-        folder = self._cache_folder
-        if folder is None:
-            return None
-        if self._measuring is None or self._measuring.done():
-            self.cache_usage.setText("Measuring…")
-            self._measuring = self._tasks.start(
-                self._show_use(asyncio.to_thread(folder_bytes, folder)), "Measuring the cache"
-            )
-        return self._measuring
+        job = self._cache_job
+        if job is not None and not job.done() and job.get_name() == MEASURING:
+            return job  # the last job asked for is a measure already
+        return self._on_cache(folder_bytes, MEASURING, "Measuring…")
 
     def apply_cache_limit(self) -> asyncio.Task[int] | None:
-        """Save the limit shown, and trim the cache to it now (in a worker thread)."""
+        """Save the limit shown, and trim the cache to it now (in a worker thread). The limit
+        as it was last applied is not applied again (the field's editing ends again each time
+        it loses the focus)."""
         self._limit_timer.stop()
         megabytes = self.cache_limit.value()
-        self._save(thumbnail_cache_mb=megabytes)
-        folder = self._cache_folder
-        if folder is None:
+        if megabytes == self._applied_mb:
             return None
-        self.cache_usage.setText("Trimming…")
-        return self._tasks.start(
-            self._show_use(asyncio.to_thread(trim_cache, folder, megabytes * MB)),
-            "Trimming the thumbnail cache",
+        self._applied_mb = megabytes
+        self._save(thumbnail_cache_mb=megabytes)
+        return self._on_cache(
+            lambda folder: trim_cache(folder, megabytes * MB), TRIMMING, "Trimming…"
         )
 
     def clear(self) -> asyncio.Task[int] | None:
         """Delete the account's cached thumbnails (in a worker thread)."""
+        self.clear_button.setEnabled(False)
+        return self._on_cache(clear_cache, CLEARING, "Clearing…")
+
+    def _on_cache(
+        self, work: Callable[[Path], int], what: str, doing: str
+    ) -> asyncio.Task[int] | None:
+        """Run `work` on the cache folder in a worker thread, after the jobs asked for before
+        it: one at a time, in the order asked, so that the use shown is the last job's (a
+        measure that ended after a Clear showed the bytes from before it)."""
         folder = self._cache_folder
         if folder is None:
             return None
-        self.clear_button.setEnabled(False)
-        self.cache_usage.setText("Clearing…")
-        return self._tasks.start(
-            self._show_use(asyncio.to_thread(clear_cache, folder)), "Clearing the thumbnail cache"
-        )
+        self.cache_usage.setText(doing)
+        job = self._tasks.start(self._cache_step(self._cache_job, work, folder), what)
+        self._cache_job = job
+        return job
 
-    async def _show_use(self, measured: Awaitable[int]) -> int:
+    async def _cache_step(
+        self, previous: asyncio.Task[int] | None, work: Callable[[Path], int], folder: Path
+    ) -> int:
+        if previous is not None and not previous.done():
+            await asyncio.wait([previous])  # its failure is reported by its own task
         try:
-            used = await measured
+            used = await asyncio.to_thread(work, folder)
         except OSError as exc:
             self.cache_usage.setText(f"Could not read the cache: {exc.strerror or exc}")
             raise
         finally:
-            self.clear_button.setEnabled(True)
-        limit = self.cache_limit.value() * MB
-        self.cache_usage.setText(f"{size_text(used)} of {size_text(limit)}")
+            if self._cache_job is asyncio.current_task():
+                self.clear_button.setEnabled(True)
+        if self._cache_job is asyncio.current_task():  # else a later job shows its own
+            limit = self.cache_limit.value() * MB
+            self.cache_usage.setText(f"{size_text(used)} of {size_text(limit)}")
         return used
 
     # -- Keyboard ----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,9 +23,10 @@ from PySide6.QtWidgets import QApplication, QSystemTrayIcon, QWidget
 
 from qamera_desktop.api.shoot_request import DEFAULT_COUNT, ShootRequest
 from qamera_desktop.core.settings import Settings, SettingsStore, Theme
-from qamera_desktop.core.thumbnails.disk_cache import LOW_WATER
+from qamera_desktop.core.thumbnails.disk_cache import LOW_WATER, DiskCache
+from qamera_desktop.ui import preferences_dialog
 from qamera_desktop.ui.actions import ACTIONS, ActionId, custom_keys, spec_of
-from qamera_desktop.ui.preferences_dialog import MB, PreferencesDialog
+from qamera_desktop.ui.preferences_dialog import MB, PreferencesDialog, folder_bytes
 from qamera_desktop.ui.theme import apply_theme, banner_style, is_dark
 from tests.ui.helpers import active_window, choose, click, focus_widget, wait_finished
 
@@ -456,3 +458,40 @@ def test_new_shoots_start_with_the_industry_and_count_chosen(qtbot, make_app, tm
     assert (again.industry.currentText(), again.count.value()) == ("footwear", 4)
     with qtbot.waitSignal(again.finished):
         again.reject()
+
+
+def test_the_use_shown_is_the_last_jobs_a_slow_measure_never_shows_stale_bytes(
+    qtbot, make_app, tmp_path, monkeypatch
+):
+    """A measure still counting when Clear is clicked (a big cache on a slow disk): its bytes
+    are from before the Clear, and must not be the last word."""
+    app = make_app()
+    folder = tmp_path / "cache"
+    fill_cache(folder, 20, MB)
+    steps: list[str] = []
+    cleared = threading.Event()
+
+    def slow_measure(path: Path) -> int:
+        steps.append("measure")
+        counted = folder_bytes(path)
+        cleared.wait(1.0)  # the Clear ends meanwhile, unless it waits for this measure
+        steps.append("measured")
+        return counted
+
+    def clear(path: Path) -> int:
+        steps.append("clear")
+        DiskCache(path, 0).trim()  # clear_cache's own work, without the measure patched here
+        left = folder_bytes(path)
+        steps.append("cleared")
+        cleared.set()
+        return left
+
+    monkeypatch.setattr(preferences_dialog, "folder_bytes", slow_measure)
+    monkeypatch.setattr(preferences_dialog, "clear_cache", clear)
+    dialog = cache_dialog(qtbot, app.window, folder)  # its showEvent measures
+    qtbot.waitUntil(lambda: steps == ["measure"])
+    click(qtbot, dialog.clear_button)
+    qtbot.waitUntil(lambda: steps[-1:] == ["cleared"], timeout=10_000)
+    qtbot.waitUntil(dialog.clear_button.isEnabled)
+    assert steps == ["measure", "measured", "clear", "cleared"]  # one at a time, as asked
+    assert dialog.cache_usage.text() == "0 MB of 512 MB"
