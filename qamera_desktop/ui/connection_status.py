@@ -169,12 +169,19 @@ class CatalogueSource(Catalogue, ImageSource, Protocol):
 
 class MeasuredCatalogue:
     """The client as the window's catalogue: the models, sceneries and presets (the New shoot
-    pickers, the shoots' names) report how each request went to `status`. The listing and the
-    products pass through unmeasured: the window measures those itself."""
+    pickers, the shoots' names) report how each request went to `status`, and one that goes through
+    after a failure calls `answered_again`. The listing and the products pass through unmeasured:
+    the window measures those itself."""
 
-    def __init__(self, client: CatalogueSource, status: ConnectionStatus) -> None:
+    def __init__(
+        self,
+        client: CatalogueSource,
+        status: ConnectionStatus,
+        answered_again: Callable[[], None] = lambda: None,
+    ) -> None:
         self._client = client
         self._status = status
+        self._answered_again = answered_again
 
     async def list_images(
         self, status_filter: str = "all", product_id: str | None = None
@@ -205,18 +212,23 @@ class MeasuredCatalogue:
         except ApiError as exc:
             self._status.failed(what, exc)
             raise
+        again = self._status.link is Link.FAILED
         self._status.succeeded()
+        if again:
+            self._answered_again()
         return value
 
 
 class Reconnect:
     """The window acts on what any request learned of the connection.
 
-    Lost (a request other than the listing failed, for a reason that may pass): the listing is
-    refreshed, so that it fails too and the window's retries start (the grid keeps its images and
-    says why; the server's return is noticed within seconds). Back (a request went through after a
-    failure): the listing is refreshed at once and the pickers that failed load again. Nothing is
-    done while a listing is on its way: it measures the connection itself."""
+    Lost (a request failed for a reason that may pass, while no listing is on its way): the listing
+    is refreshed, so that it fails too and the window's retries start (the grid keeps its images
+    and says why; the server's return is noticed within seconds). Back (any request went through
+    after a failure): the New shoot pickers that failed load again. Answered again (a request of
+    the catalogue went through after a failure: `answered_again`): the listing is refreshed at
+    once, even if one is on its way (it may be waiting out the client's retries for seconds; the
+    older answer never wins over the newer one: core/image_library.py)."""
 
     def __init__(
         self,
@@ -231,13 +243,16 @@ class Reconnect:
         self._pickers = pickers
         status.on_link_changed(self._changed)
 
+    def answered_again(self) -> None:
+        self._refresh()
+
     def _changed(self, before: Link, now: Link) -> None:
-        back = before is Link.FAILED and now is Link.CONNECTED
-        lost = now is Link.FAILED and self._status.error is not None and retried(self._status.error)
-        if back:
+        if before is Link.FAILED and now is Link.CONNECTED:
             for picker in self._pickers():
                 picker.retry_now()
-        if (back or lost) and not self._listing_on_its_way():
+        error = self._status.error
+        lost = now is Link.FAILED and error is not None and retried(error)
+        if lost and not self._listing_on_its_way():
             self._refresh()
 
     def _listing_on_its_way(self) -> bool:

@@ -132,10 +132,11 @@ class AppServices:
         self.library.set_listing_cache(self.listings)
         # every request the window makes tells the status bar how the connection is, and the
         # window acts on it (a picker that cannot reach the server starts the listing's retries)
-        Reconnect(window.connection, self.library, window.refresh, self._pickers)
+        reconnect = Reconnect(window.connection, self.library, window.refresh, self._pickers)
         library = self.library
         window.connection.listing_time = lambda: library.listed_at
-        window.attach(MeasuredCatalogue(client, window.connection), description, demo=demo)
+        catalogue = MeasuredCatalogue(client, window.connection, reconnect.answered_again)
+        window.attach(catalogue, description, demo=demo)
         if self.originals_dir is not None:
             window.exports.attach(client, description, self.originals_dir / account)
         return client
