@@ -265,23 +265,21 @@ class MainWindow(QMainWindow):
         if dialog is None:
             dialog = self.preferences_dialog = PreferencesDialog(
                 self.settings,
-                self._save_now,
+                self._save,
                 self.keys,
                 self.thumbnail_cache_dir,
                 self.tasks,
                 parent=self,
             )
+            # its choices are written with the next batch (not each keystroke of a field), and
+            # at once when it closes: a window opened next (another account) reads the file
+            dialog.finished.connect(lambda _result: self.settings_writer.flush())
         if dialog.isVisible():
             dialog.raise_()
             dialog.activateWindow()
         else:
             dialog.open()
         return dialog
-
-    def _save_now(self, **changes: object) -> None:
-        """A choice in Preferences: written at once (a window opened next reads the file)."""
-        self._save(**changes)
-        self.settings_writer.flush()
 
     def _new_shoot_defaults(self) -> ShootDefaults:
         return ShootDefaults(self.settings.new_shoot_industry, self.settings.new_shoot_count)
