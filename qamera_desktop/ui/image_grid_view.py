@@ -201,9 +201,9 @@ class ImageGridView(QListView):
         """The top of the line of `row`, in contents coordinates."""
         return (row // self.columns()) * self.gridSize().height()
 
-    def _cell(self, row: int) -> QRect:
-        """The cell of `row`, in contents coordinates."""
-        cell, columns = self.gridSize(), self.columns()
+    def _cell(self, row: int, columns: int) -> QRect:
+        """The cell of `row` in lines of `columns` (`columns()`), in contents coordinates."""
+        cell = self.gridSize()
         x = (row % columns) * cell.width()
         return QRect(x, (row // columns) * cell.height(), cell.width(), cell.height())
 
@@ -277,7 +277,7 @@ class ImageGridView(QListView):
     def visualRect(self, index: AnyIndex) -> QRect:
         if not index.isValid() or not 0 <= index.row() < self._grid_model.rowCount():
             return QRect()
-        return self._cell(index.row()).translated(0, -self.verticalOffset())
+        return self._cell(index.row(), self.columns()).translated(0, -self.verticalOffset())
 
     def indexAt(self, point: QPoint) -> QModelIndex:
         row = self._row_at(point + QPoint(0, self.verticalOffset()))
@@ -369,11 +369,12 @@ class ImageGridView(QListView):
         focus = self.hasFocus() or self.viewport().hasFocus()
         selection = self.selectionModel()
         offset = self.verticalOffset()
+        columns = self.columns()
         painter = QPainter(self.viewport())
         for first, last in _spans(self._rows_in(e.rect().translated(0, offset))):
             for row in range(first, last + 1):
                 index = self._grid_model.index(row)
-                option.rect = self._cell(row).translated(0, -offset)
+                option.rect = self._cell(row, columns).translated(0, -offset)
                 state = plain | _SELECTED if selection.isSelected(index) else plain
                 option.state = state | _HAS_FOCUS if focus and index == current else state
                 self._delegate.paint(painter, option, index)
