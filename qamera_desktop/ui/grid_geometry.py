@@ -28,8 +28,9 @@ def fit_cell(thumb_size: int, layout_width: int) -> QSize:
 
 
 def columns_in(layout_width: int, cell_width: int) -> int:
-    """How many cells of `cell_width` QListView puts in a row of `layout_width` (it wraps a cell
-    that would reach the row's last pixel, hence the slack)."""
+    """How many cells of `cell_width` fit in a row of `layout_width`: a cell may not reach the
+    row's last pixel (QListView's own rule, kept so that the view's arithmetic lays the grid out
+    as QListView did: ui/image_grid_view.py)."""
     return max(1, (layout_width - WRAP_SLACK) // max(1, cell_width))
 
 

@@ -161,10 +161,8 @@ class ImageDelegate(QStyledItemDelegate):
         self._sprites = CellSprites()
         self._look: _Look | None = None
         self.thumb_size = 192
-        # the width of the grid's cells (the view shares its spare width among them); items are
-        # exactly as wide: QListView's batched layout starts each batch of items after the last
-        # item's x, and an item narrower than its cell (centred in it) shifted every batch that
-        # far to the right, wrapping a line early: a short line every batch (200 items)
+        # the width of the grid's cells (the view shares its spare width among them): the size
+        # hint is the cell, so that what Qt asks of an item agrees with the view's arithmetic
         self.cell_width: int | None = None
 
     def sizeHint(
