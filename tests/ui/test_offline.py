@@ -21,7 +21,7 @@ from qamera_desktop.sandbox import SandboxHandle, start_sandbox
 from qamera_desktop.ui.catalogue_picker import CataloguePicker, PickerItem
 from qamera_desktop.ui.catalogue_picker import LoadState as PickerState
 from tests.sandbox_fixtures import TEST_CONFIG, api_client
-from tests.ui.helpers import App, products_of
+from tests.ui.helpers import App, products_of, settled
 
 Restart = Callable[[SandboxHandle], SandboxHandle]
 
@@ -108,6 +108,8 @@ def test_a_picker_that_cannot_reach_the_server_says_so_and_the_return_is_found_b
     assert window.browser.current_id() == chosen  # the same image, in its new row
     qtbot.waitUntil(lambda: dialog.model.load_state is PickerState.READY, timeout=15_000)
     assert dialog.model.message() == "" or "Could not" not in dialog.model.message()
+    # the listing asked again at once may still be on its way: let it end before the teardown
+    qtbot.waitUntil(lambda: settled(app) and not any(p.loading for p in dialog.pickers()))
 
 
 def test_the_review_keys_work_while_offline(
