@@ -301,7 +301,7 @@ class QameraClient:
         body: dict[str, object] | None,
         parse: Callable[[object], T],
     ) -> tuple[T, str | None]:
-        await self._budget.acquire()
+        slot = await self._budget.acquire()
         request = self._http.build_request(
             method, path, params=params, json=body, headers={"X-Api-Key": self._key.reveal()}
         )
@@ -311,6 +311,8 @@ class QameraClient:
         # failures at WARNING, so that they reach the log file (INFO and up) with their
         # correlation id for support; answers that went through only at DEBUG
         if isinstance(outcome, NetworkError):
+            if not outcome.request_sent:  # it never reached the server, which did not count it
+                self._budget.release(slot)
             logger.warning(
                 "%s %s failed after %.0f ms (%s)", method, path, elapsed_ms, outcome.message
             )

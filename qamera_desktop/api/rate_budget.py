@@ -66,22 +66,25 @@ class RateBudget:
             return start, start - now
 
     def release(self, start: float) -> None:
-        """Give back a booked slot that was not used (its caller was cancelled)."""
+        """Give back a booked slot that was not used (its caller was cancelled, or its request
+        never reached the server)."""
         with self._lock:
             index = bisect.bisect_left(self._slots, start)
             if index < len(self._slots) and self._slots[index] == start:
                 del self._slots[index]
 
-    async def acquire(self) -> None:
-        """Wait until one more request fits in the budget, and count it."""
+    async def acquire(self) -> float:
+        """Wait until one more request fits in the budget, and count it. Returns its slot, for
+        `release` when the request never reached the server."""
         start, wait = self.book()
         if wait <= 0:
-            return
+            return start
         try:
             await self._sleep(wait)
         except asyncio.CancelledError:
             self.release(start)
             raise
+        return start
 
     def in_use(self) -> int:
         """Slots booked within the current window (including ones booked for later)."""

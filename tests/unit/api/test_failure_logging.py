@@ -127,3 +127,25 @@ def test_a_request_that_reached_no_server_is_a_warning(
     warnings = lines(caplog, logging.WARNING)
     assert len(warnings) == 5  # the first try and 4 retries, each its own line
     assert all(w.startswith(f"{PRODUCTS} failed after 0 ms (Could not reach") for w in warnings)
+
+
+def test_a_request_that_reached_no_server_gives_its_rate_budget_slot_back(
+    arun: AsyncRunner,
+) -> None:
+    """Offline, the retries of every listing and picker would otherwise fill the minute's budget,
+    and the requests after the server's return would wait for slots the server never counted."""
+    time = FakeTime()
+    budget = RateBudget(clock=time.clock, sleep=time.sleep)
+    refused = Recorder(httpx.ConnectError("connection refused"))
+    answered = Recorder(ok({"products": []}))
+
+    async def scenario() -> None:
+        async with make_client(refused, time=time, budget=budget) as client:
+            with pytest.raises(NetworkError):
+                await client.list_products()
+        assert budget.in_use() == 0  # 5 attempts, none counted
+        async with make_client(answered, time=time, budget=budget) as client:
+            await client.list_products()
+        assert budget.in_use() == 1  # one that reached the server is
+
+    arun(scenario())
