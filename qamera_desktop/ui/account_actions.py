@@ -1,6 +1,6 @@
 """The account's place in the window: File → "Connect your Qamera account…", "Switch account" and
-"Remove this account…", the account's name in the status bar (a click offers the same switch and
-connect), and Help → About, "Open log folder" and "Copy diagnostics".
+"Remove this account…", an "Accounts" button in the status bar (the same switch and connect, for
+the mouse), and Help → About, "Open log folder" and "Copy diagnostics".
 
 The window does not switch accounts itself: it asks (`switchRequested(profile id)`,
 `connected(ConnectedAccount)`, `removeRequested(profile id, delete data)`) and the app controller
@@ -61,13 +61,14 @@ class AccountActions(QObject):
         self.connect_action.triggered.connect(lambda: self.open_connect_dialog())
         self.switch_menu = QMenu("Switch account")
         self.switch_menu.aboutToShow.connect(lambda: self._fill_switch_menu(self.switch_menu))
-        # the status bar's "Demo sandbox ▾": which account this is, and a click to change it
+        # the status bar's "Accounts ▾", beside the connection's state (which names the account)
         self.status_button = QToolButton()
+        self.status_button.setText("Accounts")
         self.status_button.setObjectName("accountButton")
         self.status_button.setAutoRaise(True)
         self.status_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keys: File, Switch account
         self.status_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.status_button.setToolTip("The account shown: click to switch or to connect one")
+        self.status_button.setToolTip("Switch to another account, or connect one")
         self.status_menu = QMenu(self.status_button)
         self.status_menu.aboutToShow.connect(
             lambda: self._fill_switch_menu(self.status_menu, offer_connect=True)
@@ -104,7 +105,6 @@ class AccountActions(QObject):
 
     def set_context(self, context: AccountContext) -> None:
         self._context = context
-        self.status_button.setText(context.current.name)
         self.status_button.show()
         self._enable()
 

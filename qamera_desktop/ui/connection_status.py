@@ -73,8 +73,14 @@ def problem(error: ApiError) -> str:
 
 class ConnectionStatus:
     def __init__(
-        self, label: QLabel, status_bar: QStatusBar, refresh_key: Callable[[], str]
+        self,
+        label: QLabel,
+        status_bar: QStatusBar,
+        refresh_key: Callable[[], str],
+        listing_time: Callable[[], datetime | None] = lambda: None,
     ) -> None:
+        """`listing_time`: when the listing shown came from the server (ImageLibrary.listed_at),
+        said while offline."""
         self._label = label
         self._bar = status_bar
         self._refresh_key = refresh_key
@@ -83,9 +89,7 @@ class ConnectionStatus:
         self.link = Link.UNKNOWN
         self.error: ApiError | None = None
         self._link_listeners: list[Callable[[Link, Link], None]] = []
-        self.listing_time: Callable[[], datetime | None] = lambda: None
-        """When the listing shown came from the server (ImageLibrary.listed_at), said while
-        offline; set by whoever knows the library (ui/services.py)."""
+        self.listing_time = listing_time
 
     def on_link_changed(self, listener: Callable[[Link, Link], None]) -> None:
         """Call `listener(before, now)` whenever the link changes (not on each request)."""

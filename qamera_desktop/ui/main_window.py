@@ -138,7 +138,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.count_label)
         self.statusBar().addPermanentWidget(self.connection_label)
         self.connection = ConnectionStatus(
-            self.connection_label, self.statusBar(), lambda: self.keys.key_text(ActionId.REFRESH)
+            self.connection_label,
+            self.statusBar(),
+            lambda: self.keys.key_text(ActionId.REFRESH),
+            listing_time=lambda: self.library.listed_at,
         )
         self._products_state = "none"  # "loading", "loaded"
 

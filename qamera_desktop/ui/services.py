@@ -133,8 +133,6 @@ class AppServices:
         # every request the window makes tells the status bar how the connection is, and the
         # window acts on it (a picker that cannot reach the server starts the listing's retries)
         reconnect = Reconnect(window.connection, self.library, window.refresh, self._pickers)
-        library = self.library
-        window.connection.listing_time = lambda: library.listed_at
         catalogue = MeasuredCatalogue(client, window.connection, reconnect.answered_again)
         window.attach(catalogue, description, demo=demo)
         if self.originals_dir is not None:
