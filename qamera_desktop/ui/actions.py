@@ -71,6 +71,7 @@ class ActionId(StrEnum):
     UNDO = "undo"
     REDO = "redo"
     SHORTCUTS = "shortcuts"
+    HELP = "help"
     # -- the loupe --
     LOUPE_ZOOM = "loupe_zoom"
     # -- made for AI shoots --
@@ -207,6 +208,13 @@ ACTIONS: Final[tuple[ActionSpec, ...]] = (
     ),
     ActionSpec(
         ActionId.SHORTCUTS, "Keyboard shortcuts", ("?",), Context.GRID, "Every keyboard shortcut"
+    ),
+    ActionSpec(
+        ActionId.HELP,
+        "Qamera Desktop help",
+        ("F1",),
+        Context.WINDOW,
+        "How to pick and approve, and every keyboard shortcut",
     ),
     # -- the loupe (ui/preview_dialog.py) ---------------------------------------------------
     ActionSpec(
@@ -376,7 +384,7 @@ SHOOT_ACTIONS: Final[tuple[ActionId, ...]] = (
     ActionId.REGENERATE_REJECTS,
     ActionId.CLEAR_SHOOT_FILTER,
 )
-"""The rows at the end of the Review menu, after a separator: an image's shoot."""
+"""The Shoot menu's rows after New shoot and a separator: an image's shoot."""
 
 FILE_ACTIONS: Final[tuple[ActionId, ...]] = (ActionId.EXPORT, ActionId.CONTACT_SHEET)
 """The rows of the File menu after New shoot."""

@@ -171,6 +171,7 @@ class MainWindow(QMainWindow):
                 ActionId.REFRESH: self._refresh_clicked,
                 ActionId.NEW_SHOOT: self.shoots.open_new_shoot,
                 ActionId.SHORTCUTS: self.show_shortcuts,
+                ActionId.HELP: self.show_shortcuts,  # the sheet starts with how the app works
                 # -- the loupe and compare; the review keys --
                 **self.browser.key_handlers(say=lambda text: self.statusBar().showMessage(text)),
                 **self.reviews.key_handlers(),
@@ -207,7 +208,7 @@ class MainWindow(QMainWindow):
         self.keys.on_keys_changed(self._keys_changed)
         menus = build_menus(self.menuBar(), self.keys, self.auto_advance_action)
         self.file_menu, self.edit_menu, self.review_menu = menus.file, menus.edit, menus.review
-        self.view_menu, self.help_menu = menus.view, menus.help
+        self.view_menu, self.shoot_menu, self.help_menu = menus.view, menus.shoot, menus.help
         quit_action = self.keys[ActionId.QUIT]
         quit_action.setMenuRole(QAction.MenuRole.QuitRole)
         self.accounts = AccountActions(self, self.statusBar())

@@ -1,6 +1,6 @@
-"""The cheat sheet (`?`): every row of the table of keyboard actions (ui/actions.py) with its keys
-as they are bound now, grouped by where they apply, with a word on where the review keys act too.
-Opened with open(), never exec()."""
+"""The cheat sheet (`?`, and F1's help): how the app is used in a few lines, then every row of the
+table of keyboard actions (ui/actions.py) with its keys as they are bound now, grouped by where
+they apply, with a word on where the review keys act too. Opened with open(), never exec()."""
 
 from __future__ import annotations
 
@@ -27,8 +27,17 @@ NOTES: dict[Context, str] = {
 }
 
 
+HOW_IT_WORKS = (
+    "Pick and approve a shoot's images: move through the grid with the arrows, press P to pick, "
+    "X to reject, 1-5 for stars and 6-9 for a colour label; each decision takes you to the next "
+    "image. Space shows one large, C compares the selected ones side by side. Filter by your "
+    "review to see what is left, then export the picks (File menu: files, a manifest, XMP) or make "
+    "a contact sheet. Every key below can be changed in Preferences."
+)
+
+
 def shortcuts_html(keys: ActionSet) -> str:
-    parts = []
+    parts = [f"<p>{escape(HOW_IT_WORKS)}</p>"]
     for context, title in SECTIONS:
         rows = []
         for spec in ACTIONS:

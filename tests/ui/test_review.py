@@ -149,8 +149,13 @@ def test_the_review_menu_lists_every_review_action_with_its_keys_and_triggers_it
     window.auto_advance_action.setChecked(False)
     menu = window.review_menu
     in_menu = [a for a in menu.actions() if not a.isSeparator()]
-    in_order = (*REVIEW_ACTIONS, ActionId.COMPARE, *SHOOT_ACTIONS)  # an image's shoot last
+    in_order = (*REVIEW_ACTIONS, ActionId.COMPARE)
     assert in_order == REVIEW_MENU
+    # an image's shoot is in the Shoot menu, after New shoot
+    shoot_menu = [a for a in window.shoot_menu.actions() if not a.isSeparator()]
+    assert shoot_menu == [window.keys[i] for i in (ActionId.NEW_SHOOT, *SHOOT_ACTIONS)]
+    titles = [a.text() for a in window.menuBar().actions()]
+    assert titles == ["&File", "&Edit", "&Review", "&View", "&Shoot", "&Help"]
     assert [a.text() for a in in_menu] == [spec_of(i).text for i in in_order]
     for action, action_id in zip(in_menu, in_order, strict=True):
         assert action is window.keys[action_id]

@@ -183,7 +183,7 @@ def test_more_like_this_opens_new_shoot_with_the_request_that_made_the_image(qtb
     window = app.window
     shoot = run_shoot(qtbot, app, arun, count=2)
     make_current(qtbot, window, shoot.record_ids[0])
-    assert window.keys[ActionId.MORE_LIKE_THIS] in window.review_menu.actions()
+    assert window.keys[ActionId.MORE_LIKE_THIS] in window.shoot_menu.actions()
     qtbot.keyClick(window.grid, Qt.Key.Key_M)
     assert opened_request(qtbot, window) == shoot.request
     close_dialog(qtbot, window)
