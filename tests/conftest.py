@@ -15,17 +15,39 @@ os.environ["QT_QPA_PLATFORM"] = os.environ.get("QAMERA_TEST_QPA", "offscreen")
 os.environ["QT_API"] = "pyside6"
 os.environ.setdefault("QAMERA_NO_KEYRING", "1")  # tests never touch the developer's keyring
 
+import keyring.backends.fail
 import PySide6.QtWidgets
 import pytest
 import qasync  # noqa: F401  (imported after PySide6, as the app does)
 
 from qamera_desktop.ui.event_loop import make_event_loop
+from tests.unit.core.memory_keyring import MemoryKeyring, use_keyring
 
 T = TypeVar("T")
 
 
 class AsyncRunner(Protocol):
     def __call__(self, coro: Coroutine[Any, Any, T], timeout: float = ...) -> T: ...
+
+
+@pytest.fixture
+def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+    """A working keyring, in memory (never the developer's), for the key store and the app."""
+    monkeypatch.delenv("QAMERA_NO_KEYRING", raising=False)
+    monkeypatch.delenv("QAMERA_API_KEY", raising=False)
+    backend = MemoryKeyring()
+    previous = use_keyring(backend)
+    yield backend
+    use_keyring(previous)
+
+
+@pytest.fixture
+def no_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No keyring backend works, as on a bare Linux session."""
+    monkeypatch.delenv("QAMERA_NO_KEYRING", raising=False)
+    previous = use_keyring(keyring.backends.fail.Keyring())
+    yield
+    use_keyring(previous)
 
 
 @pytest.fixture(scope="session")

@@ -27,9 +27,35 @@ def _platform_cache_home() -> Path:
 
 
 @dataclass(frozen=True, slots=True)
-class AppPaths:
+class ProfilePaths:
+    """The folders and files of one profile (core/profiles.py): its database, the demo sandbox's
+    own data, its thumbnails."""
+
     data_dir: Path
     cache_dir: Path
+
+    @property
+    def database_file(self) -> Path:
+        return self.data_dir / "library.sqlite3"
+
+    @property
+    def sandbox_dir(self) -> Path:
+        """The demo sandbox's own data (its server's database and rendered images)."""
+        return self.data_dir / "sandbox"
+
+    @property
+    def thumbnail_cache_dir(self) -> Path:
+        return self.cache_dir / "thumbnails"
+
+    def ensure(self) -> None:
+        for path in (self.data_dir, self.cache_dir, self.thumbnail_cache_dir):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+@dataclass(frozen=True, slots=True)
+class AppPaths(ProfilePaths):
+    """The app's folders, which are also the demo profile's (it keeps the folders the app used
+    before profiles), and the settings shared by every profile."""
 
     @classmethod
     def resolve(cls, data_dir: Path | None = None) -> AppPaths:
@@ -48,19 +74,3 @@ class AppPaths:
     @property
     def settings_file(self) -> Path:
         return self.data_dir / "settings.json"
-
-    @property
-    def database_file(self) -> Path:
-        return self.data_dir / "library.sqlite3"
-
-    @property
-    def sandbox_dir(self) -> Path:
-        return self.data_dir / "sandbox"
-
-    @property
-    def thumbnail_cache_dir(self) -> Path:
-        return self.cache_dir / "thumbnails"
-
-    def ensure(self) -> None:
-        for path in (self.data_dir, self.cache_dir, self.thumbnail_cache_dir):
-            path.mkdir(parents=True, exist_ok=True)

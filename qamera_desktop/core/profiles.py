@@ -28,12 +28,11 @@ import secrets
 import shutil
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 from qamera_desktop.api.base_url import DEFAULT_BASE_URL, normalize_base_url
-from qamera_desktop.core.app_paths import AppPaths
+from qamera_desktop.core.app_paths import AppPaths, ProfilePaths
 from qamera_desktop.core.export.files import write_atomically
 
 if TYPE_CHECKING:  # the keyring is imported only where keys are read, after the first paint
@@ -66,31 +65,6 @@ class Profile:
 
 
 DEMO_PROFILE: Final = Profile(DEMO_PROFILE_ID, "Demo sandbox", ProfileKind.SANDBOX, None)
-
-
-@dataclass(frozen=True, slots=True)
-class ProfilePaths:
-    """The folders and files of one profile."""
-
-    data_dir: Path
-    cache_dir: Path
-
-    @property
-    def database_file(self) -> Path:
-        return self.data_dir / "library.sqlite3"
-
-    @property
-    def sandbox_dir(self) -> Path:
-        """The demo sandbox's own data (its server's database and rendered images)."""
-        return self.data_dir / "sandbox"
-
-    @property
-    def thumbnail_cache_dir(self) -> Path:
-        return self.cache_dir / "thumbnails"
-
-    def ensure(self) -> None:
-        for path in (self.data_dir, self.cache_dir, self.thumbnail_cache_dir):
-            path.mkdir(parents=True, exist_ok=True)
 
 
 def profile_paths(app_paths: AppPaths, profile_id: str) -> ProfilePaths:

@@ -26,19 +26,8 @@ from qamera_desktop.sandbox import SandboxHandle, start_sandbox
 from qamera_desktop.ui.app_controller import AppController
 from qamera_desktop.ui.main_window import DEMO_BANNER
 from tests.sandbox_fixtures import TEST_CONFIG
-from tests.unit.core.memory_keyring import MemoryKeyring, use_keyring
 
 WAIT = 30_000
-
-
-@pytest.fixture
-def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
-    monkeypatch.delenv("QAMERA_NO_KEYRING", raising=False)
-    monkeypatch.delenv("QAMERA_API_KEY", raising=False)
-    backend = MemoryKeyring()
-    previous = use_keyring(backend)
-    yield backend
-    use_keyring(previous)
 
 
 @pytest.fixture

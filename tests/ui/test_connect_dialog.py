@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import keyring.backends.fail
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QLineEdit
@@ -25,27 +24,11 @@ from qamera_desktop.core.profiles import DEMO_PROFILE, ProfileStore
 from qamera_desktop.sandbox import READONLY_API_KEY, SandboxHandle
 from qamera_desktop.ui.connect_dialog import ConnectDialog, ConnectedAccount
 from tests.ui.helpers import active_window, focus_widget, press
-from tests.unit.core.memory_keyring import MemoryKeyring, use_keyring
 
 BAD_SECRET = "definitely-not-valid-77"
 BAD_KEY = f"mk_live_wrong.{BAD_SECRET}"
 WAIT = 15_000
 PRODUCTS = "/api/external/products"
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    backend = MemoryKeyring()
-    previous = use_keyring(backend)
-    yield backend
-    use_keyring(previous)
-
-
-@pytest.fixture
-def no_keyring() -> Iterator[None]:
-    previous = use_keyring(keyring.backends.fail.Keyring())
-    yield
-    use_keyring(previous)
 
 
 @pytest.fixture

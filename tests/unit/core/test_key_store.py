@@ -7,10 +7,8 @@ import logging
 import os
 import stat
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import keyring.backends.fail
 import pytest
 from keyring.errors import KeyringLocked
 
@@ -25,27 +23,10 @@ from qamera_desktop.core.key_store import (
 )
 from qamera_desktop.core.redaction import redact
 
-from .memory_keyring import MemoryKeyring, use_keyring
-
 SECRET = "s3cr3t-Tr4ce-77"
 KEY = ApiKey(f"mk_live_kstest.{SECRET}")
 OTHER = ApiKey("mk_live_other.Zz9-second-secret")
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    backend = MemoryKeyring()
-    previous = use_keyring(backend)
-    yield backend
-    use_keyring(previous)
-
-
-@pytest.fixture
-def no_keyring() -> Iterator[None]:
-    previous = use_keyring(keyring.backends.fail.Keyring())
-    yield
-    use_keyring(previous)
 
 
 def mode(path: Path) -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 
 import pytest
 
@@ -26,8 +25,6 @@ from qamera_desktop.core.profiles import (
 from qamera_desktop.core.review import Flag, with_flag
 from qamera_desktop.core.review_store import ReviewStore
 
-from .memory_keyring import MemoryKeyring, use_keyring
-
 KEY = ApiKey("mk_live_studio.profile-secret-42")
 
 
@@ -39,14 +36,6 @@ def app_paths(tmp_path) -> AppPaths:
 @pytest.fixture
 def store(app_paths) -> ProfileStore:
     return ProfileStore(app_paths)
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    backend = MemoryKeyring()
-    previous = use_keyring(backend)
-    yield backend
-    use_keyring(previous)
 
 
 def test_a_new_app_knows_only_the_demo(store):
