@@ -224,3 +224,18 @@ def near(colour: int, hex_colour: str, tolerance: int = 12) -> bool:
 
 def count_near(found: Counter[int], hex_colour: str, tolerance: int = 12) -> int:
     return sum(n for colour, n in found.items() if near(colour, hex_colour, tolerance))
+
+
+def open_by_key_in_grid(
+    app: App, qtbot: Any, key: Qt.Key, dialog_of: Callable[[], QWidget | None]
+) -> QWidget:
+    """Ctrl+`key` in the grid of the active window; the dialog it opened (`dialog_of`), once it
+    is the active window: the keys then go where a person's would."""
+    app.window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is app.window)
+    app.window.grid.setFocus()
+    qtbot.keyClick(app.window.grid, key, Qt.KeyboardModifier.ControlModifier)
+    dialog = dialog_of()
+    assert dialog is not None
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)
+    return dialog

@@ -10,7 +10,6 @@ from typing import Any
 
 from pypdf import PdfReader
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
 
 from qamera_desktop.api.records import Image
 from qamera_desktop.core.contact_sheet_layout import PAGE_SIZES, SheetLayout
@@ -20,7 +19,7 @@ from qamera_desktop.ui.actions import ActionId
 from qamera_desktop.ui.contact_sheet_dialog import ContactSheetDialog
 from qamera_desktop.ui.export_dialog import ImageChoice
 from tests.ui.desktop_urls import caught_urls
-from tests.ui.helpers import App, MakeApp
+from tests.ui.helpers import App, MakeApp, open_by_key_in_grid
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 JOB_TIMEOUT = 60_000
@@ -28,13 +27,8 @@ JOB_TIMEOUT = 60_000
 
 def open_sheet(app: App, qtbot: Any) -> ContactSheetDialog:
     """Ctrl+P in the grid of the active window."""
-    app.window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is app.window)
-    app.window.grid.setFocus()
-    qtbot.keyClick(app.window.grid, Qt.Key.Key_P, CTRL)
-    dialog = app.window.exports.sheet_dialog
-    assert dialog is not None
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)
+    dialog = open_by_key_in_grid(app, qtbot, Qt.Key.Key_P, lambda: app.window.exports.sheet_dialog)
+    assert isinstance(dialog, ContactSheetDialog)
     return dialog
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from PIL import Image as PilImage
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QWidget
 
 from qamera_desktop.api.records import Image
 from qamera_desktop.core.export.file_names import file_stem
@@ -22,7 +22,7 @@ from qamera_desktop.sandbox import SandboxHandle
 from qamera_desktop.ui.actions import ActionId
 from qamera_desktop.ui.export_dialog import ExportDialog, ImageChoice
 from tests.ui.desktop_urls import caught_urls
-from tests.ui.helpers import App, MakeApp, press
+from tests.ui.helpers import App, MakeApp, open_by_key_in_grid, press
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 JOB_TIMEOUT = 30_000
@@ -46,14 +46,8 @@ def pick_rows(app: App, qtbot: Any, rows: list[int]) -> list[Image]:
 
 def open_export(app: App, qtbot: Any) -> ExportDialog:
     """Ctrl+E in the grid of the active window."""
-    app.window.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is app.window)
-    app.window.grid.setFocus()
-    qtbot.keyClick(app.window.grid, Qt.Key.Key_E, CTRL)
-    dialog = app.window.exports.export_dialog
-    assert dialog is not None
-    # the keys go where a person's would: to the dialog, the active window
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)
+    dialog = open_by_key_in_grid(app, qtbot, Qt.Key.Key_E, lambda: app.window.exports.export_dialog)
+    assert isinstance(dialog, ExportDialog)
     return dialog
 
 
