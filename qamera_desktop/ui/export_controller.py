@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import shiboken6
 from PySide6.QtCore import QEvent, QEventLoop, QObject, QStandardPaths, Qt
@@ -35,35 +35,24 @@ from qamera_desktop.api.errors import ApiError
 from qamera_desktop.api.records import Image, Product
 from qamera_desktop.core.background_tasks import BackgroundTasks
 from qamera_desktop.core.contact_sheet_layout import SheetLayout
-from qamera_desktop.core.export.exporter import (
-    ExportItem,
-    ExportResult,
-    ExportScope,
-    export_images,
-    export_items,
-    make_export_client,
-    product_index,
-    select_images,
-)
 from qamera_desktop.core.image_library import ImageLibrary
 from qamera_desktop.core.image_query import arrange
 from qamera_desktop.core.review import Flag, Review
 from qamera_desktop.core.settings import Settings
 from qamera_desktop.core.shoots import Shoot
-from qamera_desktop.ui.contact_sheet import (
-    SheetHeader,
-    SheetResult,
-    counts_text,
-    write_contact_sheet,
-)
-from qamera_desktop.ui.contact_sheet_dialog import ContactSheetDialog
 from qamera_desktop.ui.export_dialog import ExportDialog, ImageChoice, JobDialog, summary
 from qamera_desktop.ui.filter_bar import FilterBar
 from qamera_desktop.ui.image_browser import ImageBrowser
-from qamera_desktop.ui.originals_cache import Fetched, cached, fetch_all, prune
 from qamera_desktop.ui.review_controller import ReviewController
 from qamera_desktop.ui.shoots_controller import ShootsController
 from qamera_desktop.ui.thread_job import JobContext, ThreadJob, Work
+
+if TYPE_CHECKING:  # imported where they are used: the engine, Pillow and the PDF writer load
+    # when an export, a sheet or a drag first needs them, not before the window's first paint
+    from qamera_desktop.core.export.exporter import ExportItem, ExportResult
+    from qamera_desktop.ui.contact_sheet import SheetHeader, SheetResult
+    from qamera_desktop.ui.contact_sheet_dialog import ContactSheetDialog
+    from qamera_desktop.ui.originals_cache import Fetched
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +105,8 @@ class ExportController(QObject):
     def attach(self, client: QameraClient, account: str, originals: Path) -> None:
         """Use this account: its client (for the products), its name for the contact sheet's
         header (never the key), and the folder of its images' files."""
+        from qamera_desktop.ui.originals_cache import prune
+
         self._client = client
         # "Connected to https://…" names a server on a status bar; on paper, the server alone
         self.account = account.removeprefix("Connected to ")
@@ -126,6 +117,8 @@ class ExportController(QObject):
     # -- which images ------------------------------------------------------------------------
     def images(self, choice: ImageChoice) -> list[Image]:
         """The finished images of `choice`, in the grid's order, each once."""
+        from qamera_desktop.core.export.exporter import ExportScope, select_images
+
         library, reviews = self._library, self._reviews()
         if choice is ImageChoice.PICKS:
             picked = [
@@ -149,6 +142,8 @@ class ExportController(QObject):
 
     async def items(self, images: Sequence[Image]) -> list[ExportItem]:
         """The images with their reviews, products and shoots (see the module docstring)."""
+        from qamera_desktop.core.export.exporter import export_items
+
         service = self._window.shoots.service
         shoots: dict[str, Shoot] = {}
         if service is not None:
@@ -159,6 +154,8 @@ class ExportController(QObject):
     async def _products_of(
         self, images: Sequence[Image], shoots: dict[str, Shoot]
     ) -> dict[str, Product]:
+        from qamera_desktop.core.export.exporter import product_index
+
         known = {product.id: product for product in self._window.filters.products}
         product_id = self._library.server_filter.product_id
         if product_id is not None:
@@ -215,6 +212,8 @@ class ExportController(QObject):
         )
 
     def _export_done(self, dialog: ExportDialog, result: object) -> None:
+        from qamera_desktop.core.export.exporter import ExportResult
+
         assert isinstance(result, ExportResult)
         dialog.show_result(result)
         self._status.showMessage(f"Export: {summary(result)}", 15_000)
@@ -222,6 +221,8 @@ class ExportController(QObject):
     # -- File → Contact sheet… ---------------------------------------------------------------
     def contact_sheet(self) -> None:
         """File → Contact sheet…: its options, then the PDF."""
+        from qamera_desktop.ui.contact_sheet_dialog import ContactSheetDialog
+
         dialog = self.sheet_dialog
         if dialog is None:
             dialog = self.sheet_dialog = ContactSheetDialog(self._browser.window())
@@ -237,6 +238,8 @@ class ExportController(QObject):
         self._show(dialog)
 
     def _start_sheet(self) -> None:
+        from qamera_desktop.ui.contact_sheet import SheetHeader, counts_text
+
         dialog = self.sheet_dialog
         path = dialog.destination() if dialog is not None else None
         if dialog is None or path is None or self.busy(dialog):
@@ -264,6 +267,8 @@ class ExportController(QObject):
         self._launch(dialog, images, work, dialog.show_progress, self._sheet_done)
 
     def _sheet_done(self, dialog: ContactSheetDialog, result: object) -> None:
+        from qamera_desktop.ui.contact_sheet import SheetResult
+
         assert isinstance(result, SheetResult)
         dialog.show_result(result)
         if not result.cancelled:
@@ -353,6 +358,8 @@ class ExportController(QObject):
         """The complete files of `images` for a drag, downloaded first when the cache does not
         have them (with a progress dialog after `DRAG_PROGRESS_AFTER_MS`, and Cancel): an empty
         list when there is nothing to drop."""
+        from qamera_desktop.ui.originals_cache import cached
+
         folder = self.originals
         if folder is None:
             self._status.showMessage("Not connected yet: no image to drag.", 5_000)
@@ -397,7 +404,7 @@ class ExportController(QObject):
         box.setValue(0)  # starts the clock: shown once the minimum duration has passed
         outcome: list[Fetched] = []
         job.progressed.connect(lambda done: box.setValue(cast(int, done)))
-        job.succeeded.connect(lambda fetched: outcome.append(cast(Fetched, fetched)))
+        job.succeeded.connect(lambda fetched: outcome.append(cast("Fetched", fetched)))
         job.failed.connect(lambda exc: log.error("Drag download failed: %r", exc))
         job.ended.connect(waiting.quit)
         box.canceled.connect(job.cancel)
@@ -437,6 +444,8 @@ class ExportController(QObject):
 async def _export_work(
     items: list[ExportItem], context: JobContext, *, folder: Path
 ) -> ExportResult:
+    from qamera_desktop.core.export.exporter import export_images
+
     return await export_images(items, folder, progress=context.report, cancel=context.cancel)
 
 
@@ -449,12 +458,17 @@ async def _sheet_work(
     header: SheetHeader,
     originals: Path,
 ) -> SheetResult:
+    from qamera_desktop.ui.contact_sheet import write_contact_sheet
+
     return await write_contact_sheet(
         items, path, layout, header, originals=originals, context=context
     )
 
 
 async def _fetch_work(context: JobContext, *, folder: Path, images: list[Image]) -> Fetched:
+    from qamera_desktop.core.export.exporter import make_export_client
+    from qamera_desktop.ui.originals_cache import fetch_all
+
     async with make_export_client() as http:
         return await fetch_all(
             http,

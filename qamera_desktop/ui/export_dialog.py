@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtCore import Signal as QtSignal
@@ -33,7 +34,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from qamera_desktop.core.export.exporter import ExportProgress, ExportResult
+if TYPE_CHECKING:  # the export engine is imported when an export runs
+    from qamera_desktop.core.export.exporter import ExportProgress, ExportResult
 
 
 class ImageChoice(StrEnum):

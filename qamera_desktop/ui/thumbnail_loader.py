@@ -25,7 +25,7 @@ from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtGui import QImage, QPixmap
 
 from qamera_desktop.core.byte_lru import ByteLRU
-from qamera_desktop.core.thumbnails import DecodedThumbnail, ThumbnailKey
+from qamera_desktop.core.thumbnails.records import DecodedThumbnail, ThumbnailKey
 from qamera_desktop.core.thumbnails.thumbnail_thread import Result, ThumbnailThread
 from qamera_desktop.core.thumbnails.worker_process import ThumbnailProcess
 

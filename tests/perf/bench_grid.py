@@ -44,7 +44,7 @@ from qamera_desktop.api import QameraClient
 from qamera_desktop.api.parsing import parse_body, parse_images
 from qamera_desktop.core.image_library import ImageLibrary
 from qamera_desktop.core.image_query import ServerFilter
-from qamera_desktop.core.thumbnails import decode_thumbnail
+from qamera_desktop.core.thumbnails.decode import decode_thumbnail
 from qamera_desktop.core.thumbnails.pipeline import DEFAULT_CONNECTIONS
 from qamera_desktop.memory import tune_allocator
 from qamera_desktop.ui.event_loop import make_event_loop

@@ -37,13 +37,10 @@ from typing import Any
 import httpx
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
-from qamera_desktop.core.thumbnails import (
-    DecodedThumbnail,
-    ThumbnailKey,
-    ThumbnailPipeline,
-    decode_thumbnail,
-)
+from qamera_desktop.core.thumbnails.decode import decode_thumbnail
 from qamera_desktop.core.thumbnails.fetch import fetch_bytes, make_client
+from qamera_desktop.core.thumbnails.pipeline import ThumbnailPipeline
+from qamera_desktop.core.thumbnails.records import DecodedThumbnail, ThumbnailKey
 
 COUNT = 200
 LARGE_EVERY = 7  # every 7th image is 2048 px wide (~29 of 200)

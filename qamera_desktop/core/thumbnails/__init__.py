@@ -5,16 +5,6 @@ background thread of its own, and `ThumbnailProcess` runs that in a worker proce
 the app uses.
 
 Qt-free: the UI turns `DecodedThumbnail.data` (RGB888) into a QImage / QPixmap on the GUI thread.
+Nothing is imported here: the app's process imports the records and the worker's launcher, and
+Pillow and the pipeline load only where thumbnails are made (the worker, or the in-app fallback).
 """
-
-from .decode import decode_thumbnail
-from .pipeline import ThumbnailPipeline
-from .records import DecodedThumbnail, ThumbnailError, ThumbnailKey
-
-__all__ = [
-    "DecodedThumbnail",
-    "ThumbnailError",
-    "ThumbnailKey",
-    "ThumbnailPipeline",
-    "decode_thumbnail",
-]

@@ -15,10 +15,12 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from .pipeline import ThumbnailPipeline
 from .records import DecodedThumbnail, ThumbnailKey
+
+if TYPE_CHECKING:
+    from .pipeline import ThumbnailPipeline
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +86,8 @@ class ThumbnailThread:
     # ------------------------------------------------------------------ the thumbnail thread
     def _run(self, cache_dir: Path, options: dict[str, Any]) -> None:
         try:
+            from .pipeline import ThumbnailPipeline  # Pillow: only where thumbnails are made
+
             self._pipeline = ThumbnailPipeline(
                 cache_dir, on_ready=self._add, on_failed=self._add, **options
             )

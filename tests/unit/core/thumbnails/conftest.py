@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from qamera_desktop.core.thumbnails import DecodedThumbnail, ThumbnailKey, ThumbnailPipeline
+from qamera_desktop.core.thumbnails.pipeline import ThumbnailPipeline
+from qamera_desktop.core.thumbnails.records import DecodedThumbnail, ThumbnailKey
 from qamera_desktop.core.thumbnails.thumbnail_thread import Result
 
 GATE_LIMIT = 30.0  # a gated request gives up after this long, so no thread outlives a test run

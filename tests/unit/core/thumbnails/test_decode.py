@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageFile, JpegImagePlugin
 
-from qamera_desktop.core.thumbnails import DecodedThumbnail, ThumbnailError, decode_thumbnail
-from qamera_desktop.core.thumbnails.decode import encode_jpeg
+from qamera_desktop.core.thumbnails.decode import decode_thumbnail, encode_jpeg
+from qamera_desktop.core.thumbnails.records import DecodedThumbnail, ThumbnailError
 
 from .images import BLUE, RED, encode, exif_rotated_jpeg, jpeg, png_header_only, two_halves
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from qamera_desktop.core.thumbnails import ThumbnailKey
 from qamera_desktop.core.thumbnails.disk_cache import DiskCache, cache_name
+from qamera_desktop.core.thumbnails.records import ThumbnailKey
 
 
 def key(n: int) -> ThumbnailKey:

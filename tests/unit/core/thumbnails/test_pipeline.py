@@ -14,9 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from qamera_desktop.core.thumbnails import ThumbnailKey, ThumbnailPipeline
 from qamera_desktop.core.thumbnails import pipeline as pipeline_module
 from qamera_desktop.core.thumbnails.disk_cache import cache_name
+from qamera_desktop.core.thumbnails.pipeline import ThumbnailPipeline
+from qamera_desktop.core.thumbnails.records import ThumbnailKey
 
 from .conftest import ImageServer, PipelineFactory
 from .images import jpeg

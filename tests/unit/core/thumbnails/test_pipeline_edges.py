@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from qamera_desktop.core.http_download import short_cause, url_problem
-from qamera_desktop.core.thumbnails import ThumbnailKey
 from qamera_desktop.core.thumbnails import pipeline as pipeline_module
 from qamera_desktop.core.thumbnails.disk_cache import DiskCache
+from qamera_desktop.core.thumbnails.records import ThumbnailKey
 
 from .certs import self_signed
 from .conftest import ImageServer, PipelineFactory

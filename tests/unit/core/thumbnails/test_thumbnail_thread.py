@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from qamera_desktop.core.thumbnails import DecodedThumbnail, ThumbnailKey
+from qamera_desktop.core.thumbnails.records import DecodedThumbnail, ThumbnailKey
 from qamera_desktop.core.thumbnails.thumbnail_thread import Result, ThumbnailThread
 
 from .conftest import Batches, ImageServer, until

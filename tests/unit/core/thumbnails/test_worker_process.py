@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from qamera_desktop.core.log_setup import LOG_FILE_NAME, WORKER_LOG_FILE_NAME, configure_logging
-from qamera_desktop.core.thumbnails import DecodedThumbnail, ThumbnailKey, worker_process
+from qamera_desktop.core.thumbnails import worker_process
+from qamera_desktop.core.thumbnails.records import DecodedThumbnail, ThumbnailKey
 from qamera_desktop.core.thumbnails.worker_process import (
     ThumbnailProcess,
     read_message,
