@@ -1,0 +1,36 @@
+"""What the window's process imports before its first paint: the heavy parts that only some
+actions need (Pillow and the thumbnail pipeline, which run in the thumbnail worker; the export
+engine and the PDF writer, loaded by an export) stay out, so that a change that pulls one of
+them back into the start is seen here rather than in a slower cold start."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+KEPT_OUT = (
+    "PIL",
+    "qamera_desktop.core.thumbnails.pipeline",
+    "qamera_desktop.core.thumbnails.decode",
+    "qamera_desktop.core.export.exporter",
+    "qamera_desktop.ui.contact_sheet",
+    "qamera_desktop.ui.originals_cache",
+    "qamera_desktop.sandbox",
+)
+
+PROBE = f"""
+import sys
+import qamera_desktop.app, qamera_desktop.ui.app_controller
+print(",".join(m for m in {KEPT_OUT!r} if m in sys.modules))
+"""
+
+
+def test_the_start_imports_none_of_what_only_some_actions_need() -> None:
+    found = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"QT_QPA_PLATFORM": "offscreen", "PATH": ""},
+    ).stdout.strip()
+    assert found == "", f"imported at start: {found}"
