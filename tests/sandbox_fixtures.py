@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -115,11 +116,17 @@ _FIRST_LINE = re.compile(r"(http://\S+) with demo key (\S+)")
 class SandboxProcess:
     """`python -m qamera_desktop.sandbox` in a child process, for kill -9 and command line tests."""
 
-    def __init__(self, data_dir: Path, *args: str, startup_timeout: float = 60.0) -> None:
+    def __init__(
+        self, data_dir: Path, *args: str, startup_timeout: float = 60.0, nice: int = 0
+    ) -> None:
+        """`nice`: run it below the other processes (POSIX), as a server on another machine
+        would be: for benchmarks of the window on a machine with few cores."""
         self.stderr_path = data_dir.with_name(data_dir.name + ".stderr.log")
         self._stderr = self.stderr_path.open("a")
+        niced = ["nice", "-n", str(nice)] if nice and shutil.which("nice") else []
         self.proc = subprocess.Popen(
             [
+                *niced,
                 sys.executable,
                 "-m",
                 "qamera_desktop.sandbox",
