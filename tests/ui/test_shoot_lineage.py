@@ -111,7 +111,7 @@ def test_the_details_show_the_configuration_of_an_image_of_a_shoot(qtbot, make_a
 
 
 def test_without_the_catalogue_the_details_show_ids_and_try_again_later(
-    qtbot, make_app, arun, sandbox, monkeypatch
+    qtbot, make_app, arun, sandbox, monkeypatch, caplog
 ):
     monkeypatch.setattr(shoots_controller, "NAMES_RETRY_AFTER_S", 3.0)  # a minute in the app
     app = make_app()
@@ -129,6 +129,8 @@ def test_without_the_catalogue_the_details_show_ids_and_try_again_later(
     sandbox.reset_stats()
     make_current(qtbot, window, shoot.record_ids[0])
     qtbot.waitUntil(lambda: asked() == [5, 5, 5])
+    # given up (the wait before asking again runs from here, not from the server's last answer)
+    qtbot.waitUntil(lambda: "Could not load the catalogue's names" in caplog.text)
     assert f"model {model_id};" in details.shoot.text()
     assert "names" not in window.statusBar().currentMessage()  # no alarm: ids are enough
     # not asked again at once (the rate budget is shared with the listing)
