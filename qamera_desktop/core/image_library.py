@@ -405,8 +405,11 @@ class ImageLibrary:
                 self._ready_pending = None  # the kept listing's view, still arranging: ERROR
                 self._set_state(LibraryState(LoadState.ERROR, str(exc)))
             return
-        if stored is not None:
-            stored.cancel()  # the server answered first
+        finally:
+            # the server answered first, or this refresh was cancelled (a switch, a close):
+            # the kept listing is not shown after it
+            if stored is not None and not stored.done():
+                stored.cancel()
         if generation != self._generation or request < self._applied_request:
             return  # the filter changed meanwhile, or a newer answer was applied already
         by_id = await _index_by_id(images)
@@ -432,18 +435,17 @@ class ImageLibrary:
         generation, wanted = self._generation, self._filter
         try:
             stored = await listings.load(wanted)
-        except Exception:
-            log.exception("Reading the kept listing failed")
-            return
-        if stored is None or generation != self._generation or self._by_id:
-            return
-        if self._applied_request >= request:
-            return  # the server answered meanwhile
-        by_id = await _index_by_id(stored.images)
-        if generation != self._generation or self._by_id or self._applied_request >= request:
-            return
-        self._listed_at = stored.listed_at
-        self._replace(by_id, then=LibraryState(LoadState.READY, refreshing=True))
+            if stored is None or generation != self._generation or self._by_id:
+                return
+            if self._applied_request >= request:
+                return  # the server answered meanwhile
+            by_id = await _index_by_id(stored.images)
+            if generation != self._generation or self._by_id or self._applied_request >= request:
+                return
+            self._listed_at = stored.listed_at
+            self._replace(by_id, then=LibraryState(LoadState.READY, refreshing=True))
+        except Exception:  # never out of refresh(), which says nothing escapes
+            log.exception("Showing the kept listing failed")
 
     def replace_listing(self, server_filter: ServerFilter, images: Iterable[Image]) -> None:
         """A complete listing for `server_filter` arrived: it becomes the truth."""

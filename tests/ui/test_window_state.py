@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 
 from PySide6.QtCore import QPoint, Qt
@@ -195,3 +196,27 @@ def test_a_refused_write_is_said_and_its_changes_wait_for_the_next(qtbot, tmp_pa
     assert (saved.thumb_size, saved.sort) == (128, "name")
     writer.flush()  # nothing changed since: nothing written
     assert writer.writes == 1
+
+
+def test_the_batched_write_is_done_off_the_gui_thread_and_flush_waits_for_it(qtbot, tmp_path):
+    """The fsync of a batch never holds up the window; a flush (at close) is on disk when it
+    returns, after any write still under way."""
+    threads: list[str] = []
+
+    class Recording(SettingsStore):
+        def save(self, settings: Settings) -> None:
+            threads.append(threading.current_thread().name)
+            super().save(settings)
+
+    path = tmp_path / "settings.json"
+    writer = SettingsWriter(Recording(path), failed=lambda exc: None, interval_ms=20)
+    writer.change(thumb_size=128)
+    qtbot.waitUntil(lambda: not writer.pending)
+    assert len(threads) == 1
+    assert threads[0] != threading.main_thread().name
+    assert written(path).thumb_size == 128
+    writer.change(thumb_size=160)
+    writer.flush()
+    assert threads[1] == threading.main_thread().name
+    assert written(path).thumb_size == 160
+    assert writer.writes == 2
