@@ -125,7 +125,7 @@ class ListingStore:
                 return None
             blob = bytes(rows[0]["images"])
             listing = StoredListing(unpack(blob), datetime.fromisoformat(rows[0]["listed_at"]))
-        except (Exception, msgspec.DecodeError) as exc:
+        except Exception as exc:
             log.warning("The stored listing %s could not be read: %s", key, exc)
             return None
         self._stored[key] = _digest(blob)

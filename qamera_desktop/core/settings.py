@@ -106,15 +106,14 @@ def _clamp(value: int, low: int, high: int) -> int:
 
 
 def _same_kind(value: object, default: object) -> bool:
-    """Fields are `str | None` (default None), bool, int, str or the shortcuts' mapping."""
+    """Fields are `str | None` (default None), bool, int or str (the shortcuts' mapping is read
+    by `_shortcuts`)."""
     if default is None:
         return value is None or isinstance(value, str)
     if isinstance(default, bool):
         return isinstance(value, bool)
     if isinstance(default, int):
         return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(default, Mapping):
-        return isinstance(value, Mapping)
     return isinstance(value, str)
 
 

@@ -136,6 +136,8 @@ class AccountActions(QObject):
     def _fill_switch_menu(self, menu: QMenu, *, offer_connect: bool = False) -> None:
         """Every profile, the open one checked; `offer_connect`: then "Connect…" below them."""
         menu.clear()
+        for old in menu.findChildren(QActionGroup):  # clear() leaves the last filling's group
+            old.deleteLater()
         context = self._context
         if context is None:
             return

@@ -24,6 +24,7 @@ take one of them, or two actions that share a key where both are live at once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -424,6 +425,7 @@ def live_together(a: Context, b: Context) -> bool:
     return a == b or {a, b} == {Context.WINDOW, Context.GRID}
 
 
+@functools.cache  # the clash checks ask it for every pair of the table's keys
 def normalized(key: str) -> str:
     """One spelling per key sequence ("ctrl+f", "Ctrl+F" -> "Ctrl+F")."""
     return QKeySequence(key).toString(QKeySequence.SequenceFormat.PortableText)

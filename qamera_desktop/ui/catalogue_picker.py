@@ -38,6 +38,7 @@ from shiboken6 import isValid
 from qamera_desktop.api.errors import ApiError, NetworkError
 from qamera_desktop.api.retry import is_retryable
 from qamera_desktop.core.background_tasks import BackgroundTasks
+from qamera_desktop.ui.theme import error_colour
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,6 @@ SLOW_AFTER_MS = 8_000
 TRYING_AGAIN_TEXT = "Trying again…"
 RELOAD_DELAYS: tuple[float, ...] = (2.0, 4.0, 8.0, 15.0, 30.0)
 """Seconds before reloading by itself after each failure in a row (the last one repeats)."""
-ERROR_COLOUR = "#e03131"
 
 
 # -- words -----------------------------------------------------------------------------------
@@ -157,7 +157,7 @@ class MessageLine(QLabel):
         colour = {
             Tone.NORMAL: base.color(QPalette.ColorRole.WindowText),
             Tone.HINT: base.color(QPalette.ColorRole.PlaceholderText),
-            Tone.ERROR: QColor(ERROR_COLOUR),
+            Tone.ERROR: QColor(error_colour(base)),
         }[tone]
         palette.setColor(QPalette.ColorRole.WindowText, colour)
         self.setPalette(palette)

@@ -55,7 +55,8 @@ from qamera_desktop.core.connection_check import (
 )
 from qamera_desktop.core.key_store import KeyPlace, KeyringState, KeyStore, SavedKey
 from qamera_desktop.core.profiles import Profile, ProfileStore
-from qamera_desktop.ui.catalogue_picker import ERROR_COLOUR, MessageLine, Tone
+from qamera_desktop.ui.catalogue_picker import MessageLine, Tone
+from qamera_desktop.ui.theme import error_colour
 
 log = logging.getLogger(__name__)
 
@@ -389,7 +390,8 @@ class ConnectDialog(QDialog):
         self.revalidate()
 
     def _show_result(self, text: str, *, error: bool) -> None:
-        self.result_label.setStyleSheet(f"color: {ERROR_COLOUR}" if error else "")
+        colour = error_colour(self.palette())
+        self.result_label.setStyleSheet(f"color: {colour}" if error else "")
         self.result_label.setText(text)
         self.result_label.setToolTip(text)
 

@@ -37,9 +37,9 @@ from qamera_desktop.api.retry import is_retryable
 from qamera_desktop.core.image_library import ImageLibrary, ImageSource, LoadState
 from qamera_desktop.ui.catalogue_picker import CataloguePicker
 from qamera_desktop.ui.new_shoot_dialog import Catalogue
+from qamera_desktop.ui.theme import error_colour
 
 CONNECTED_PREFIX = "Connected to "
-FAILED_STYLE = "color: #c92a2a;"
 
 
 class Link(StrEnum):
@@ -142,7 +142,8 @@ class ConnectionStatus:
     def _show(self, text: str, tip: str, failed: bool) -> None:
         self._label.setText(text)
         self._label.setToolTip(tip)
-        self._label.setStyleSheet(FAILED_STYLE if failed else "")
+        colour = error_colour(self._label.palette())  # reads on light and dark (ui/theme.py)
+        self._label.setStyleSheet(f"color: {colour};" if failed else "")
 
 
 class MeasuredSource:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Protocol
 
 from PySide6.QtCore import QByteArray, QEvent, QMargins, QSize, Qt, QTimer
 from PySide6.QtCore import Signal as QtSignal
@@ -21,7 +20,6 @@ from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QMoveEvent,
 from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from qamera_desktop.api.errors import ApiError
-from qamera_desktop.api.records import Image
 from qamera_desktop.core.background_tasks import BackgroundTasks
 from qamera_desktop.core.image_library import ImageLibrary, LibraryState, LoadState
 from qamera_desktop.core.image_query import ServerFilter, SortOrder
@@ -32,13 +30,19 @@ from qamera_desktop.core.settings import Settings, SettingsStore
 from qamera_desktop.resources import resource_path
 from qamera_desktop.ui.account_actions import CONNECT_TEXT, AccountActions
 from qamera_desktop.ui.actions import ActionId, ActionSet, Context, custom_keys
-from qamera_desktop.ui.connection_status import ConnectionStatus, Link, MeasuredSource, retried
+from qamera_desktop.ui.connection_status import (
+    CatalogueSource,
+    ConnectionStatus,
+    Link,
+    MeasuredSource,
+    retried,
+)
 from qamera_desktop.ui.export_controller import ExportController
 from qamera_desktop.ui.filter_bar import FilterBar
 from qamera_desktop.ui.image_browser import ImageBrowser
 from qamera_desktop.ui.image_grid_view import ZOOM_STEP
 from qamera_desktop.ui.menus import build_menus
-from qamera_desktop.ui.new_shoot_dialog import Catalogue, NewShootDialog, ShootDefaults
+from qamera_desktop.ui.new_shoot_dialog import NewShootDialog, ShootDefaults
 from qamera_desktop.ui.preferences_dialog import PreferencesDialog
 from qamera_desktop.ui.review_controller import ReviewController
 from qamera_desktop.ui.settings_writer import SettingsWriter
@@ -58,12 +62,6 @@ DEMO_BANNER = (
 DEFAULT_SIZE = QSize(1280, 820)
 SAVE_CHOSEN_MS = 500
 FRAME_ROOM = QMargins(0, 0, 8, 32)  # a window manager's borders and title bar, roughly
-
-
-class CatalogueSource(Catalogue, Protocol):
-    async def list_images(
-        self, status_filter: str = "all", product_id: str | None = None
-    ) -> list[Image]: ...
 
 
 class MainWindow(QMainWindow):

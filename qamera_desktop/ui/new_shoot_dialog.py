@@ -19,7 +19,7 @@ from datetime import datetime
 from enum import Enum, auto
 from typing import Protocol
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -381,6 +381,12 @@ class NewShootDialog(QDialog):
         elif product_id:
             self.product.select_id(product_id)
         self.revalidate()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        error = getattr(self, "error", None)  # a change can come before it is built
+        if event.type() == QEvent.Type.PaletteChange and error is not None:  # light or dark
+            error.setStyleSheet(f"color: {error_colour(self.palette())}")
 
     def pickers(self) -> list[CataloguePicker]:
         return [self.product, self.model, self.scenery, self.preset]

@@ -468,6 +468,13 @@ class PreferencesDialog(QDialog):
         colour = error_colour(self.palette()) if self._error_said else "palette(window-text)"
         self.key_message.setStyleSheet(f"color: {colour};")
 
+    def done(self, result: int) -> None:
+        """Closing applies a limit still settling (the window writes the settings as this
+        closes: a limit saved after that would be lost)."""
+        if self._limit_timer.isActive():
+            self.apply_cache_limit()
+        super().done(result)
+
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange:  # light or dark: the red for it

@@ -9,7 +9,7 @@ from html import escape
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from qamera_desktop.ui.actions import ACTIONS, ActionSet, Context, keys_text
+from qamera_desktop.ui.actions import ACTIONS, ActionId, ActionSet, Context, keys_text
 
 SECTIONS: tuple[tuple[Context, str], ...] = (
     (Context.GRID, "In the grid"),
@@ -27,17 +27,27 @@ NOTES: dict[Context, str] = {
 }
 
 
-HOW_IT_WORKS = (
-    "Pick and approve a shoot's images: move through the grid with the arrows, press P to pick, "
-    "X to reject, 1-5 for stars and 6-9 for a colour label; each decision takes you to the next "
-    "image. Space shows one large, C compares the selected ones side by side. Filter by your "
-    "review to see what is left, then export the picks (File menu: files, a manifest, XMP) or make "
-    "a contact sheet. Every key below can be changed in Preferences."
-)
+def how_it_works(keys: ActionSet) -> str:
+    """A few lines on the job, naming the keys bound now."""
+
+    def key(action_id: ActionId) -> str:
+        return keys.key_text(action_id) or "(no key)"
+
+    return (
+        f"Pick and approve a shoot's images: move through the grid with the arrows, press "
+        f"{key(ActionId.PICK)} to pick, {key(ActionId.REJECT)} to reject, "
+        f"{key(ActionId.RATE_1)}-{key(ActionId.RATE_5)} for stars and "
+        f"{key(ActionId.LABEL_RED)}-{key(ActionId.LABEL_BLUE)} for a colour label (with "
+        "auto-advance, in the View menu, each decision takes you to the next image). "
+        f"{key(ActionId.OPEN_PREVIEW)} shows one large, {key(ActionId.COMPARE)} compares the "
+        "selected ones side by side. Filter by your review to see what is left, then export the "
+        f"picks ({key(ActionId.EXPORT)}: files, a manifest, XMP) or make a contact sheet. Every "
+        "key below can be changed in Preferences."
+    )
 
 
 def shortcuts_html(keys: ActionSet) -> str:
-    parts = [f"<p>{escape(HOW_IT_WORKS)}</p>"]
+    parts = [f"<p>{escape(how_it_works(keys))}</p>"]
     for context, title in SECTIONS:
         rows = []
         for spec in ACTIONS:

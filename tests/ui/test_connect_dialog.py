@@ -23,6 +23,7 @@ from qamera_desktop.core.key_store import KEY_FILE_NAME, SERVICE, KeyPlace, KeyS
 from qamera_desktop.core.profiles import DEMO_PROFILE, ProfileStore
 from qamera_desktop.sandbox import READONLY_API_KEY, SandboxHandle
 from qamera_desktop.ui.connect_dialog import ConnectDialog, ConnectedAccount
+from qamera_desktop.ui.theme import error_colour
 from tests.ui.helpers import active_window, focus_widget, press
 
 BAD_SECRET = "definitely-not-valid-77"
@@ -105,7 +106,7 @@ def test_a_bad_key_says_401_and_keeps_everything_typed(
     text = dialog.result_label.text()
     assert dialog.last_result.outcome is Outcome.BAD_KEY
     assert "refused this key (401: “Invalid API key”)" in text
-    assert "#e03131" in dialog.result_label.styleSheet()  # shown as an error
+    assert error_colour(dialog.palette()) in dialog.result_label.styleSheet()  # as an error
     assert BAD_SECRET not in text
     assert dialog.key_edit.text() == BAD_KEY  # everything typed is still there
     assert dialog.url_edit.text() == sandbox.base_url

@@ -499,3 +499,17 @@ def test_the_use_shown_is_the_last_jobs_a_slow_measure_never_shows_stale_bytes(
     qtbot.waitUntil(dialog.clear_button.isEnabled)
     assert steps == ["measure", "measured", "clear", "cleared"]  # one at a time, as asked
     assert dialog.cache_usage.text() == "0 MB of 512 MB"
+
+
+def test_the_help_names_the_keys_bound_now(qtbot, make_app):
+    """F1's few lines on the job follow a rebinding, as the sheet of keys below them does."""
+    window = make_app().window
+    window.keys.set_keys(ActionId.PICK, [QKeySequence("Ctrl+K")])
+    window.keys[ActionId.HELP].trigger()
+    dialog = window.shortcuts_dialog
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible)
+    assert "press Ctrl+K to pick" in dialog.text.text()
+    reject = window.keys.key_text(ActionId.REJECT)
+    assert f"{reject} to reject" in dialog.text.text()
+    dialog.reject()
