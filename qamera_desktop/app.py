@@ -16,7 +16,11 @@ from typing import TYPE_CHECKING
 from qamera_desktop.launch_options import DEFAULT_API_URL, LaunchOptions
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import QLockFile
+
     from qamera_desktop.sandbox import SandboxHandle as DemoServerHandle
+
+LOCK_FILE_NAME = "qamera-desktop.lock"
 
 
 def _prepare_platform(options: LaunchOptions) -> None:
@@ -67,8 +71,12 @@ def run_app(options: LaunchOptions) -> int:
     from qamera_desktop.core.settings import SettingsStore
     from qamera_desktop.ui.theme import apply_theme
 
+    paths = AppPaths.resolve(data_dir)
+    lock = _one_window_per_folder(paths.data_dir)
+    if lock is None:
+        return 1
     # light or dark as chosen in Preferences, before the first window paints
-    apply_theme(SettingsStore(AppPaths.resolve(data_dir).settings_file).load().theme_choice, app)
+    apply_theme(SettingsStore(paths.settings_file).load().theme_choice, app)
     from qamera_desktop.core.log_setup import configure_logging, log_folder
 
     # a rotating file (under --data-dir when given) and stderr, every record redacted
@@ -86,5 +94,31 @@ def run_app(options: LaunchOptions) -> int:
     finally:
         loop.close()
         logs.close()
+        lock.unlock()
         if temp is not None:
             temp.cleanup()
+
+
+ALREADY_OPEN = (
+    "Qamera Desktop is already open for this folder ({folder}): its window may be on another "
+    "desktop or minimised."
+)
+
+
+def _one_window_per_folder(data_dir: Path) -> QLockFile | None:
+    """The app's lock on its data folder (None: another copy of the app holds it, and the
+    designer was told). Two copies would write one settings file and one database at once; a
+    lock left by a copy that was killed is taken over (QLockFile checks its process)."""
+    from PySide6.QtCore import QLockFile
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lock = QLockFile(str(data_dir / LOCK_FILE_NAME))
+    lock.setStaleLockTime(0)  # never stale by age: only when its process is gone
+    if lock.tryLock(500):
+        return lock
+    message = ALREADY_OPEN.format(folder=data_dir)
+    print(message, file=sys.stderr)
+    if QApplication.platformName() not in ("offscreen", "minimal"):
+        QMessageBox.information(None, "Qamera Desktop", message)
+    return None
