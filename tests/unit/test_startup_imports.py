@@ -1,7 +1,7 @@
-"""What the window's process imports before its first paint: the heavy parts that only some
-actions need (Pillow and the thumbnail pipeline, which run in the thumbnail worker; the export
-engine and the PDF writer, loaded by an export) stay out, so that a change that pulls one of
-them back into the start is seen here rather than in a slower cold start."""
+"""What the window's process imports until its window is built and shown: the heavy parts
+that only some actions need (Pillow and the thumbnail pipeline, which run in the thumbnail worker;
+the export engine and the PDF writer, loaded by an export) stay out, so that a change that pulls
+one of them back into the start is seen here rather than in a slower cold start."""
 
 from __future__ import annotations
 
@@ -19,9 +19,18 @@ KEPT_OUT = (
 )
 
 PROBE = f"""
-import sys
+import os, sys, tempfile
+from pathlib import Path
 import qamera_desktop.app, qamera_desktop.ui.app_controller
-print(",".join(m for m in {KEPT_OUT!r} if m in sys.modules))
+from PySide6.QtWidgets import QApplication
+from qamera_desktop.ui.services import build_services
+app = QApplication([])
+folder = Path(tempfile.mkdtemp())
+services = build_services(folder / "settings.json", folder / "thumbnails")  # the window, built
+services.window.show()
+app.processEvents()
+print(",".join(m for m in {KEPT_OUT!r} if m in sys.modules), flush=True)
+os._exit(0)  # the thumbnail worker ends with its pipe
 """
 
 
