@@ -74,15 +74,19 @@ class MainWindow(QMainWindow):
         settings_store: SettingsStore,
         parent: QWidget | None = None,
         *,
+        settings: Settings | None = None,
         thumbnail_cache_dir: Path | None = None,
     ) -> None:
-        """`thumbnail_cache_dir`: the loader's disk cache, which Preferences measures, trims to
-        its limit and clears (None: Preferences says it cannot)."""
+        """`settings`: as just read from `settings_store` (else read here);
+        `thumbnail_cache_dir`: the loader's disk cache, which Preferences measures, trims to its
+        limit and clears (None: Preferences says it cannot)."""
         super().__init__(parent)
         self.library = library
         self.loader = loader
         self.thumbnail_cache_dir = thumbnail_cache_dir
-        self.settings_writer = SettingsWriter(settings_store, failed=self._save_failed, parent=self)
+        self.settings_writer = SettingsWriter(
+            settings_store, failed=self._save_failed, initial=settings, parent=self
+        )
         self._closing = False
         self.tasks = BackgroundTasks(self._task_failed)
         self._client: CatalogueSource | None = None

@@ -180,9 +180,16 @@ def build_services(
     holds as much as Preferences allows (Preferences trims the folder itself when lowered)."""
     settings_store = SettingsStore(settings_file)
     library = ImageLibrary()
-    cache_bytes = settings_store.load().thumbnail_cache_mb * 2**20
+    settings = settings_store.load()  # read once: the window's writer starts from it
+    cache_bytes = settings.thumbnail_cache_mb * 2**20
     loader = ThumbnailLoader(thumbnail_cache_dir, disk_cache_bytes=cache_bytes)
-    window = MainWindow(library, loader, settings_store, thumbnail_cache_dir=thumbnail_cache_dir)
+    window = MainWindow(
+        library,
+        loader,
+        settings_store,
+        settings=settings,
+        thumbnail_cache_dir=thumbnail_cache_dir,
+    )
     originals = thumbnail_cache_dir.parent / "originals"
     return AppServices(settings_store, library, loader, window, tuning or Tuning(), originals)
 

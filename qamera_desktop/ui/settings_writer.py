@@ -37,13 +37,15 @@ class SettingsWriter(QObject):
         *,
         failed: Callable[[OSError], None],
         interval_ms: int = WRITE_EVERY_MS,
+        initial: Settings | None = None,
         parent: QObject | None = None,
     ) -> None:
-        """`failed` hears of a write the disk refused (the changes stay, for the next try)."""
+        """`failed` hears of a write the disk refused (the changes stay, for the next try);
+        `initial`: the settings as just read from `store` (else read here)."""
         super().__init__(parent)
         self._store = store
         self._failed = failed
-        self.settings: Settings = store.load()
+        self.settings: Settings = initial if initial is not None else store.load()
         self.writes = 0  # files written: what the debounce saved is visible in the tests
         self._dirty = False
         self._writing: Future[None] | None = None
