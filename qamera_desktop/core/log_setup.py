@@ -189,9 +189,8 @@ def configure_logging(
         file_handler.addFilter(_not_chatty)
     recent = RecentErrors()
     handlers: list[logging.Handler] = [file_handler, recent]
-    if console and sys.stderr is not None:
-        stream = logging.StreamHandler(sys.stderr)
-        stream.setLevel(stderr_level)
+    stream = _stderr_handler(stderr_level) if console else None
+    if stream is not None:
         handlers.append(stream)
     root = logging.getLogger()
     for handler in handlers:
@@ -213,15 +212,24 @@ def configure_console_logging(console_level: str | int | None = None) -> logging
     """Log to stderr alone, at `console_level` ($QAMERA_LOG_LEVEL, WARNING by default), redacted:
     for a process with no log folder (the thumbnail worker of an app that logs to no file).
     Returns the handler installed (None where there is no stderr)."""
-    if sys.stderr is None:
+    stream = _stderr_handler(_level(console_level))
+    if stream is None:
         return None
-    stream = logging.StreamHandler(sys.stderr)
-    stream.setLevel(_level(console_level))
     stream.setFormatter(logging.Formatter(FORMAT))
     stream.addFilter(REDACTION)
     root = logging.getLogger()
     root.addHandler(stream)
     root.setLevel(min(root.level or logging.WARNING, stream.level))
+    return stream
+
+
+def _stderr_handler(level: int) -> logging.Handler | None:
+    """A handler on stderr at `level`; None where there is no stderr (a windowed app on
+    Windows has `sys.stderr` None)."""
+    if sys.stderr is None:
+        return None
+    stream = logging.StreamHandler(sys.stderr)
+    stream.setLevel(level)
     return stream
 
 
