@@ -43,6 +43,15 @@ def restart() -> Iterator[Restart]:
         handle.stop()
 
 
+# When the sandbox is stopped under the client, the HTTP pool can drop a dead keep-alive
+# connection without closing its socket, and the garbage collector then warns (seen once in 8
+# full runs, only in this module, which stops servers under live clients). Only that warning, of
+# a socket, is let through here; every other unraisable exception still fails these tests.
+pytestmark = pytest.mark.filterwarnings(
+    r"ignore:Exception ignored in. <socket\.socket:pytest.PytestUnraisableExceptionWarning"
+)
+
+
 def label(app: App) -> str:
     return app.window.connection_label.text()
 

@@ -7,6 +7,8 @@ told to avoid their reasons."""
 
 from __future__ import annotations
 
+import contextlib
+
 from PySide6.QtCore import Qt
 
 from qamera_desktop.api.shoot_request import ShootRequest
@@ -141,9 +143,20 @@ def test_without_the_catalogue_the_details_show_ids_and_try_again_later(
     # a while later, it is asked again and the details are named
     sandbox.reconfigure(error_rate=0.0)
     qtbot.wait(3_100)
-    make_current(qtbot, window, shoot.record_ids[2])
-    qtbot.waitUntil(lambda: f"model {model.name};" in details.shoot.text())
-    assert asked() == [6, 6, 6]
+
+    def named() -> bool:
+        return f"model {model.name};" in details.shoot.text()
+
+    # the next image looked at asks again; under a loaded machine the listing's own recovery
+    # (a refresh after the failures) can redraw the details meanwhile, so look at one more
+    for record in (shoot.record_ids[2], shoot.record_ids[0]):
+        make_current(qtbot, window, record)
+        with contextlib.suppress(qtbot.TimeoutError):
+            qtbot.waitUntil(named, timeout=5_000)
+        if named():
+            break
+    assert named()
+    assert asked() == [6, 6, 6]  # once more, not once per image
 
 
 def test_a_click_or_enter_on_a_shoot_filters_the_grid_to_its_images(qtbot, make_app, arun):
