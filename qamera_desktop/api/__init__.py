@@ -1,10 +1,16 @@
 """The Qamera HTTP client: typed records, one error hierarchy, retries, one rate budget per key.
 
 Qt-free: nothing here imports Qt or the rest of the app (checked by import-linter).
+
+`QameraClient` (and with it httpx, ~40-100 ms to import) is loaded when first asked for: the
+window imports the records and errors from here and is on screen before the client is needed.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from .api_key import ApiKey
-from .client import QameraClient
 from .errors import (
     ApiError,
     AuthError,
@@ -30,6 +36,9 @@ from .records import (
     classify_status,
 )
 from .shoot_request import ShootRequest
+
+if TYPE_CHECKING:
+    from .client import QameraClient
 
 __all__ = [
     "AiModel",
@@ -58,3 +67,11 @@ __all__ = [
     "forget_shared_budgets",
     "shared_budget",
 ]
+
+
+def __getattr__(name: str) -> Any:  # PEP 562: the client module on first use only
+    if name == "QameraClient":
+        from .client import QameraClient
+
+        return QameraClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 
-import httpx
-
 DEFAULT_BASE_URL = "https://app.qamera.ai"
 """Qamera's own service; self-hosted deployments have their own address."""
 
@@ -28,6 +26,8 @@ def normalize_base_url(base_url: str) -> str:
     """
     if not isinstance(base_url, str) or not base_url.strip():
         raise ValueError("The server address is empty.")
+    import httpx  # here: the module is imported before the window shows, httpx need not be
+
     try:
         url = httpx.URL(base_url.strip())
     except httpx.InvalidURL as exc:

@@ -30,7 +30,6 @@ from PySide6.QtCore import QEvent, QEventLoop, QObject, QStandardPaths, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QProgressDialog, QStatusBar
 
-from qamera_desktop.api.client import QameraClient
 from qamera_desktop.api.errors import ApiError
 from qamera_desktop.api.records import Image, Product
 from qamera_desktop.core.background_tasks import BackgroundTasks
@@ -49,6 +48,7 @@ from qamera_desktop.ui.thread_job import JobContext, ThreadJob, Work
 
 if TYPE_CHECKING:  # imported where they are used: the engine, Pillow and the PDF writer load
     # when an export, a sheet or a drag first needs them, not before the window's first paint
+    from qamera_desktop.api.client import QameraClient
     from qamera_desktop.core.export.exporter import ExportItem, ExportResult
     from qamera_desktop.ui.contact_sheet import SheetHeader, SheetResult
     from qamera_desktop.ui.contact_sheet_dialog import ContactSheetDialog

@@ -17,9 +17,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import httpx
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtGui import QImage, QPixmap
@@ -28,6 +27,9 @@ from qamera_desktop.core.byte_lru import ByteLRU
 from qamera_desktop.core.thumbnails.records import DecodedThumbnail, ThumbnailKey
 from qamera_desktop.core.thumbnails.thumbnail_thread import Result, ThumbnailThread
 from qamera_desktop.core.thumbnails.worker_process import ThumbnailProcess
+
+if TYPE_CHECKING:
+    import httpx
 
 Channel = Literal["preview", "details", "grid", "icons", "pickers"]
 CHANNEL_ORDER: tuple[Channel, ...] = ("preview", "details", "grid", "icons", "pickers")
