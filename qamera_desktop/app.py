@@ -7,6 +7,7 @@ slow (sandbox start, keyring, first listing) happens after the first paint, on t
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import tempfile
@@ -20,7 +21,10 @@ if TYPE_CHECKING:
 
     from qamera_desktop.sandbox import SandboxHandle as DemoServerHandle
 
+log = logging.getLogger(__name__)
+
 LOCK_FILE_NAME = "qamera-desktop.lock"
+DEMO_PORT_FILE_NAME = "last-port"
 
 
 def _prepare_platform(options: LaunchOptions) -> None:
@@ -29,14 +33,35 @@ def _prepare_platform(options: LaunchOptions) -> None:
 
 
 def _start_demo(data_dir: Path, fast: bool) -> DemoServerHandle:
+    """The demo sandbox, on the port it had the last time when that port is free. Its images'
+    URLs name the port: on the same port, the thumbnails and files cached under those URLs are
+    found again instead of downloaded again at every start."""
     from qamera_desktop.sandbox import SandboxConfig, start_sandbox
 
-    return start_sandbox(data_dir, SandboxConfig(fast=fast))
+    config = SandboxConfig(fast=fast)
+    port_file = data_dir / DEMO_PORT_FILE_NAME
+    try:
+        last_port = int(port_file.read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        last_port = 0
+    try:
+        sandbox = start_sandbox(data_dir, config, port=last_port)
+    except OSError:  # another program has the port now
+        sandbox = start_sandbox(data_dir, config)
+    if sandbox.port != last_port:
+        try:
+            port_file.write_text(str(sandbox.port), encoding="ascii")
+        except OSError as exc:  # a read-only folder: the caches are only missed next time
+            log.warning("Could not remember the demo's port: %s", exc)
+    return sandbox
 
 
 def run_app(options: LaunchOptions) -> int:
+    from qamera_desktop.core.thumbnails.worker_process import start_spare_worker
     from qamera_desktop.memory import tune_allocator
 
+    # the thumbnail worker starts (~0.2 s, on another core) while this process imports Qt
+    start_spare_worker()
     tune_allocator()  # before the big allocations start (see memory.py)
     _prepare_platform(options)
     from PySide6.QtGui import QIcon
@@ -60,6 +85,7 @@ def run_app(options: LaunchOptions) -> int:
 
     loop = make_event_loop(app)
     asyncio.set_event_loop(loop)
+    from qamera_desktop.sandbox import DEMO_API_KEY
     from qamera_desktop.ui.app_controller import AppController
 
     temp: tempfile.TemporaryDirectory[str] | None = None
@@ -86,6 +112,7 @@ def run_app(options: LaunchOptions) -> int:
         data_dir=data_dir,
         default_api_url=DEFAULT_API_URL,
         start_demo=_start_demo,
+        demo_key=DEMO_API_KEY,
         logging_setup=logs,
     )
     try:

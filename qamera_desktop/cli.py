@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args[:1] == [THUMBNAIL_WORKER_FLAG]:  # the app starting its own thumbnail worker
         from qamera_desktop.core.thumbnails.worker_process import worker_main
 
-        return worker_main(args[1:])
+        return worker_main()
     if args[:1] == [EXPORT_COMMAND]:  # the headless export: no window, no Qt
         from qamera_desktop.export_command import export_main
 

@@ -253,8 +253,12 @@ class ImageLibrary:
         self._listeners.append(listener)
 
     def set_source(self, source: ImageSource | None) -> None:
-        """Switch account: forget everything from the old one."""
-        self._source = source
+        """Where the listings come from: the account's server. The first source keeps what is
+        shown (the account's kept listing, shown before its server was reached); replacing a
+        source switches account: everything of the old one is forgotten."""
+        replacing, self._source = self._source is not None, source
+        if not replacing:
+            return
         self._by_id.clear()
         self._listed_at = None
         self._id_filter = None  # another account's shoot
@@ -429,9 +433,16 @@ class ImageLibrary:
         if self._listings is not None:
             self._listings.save(wanted, images, self._listed_at)
 
+    async def show_kept(self) -> None:
+        """Show the listing kept for the filter now, before any server answers: at start, the
+        grid of last time (its thumbnails from the disk cache) while the server is reached.
+        Nothing when images are shown already or none are kept."""
+        if self._listings is not None and not self._by_id:
+            await self._show_stored(self._listings, self._requests + 1)
+
     async def _show_stored(self, listings: ListingCache, request: int) -> None:
-        """Show the listing kept for the filter while the server has not answered (the request
-        still runs: the state stays "refreshing")."""
+        """Show the listing kept for the filter until the answer to `request` is applied (if
+        that request runs, the state stays "refreshing")."""
         generation, wanted = self._generation, self._filter
         try:
             stored = await listings.load(wanted)
@@ -443,7 +454,8 @@ class ImageLibrary:
             if generation != self._generation or self._by_id or self._applied_request >= request:
                 return
             self._listed_at = stored.listed_at
-            self._replace(by_id, then=LibraryState(LoadState.READY, refreshing=True))
+            running = self._requests >= request  # the request was sent, its answer is awaited
+            self._replace(by_id, then=LibraryState(LoadState.READY, refreshing=running))
         except Exception:  # never out of refresh(), which says nothing escapes
             log.exception("Showing the kept listing failed")
 

@@ -8,7 +8,15 @@ that renders product shots with Pillow, thumbnails over HTTP, rate limit and fau
 
 `python -m qamera_desktop.sandbox --help` runs it on its own. Qt-free, and independent of the API
 client (`qamera_desktop.api`): it is the other side of the wire.
+
+The server and its store (uvicorn, Starlette, ~70 ms to import) load when first asked for: the
+app reads the demo key from here before it starts the sandbox.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from qamera_desktop.sandbox.config import (
     DEMO_API_KEY,
@@ -16,9 +24,11 @@ from qamera_desktop.sandbox.config import (
     READONLY_API_KEY,
     SandboxConfig,
 )
-from qamera_desktop.sandbox.server import SandboxError, SandboxHandle, start_sandbox
-from qamera_desktop.sandbox.stats import SandboxStats
-from qamera_desktop.sandbox.store import LedgerReport, read_ledger
+
+if TYPE_CHECKING:
+    from qamera_desktop.sandbox.server import SandboxError, SandboxHandle, start_sandbox
+    from qamera_desktop.sandbox.stats import SandboxStats
+    from qamera_desktop.sandbox.store import LedgerReport, read_ledger
 
 __all__ = [
     "DEMO_API_KEY",
@@ -32,3 +42,18 @@ __all__ = [
     "read_ledger",
     "start_sandbox",
 ]
+
+_LAZY = {
+    "SandboxError": "server",
+    "SandboxHandle": "server",
+    "start_sandbox": "server",
+    "SandboxStats": "stats",
+    "LedgerReport": "store",
+    "read_ledger": "store",
+}
+
+
+def __getattr__(name: str) -> Any:  # PEP 562: the server's modules on first use only
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

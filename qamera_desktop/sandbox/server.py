@@ -127,6 +127,11 @@ class SandboxHandle:
                 thread.join(SHUTDOWN_TIMEOUT)
 
     @property
+    def port(self) -> int:
+        """The port it listens on (chosen by the system when it was started with port 0)."""
+        return int(self._sock.getsockname()[1])
+
+    @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive() and not self._stopped
 

@@ -4,6 +4,7 @@ closes, or runs the headless self-test. What is built and how it is wired: ui/se
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import time
@@ -12,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Protocol
 
-from qamera_desktop.api import ApiKey, QameraClient
+from qamera_desktop.api.api_key import ApiKey
 from qamera_desktop.api.errors import ApiError
 from qamera_desktop.api.shoot_request import ShootRequest
-from qamera_desktop.core.account import sandbox_account_id
+from qamera_desktop.core.account import account_id, sandbox_account_id
 from qamera_desktop.core.app_paths import AppPaths
 from qamera_desktop.core.image_library import LoadState
 from qamera_desktop.core.key_env import API_KEY_ENV
@@ -34,6 +35,7 @@ from qamera_desktop.ui.main_window import MainWindow
 from qamera_desktop.ui.services import AppServices, build_services
 
 if TYPE_CHECKING:
+    from qamera_desktop.api.client import QameraClient
     from qamera_desktop.core.key_store import KeyStore
     from qamera_desktop.core.log_setup import LoggingSetup
 
@@ -97,12 +99,14 @@ class AppController:
         data_dir: Path | None,
         default_api_url: str,
         start_demo: DemoStarter,
+        demo_key: str,
         logging_setup: LoggingSetup | None = None,
     ) -> None:
         self.options = options
         self.paths = AppPaths.resolve(data_dir)
         self.default_api_url = default_api_url
         self._start_demo = start_demo
+        self._demo_key = demo_key  # the sandbox's, known before it starts: the demo's account
         self._logging = logging_setup
         self.services: AppServices | None = None
         self.demo: DemoServer | None = None
@@ -141,6 +145,10 @@ class AppController:
         if trace:
             print(f"trace window-shown {time.time():.4f}", flush=True)
         try:
+            if trace:  # beside the start: a Ctrl+Q before any thumbnail still quits
+                tracing = asyncio.create_task(
+                    self._trace_first_thumbnails(window, exit_after=trace == "exit")
+                )
             from qamera_desktop.core.key_store import KeyStore  # the keyring: after the paint
 
             self.keys = await asyncio.to_thread(KeyStore, self.paths.data_dir)
@@ -149,10 +157,6 @@ class AppController:
                 window.accounts.open_connect_dialog()
                 if problem:
                     window.statusBar().showMessage(problem, 15_000)
-            if trace:  # beside the requests: a Ctrl+Q before any thumbnail still quits
-                tracing = asyncio.create_task(
-                    self._trace_first_thumbnails(window, exit_after=trace == "exit")
-                )
             if self.options.self_test:
                 return await self._self_test(window, started)
             while (request := await self._requests.get()) is not _QUIT:
@@ -224,20 +228,23 @@ class AppController:
         self._set_context()
 
     async def _connect(self, services: AppServices, request: _Open) -> None:
+        """Open the profile's data on this computer (its kept listing shows at once), then its
+        server: the demo sandbox, started here, or the account's, with its key."""
         window = services.window
         profile = request.profile
         paths = profile_paths(self.paths, profile.id)
-        key: str
-        account: str | None
         price: float | None = None
         if profile.is_demo:
+            # the sandbox's port changes from run to run: its history is kept under its folder
+            services.open_local(
+                paths.database_file, sandbox_account_id(paths.sandbox_dir, self._demo_key)
+            )
+            await _show_kept(window)
             if self.demo is None:
-                window.grid.show_message("Starting the demo sandbox…")
+                window.grid.show_message("Starting the demo sandbox…")  # when nothing is kept
                 fast = self.options.sandbox_fast or self.options.self_test
                 self.demo = await asyncio.to_thread(self._start_demo, paths.sandbox_dir, fast)
             api_url, key = self.demo.base_url, self.demo.demo_key
-            # the sandbox's port changes every run: its history is kept under its folder instead
-            account = sandbox_account_id(paths.sandbox_dir, key)
             price = self.demo.config.price_per_image
             description = "Demo sandbox"
         else:
@@ -250,16 +257,18 @@ class AppController:
                 )
                 self._ask(_Open(DEMO_PROFILE, connect_after=profile))
                 return
-            api_url, key, account = profile.base_url, loaded.reveal(), None
+            api_url, key = profile.base_url, loaded.reveal()
+            services.open_local(paths.database_file, account_id(api_url, key))
+            await _show_kept(window)
             description = f"{profile.name} · {api_url}"
+        # the client's module and httpx (~0.1 s of imports) load on a thread, not the window's
+        await asyncio.to_thread(importlib.import_module, "qamera_desktop.api.client")
         try:
             services.connect(
                 api_url,
                 key,
-                database_file=paths.database_file,
                 description=description,
                 demo=profile.is_demo,
-                account=account,
                 sandbox_price_per_image=price,
             )
         except ValueError as exc:
@@ -369,11 +378,33 @@ class AppController:
             await asyncio.to_thread(self.demo.stop)
 
 
-async def _first_screen_painted(window: MainWindow, what: str, limit_s: float = 15.0) -> None:
-    """Wait until every visible cell shows its picture or its broken mark, then paint."""
+KEPT_FIRST_SCREEN_S = 1.0
+"""How long the server's start waits for the kept listing's first screen of thumbnails."""
+
+
+async def _show_kept(window: MainWindow) -> None:
+    """Show the listing kept from last time, and give its first screen of thumbnails (from the
+    disk cache) the machine before the server is reached: starting the demo sandbox and
+    importing the HTTP client hold the interpreter for ~0.3 s, which the thumbnails' delivery
+    would wait behind. The designer's own images come first; the server's answer, a moment
+    later, is usually the same listing."""
+    await window.library.show_kept()
+    if window.model.rowCount():
+        await _screen_painted(window, KEPT_FIRST_SCREEN_S, poll_s=0.005)
+
+
+async def _screen_painted(window: MainWindow, limit_s: float, poll_s: float = 0.05) -> bool:
+    """Wait until every visible cell shows its picture or its broken mark, then paint;
+    whether that happened within `limit_s`."""
     deadline = time.perf_counter() + limit_s
     while not window.grid.first_screen_ready():
         if time.perf_counter() > deadline:
-            raise SelfTestFailed(f"{what} were not painted within {limit_s:.0f} s")
-        await asyncio.sleep(0.05)
+            return False
+        await asyncio.sleep(poll_s)
     window.grid.viewport().repaint()
+    return True
+
+
+async def _first_screen_painted(window: MainWindow, what: str, limit_s: float = 15.0) -> None:
+    if not await _screen_painted(window, limit_s):
+        raise SelfTestFailed(f"{what} were not painted within {limit_s:.0f} s")

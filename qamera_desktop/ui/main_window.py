@@ -249,7 +249,11 @@ class MainWindow(QMainWindow):
         dock.dockLocationChanged.connect(lambda _area: self._state_changed())
         dock.topLevelChanged.connect(lambda _floating: self._state_changed())
         library.set_sort(self.filters.sort_order())
-        library.set_filter(self.filters.server_filter())
+        # the remembered product at once, before the product list has arrived: its kept listing
+        # is the one shown while the account's server is reached
+        library.set_filter(
+            ServerFilter(self.settings.product_id, self.filters.server_filter().status)
+        )
         self._on_count(self.model.rowCount())
 
     def attach_reviews(self, store: ReviewStore) -> None:
@@ -334,10 +338,6 @@ class MainWindow(QMainWindow):
         self._client = client
         self.connection.set_server(description)
         self.library.set_source(MeasuredSource(client, self._listing_measured))
-        # the remembered product is queried at once, before the product list has arrived
-        self.library.set_filter(
-            ServerFilter(self.settings.product_id, self.filters.server_filter().status)
-        )
         self.shoots.set_client(client)
         self.banner.setText(DEMO_BANNER)
         self.banner.setVisible(demo)

@@ -1,12 +1,14 @@
 """The composition root: builds the app's services and main window and wires them together.
 
-In two steps, so that the window is on screen before anything slow happens:
+In three steps, so that the window is on screen before anything slow happens, and the account's
+own images before its server answers:
 
 1. `build_services(...)` makes the settings store, the image library, the thumbnail loader and the
    main window (not shown yet: the caller shows it and lets it paint);
-2. `AppServices.connect(...)`, once the account is known, makes the API client, the local
-   database, the shoot service, the designer's reviews and the kept listings, and attaches them to
-   the window.
+2. `AppServices.open_local(...)`, once the account is known, opens its data on this computer
+   (database, reviews, kept listings); the app shows the listing kept from last time at once;
+3. `AppServices.connect(...)` makes the API client and the shoot service and attaches them to the
+   window, which then asks the server.
 
 The app (ui/app_controller.py) and the widget tests (tests/ui/conftest.py) both build through here;
 the tests only pass faster timings and a client factory of their own as parameters.
@@ -19,9 +21,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from qamera_desktop.api import QameraClient
-from qamera_desktop.core.account import account_id
 from qamera_desktop.core.database import Database
 from qamera_desktop.core.image_library import ImageLibrary
 from qamera_desktop.core.listing_store import ListingStore
@@ -34,15 +35,25 @@ from qamera_desktop.ui.connection_status import MeasuredCatalogue, Reconnect
 from qamera_desktop.ui.main_window import MainWindow
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
+if TYPE_CHECKING:
+    from qamera_desktop.api.client import QameraClient
+
 log = logging.getLogger(__name__)
 
 CLOSE_STEP_SECONDS = 5.0
 """How long each service may take to close when the app quits (see AppServices.aclose)."""
 
-ClientFactory = Callable[[str, str], QameraClient]
+ClientFactory = Callable[[str, str], "QameraClient"]
 """(base_url, api_key) -> a client; raises ValueError for a refused URL or a malformed key."""
 
 ShootListener = Callable[[Shoot], None]
+
+
+def make_client(base_url: str, api_key: str) -> QameraClient:
+    """The app's client. Its module (and httpx) is imported here, once the window is up."""
+    from qamera_desktop.api.client import QameraClient
+
+    return QameraClient(base_url, api_key)
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,7 @@ class ShootPolling:
 class Tuning:
     """What the widget tests change for speed. The defaults are production's."""
 
-    make_client: ClientFactory = QameraClient
+    make_client: ClientFactory = make_client
     polling: ShootPolling = field(default_factory=ShootPolling)
 
 
@@ -74,45 +85,63 @@ class AppServices:
     tuning: Tuning = field(default_factory=Tuning)
     originals_dir: Path | None = None
     """The cache of the images' own files (drags, contact sheets), a folder per account inside."""
+    account: str | None = None
+    """The account's name in the local database (set by `open_local`)."""
     client: QameraClient | None = None
     database: Database | None = None
     shoots: ShootService | None = None
     reviews: ReviewStore | None = None
     listings: ListingStore | None = None
 
+    def open_local(self, database_file: Path, account: str) -> None:
+        """The account's data on this computer, before its server is reached: the database,
+        the designer's reviews, and the listings kept from last time (`library.show_kept()`
+        shows the filter's at once; the first refresh shows it too, while its request runs).
+
+        `account` names the account in the local database (`core/account.py`: `account_id`
+        of the URL and key; the demo sandbox's `sandbox_account_id`, stable whatever its port).
+        """
+        if self.database is not None:
+            raise RuntimeError("already opened")
+        self.database = Database(database_file)
+        self.account = account
+        # the designer's picks and rejects of this account, before any listing is shown
+        self.reviews = ReviewStore(self.database, account)
+        self.window.attach_reviews(self.reviews)
+        # the last listing of each filter, kept: shown at once at start and while offline
+        self.listings = ListingStore(database_file, account)
+        self.library.set_listing_cache(self.listings)
+
     def connect(
         self,
         api_url: str,
         api_key: str,
         *,
-        database_file: Path,
         description: str,
         demo: bool,
-        account: str | None = None,
         sandbox_price_per_image: float | None = None,
         on_change: Sequence[ShootListener] = (),
         on_finished: Sequence[ShootListener] = (),
     ) -> QameraClient:
-        """Use this account: client, database, shoot service and reviews, attached to the window.
+        """Reach the account opened by `open_local` on its server: the client, the shoot
+        service, the window's listing and pickers.
 
-        `account` names the account in the local database (default: `account_id(api_url,
-        api_key)`; the demo sandbox passes `sandbox_account_id`, stable whatever its port).
         `sandbox_price_per_image` is the sandbox's own price, for estimates before any receipt
         (None for a real account, whose price is only known from receipts).
         `on_change` and `on_finished` are called after the window has shown each change or end
         of a shoot. Raises ValueError (before anything is made) for a refused URL or key.
         """
+        if self.database is None or self.account is None:
+            raise RuntimeError("open_local first")
         if self.client is not None:
             raise RuntimeError("already connected")
         client = self.client = self.tuning.make_client(api_url, api_key)
-        self.database = Database(database_file)
         window = self.window
         polling = self.tuning.polling
-        account = account or account_id(api_url, api_key)
         self.shoots = ShootService(
             client,
             self.database,
-            account,
+            self.account,
             on_change=_then(window.shoot_changed, on_change),
             on_images=window.shoot_images,
             on_finished=_then(window.shoot_finished, on_finished),
@@ -124,19 +153,13 @@ class AppServices:
         # Shoots panel lists them (and shows itself) from the start, not only once one changes
         self.shoots.start()
         window.attach_shoots(self.shoots, sandbox_price_per_image=sandbox_price_per_image)
-        # the designer's picks and rejects of this account, before the first listing arrives
-        self.reviews = ReviewStore(self.database, account)
-        window.attach_reviews(self.reviews)
-        # the last listing of each filter, kept: shown at once at start and while offline
-        self.listings = ListingStore(database_file, account)
-        self.library.set_listing_cache(self.listings)
         # every request the window makes tells the status bar how the connection is, and the
         # window acts on it (a picker that cannot reach the server starts the listing's retries)
         reconnect = Reconnect(window.connection, self.library, window.refresh, self._pickers)
         catalogue = MeasuredCatalogue(client, window.connection, reconnect.answered_again)
         window.attach(catalogue, description, demo=demo)
         if self.originals_dir is not None:
-            window.exports.attach(client, description, self.originals_dir / account)
+            window.exports.attach(client, description, self.originals_dir / self.account)
         return client
 
     def _pickers(self) -> list[CataloguePicker]:

@@ -34,6 +34,7 @@ from PySide6.QtGui import QMouseEvent, QPixmap
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from qamera_desktop.core.account import account_id
 from qamera_desktop.ui.compare_dialog import CompareDialog
 from qamera_desktop.ui.main_window import MainWindow
 from qamera_desktop.ui.services import build_services
@@ -152,10 +153,10 @@ async def measure(sandbox: SandboxProcess, work: Path) -> None:
     window.resize(*DIALOG_SIZE)
     window.show()
     try:
+        services.open_local(work / "qamera.sqlite3", account_id(sandbox.base_url, sandbox.demo_key))
         services.connect(
             sandbox.base_url,
             sandbox.demo_key,
-            database_file=work / "qamera.sqlite3",
             description="Demo sandbox",
             demo=True,
         )

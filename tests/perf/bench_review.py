@@ -32,6 +32,7 @@ from PySide6.QtCore import Qt, qInstallMessageHandler
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from qamera_desktop.core.account import account_id
 from qamera_desktop.core.image_library import LoadState
 from qamera_desktop.core.review import Flag, FlagFilter
 from qamera_desktop.ui.main_window import MainWindow
@@ -233,10 +234,10 @@ async def measure(sandbox: SandboxProcess, work: Path) -> None:
     window.show()
     try:
         t0 = time.perf_counter()
+        services.open_local(work / "qamera.sqlite3", account_id(sandbox.base_url, sandbox.demo_key))
         services.connect(
             sandbox.base_url,
             sandbox.demo_key,
-            database_file=work / "qamera.sqlite3",
             description="Demo sandbox",
             demo=True,
         )

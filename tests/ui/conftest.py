@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from qamera_desktop.api import QameraClient
+from qamera_desktop.core.account import account_id
 from qamera_desktop.core.shoots import Shoot
 from qamera_desktop.sandbox import SandboxHandle
 from qamera_desktop.ui.services import ShootPolling, Tuning, build_services
@@ -47,6 +48,7 @@ def make_app(
         key: str | None = None,
         settings_path: Path | None = None,
         database_path: Path | None = None,
+        account: str | None = None,
         wait_loaded: bool = True,
         min_interval: float = 0.1,
         max_interval: float = 1.0,
@@ -75,10 +77,12 @@ def make_app(
             for listener in app.after_change:
                 listener(shoot)
 
+        services.open_local(
+            database_path or tmp_path / f"qamera-{n}.sqlite3", account or account_id(url, api_key)
+        )
         services.connect(
             url,
             api_key,
-            database_file=database_path or tmp_path / f"qamera-{n}.sqlite3",
             description="Demo sandbox",
             demo=True,
             sandbox_price_per_image=server.config.price_per_image,

@@ -22,7 +22,7 @@ from qamera_desktop.core.key_store import SERVICE, KeyStore
 from qamera_desktop.core.profiles import DEMO_PROFILE, DEMO_PROFILE_ID, ProfileStore, profile_paths
 from qamera_desktop.core.review import Flag, with_flag
 from qamera_desktop.launch_options import DEFAULT_API_URL, LaunchOptions
-from qamera_desktop.sandbox import SandboxHandle, start_sandbox
+from qamera_desktop.sandbox import DEMO_API_KEY, SandboxHandle, start_sandbox
 from qamera_desktop.ui.app_controller import AppController
 from qamera_desktop.ui.main_window import DEMO_BANNER
 from tests.sandbox_fixtures import TEST_CONFIG
@@ -51,7 +51,11 @@ def launch(qtbot: Any, qt_loop: asyncio.AbstractEventLoop, tmp_path: Path) -> It
             sandbox_fast=True,
         )
         controller = AppController(
-            options, data_dir=data, default_api_url=DEFAULT_API_URL, start_demo=start_demo
+            options,
+            data_dir=data,
+            default_api_url=DEFAULT_API_URL,
+            start_demo=start_demo,
+            demo_key=DEMO_API_KEY,
         )
         task = qt_loop.create_task(controller.run())
         running.append((controller, task))

@@ -13,6 +13,7 @@ import pytest
 
 from qamera_desktop.api import QameraClient
 from qamera_desktop.api.shoot_request import ShootRequest
+from qamera_desktop.core.account import account_id
 from qamera_desktop.core.shoot_service import ShootService
 from qamera_desktop.core.shoots import Shoot, ShootState
 from qamera_desktop.sandbox import SandboxHandle
@@ -28,7 +29,7 @@ def test_production_polls_at_the_shoot_services_own_pace() -> None:
     assert polling.requests_per_minute == defaults["requests_per_minute"].default
 
 
-def test_a_refused_url_connects_nothing_and_leaves_no_database(
+def test_a_refused_url_connects_nothing(
     qtbot: Any, arun: Any, tmp_path: Path, sandbox: SandboxHandle
 ) -> None:
     services = build_services(tmp_path / "settings.json", tmp_path / "thumbs")
@@ -37,17 +38,12 @@ def test_a_refused_url_connects_nothing_and_leaves_no_database(
     try:
         assert not services.window.isVisible()  # the caller shows it, before anything slow
         plain_http = sandbox.base_url.replace("127.0.0.1", "example.com")
+        services.open_local(database_file, account_id(plain_http, sandbox.demo_key))
         with pytest.raises(ValueError, match="https"):
-            services.connect(
-                plain_http,
-                sandbox.demo_key,
-                database_file=database_file,
-                description="nowhere",
-                demo=False,
-            )
-        assert (services.client, services.database, services.shoots) == (None, None, None)
-        assert not database_file.exists()
+            services.connect(plain_http, sandbox.demo_key, description="nowhere", demo=False)
+        assert (services.client, services.shoots) == (None, None)
         assert not services.window.new_shoot_action.isEnabled()
+        assert services.window.connection_label.text() != "nowhere"
     finally:
         arun(services.aclose())
 
@@ -72,10 +68,10 @@ def test_connect_wires_the_window_first_then_the_extra_listeners(
 
     database_file = tmp_path / "qamera.sqlite3"
     try:
+        services.open_local(database_file, account_id(sandbox.base_url, sandbox.demo_key))
         client = services.connect(
             sandbox.base_url,
             sandbox.demo_key,
-            database_file=database_file,
             description="Demo sandbox",
             demo=True,
             on_change=[on_change],
@@ -130,10 +126,10 @@ def test_a_service_that_never_closes_does_not_keep_the_app_from_quitting(
         tmp_path / "settings.json", tmp_path / "thumbs", tuning=Tuning(make_client=hanging_client)
     )
     qtbot.addWidget(services.window)
+    services.open_local(tmp_path / "qamera.sqlite3", account_id(sandbox.base_url, sandbox.demo_key))
     services.connect(
         sandbox.base_url,
         sandbox.demo_key,
-        database_file=tmp_path / "qamera.sqlite3",
         description="Demo sandbox",
         demo=True,
     )

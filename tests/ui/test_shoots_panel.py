@@ -20,7 +20,6 @@ from qamera_desktop.core.database import Database
 from qamera_desktop.core.shoot_service import SENT_BUT_UNANSWERED
 from qamera_desktop.core.shoot_store import ShootStore
 from qamera_desktop.core.shoots import SAFE_TO_RESUBMIT, CreditSettlement, Shoot, ShootState
-from qamera_desktop.ui import services
 from qamera_desktop.ui.shoots_panel import (
     CLEAR_CHOICES,
     CREDITS_COLUMN,
@@ -440,16 +439,16 @@ def test_shoots_from_last_time_are_listed_at_start(qtbot, make_app, sandbox, tmp
 
 
 def test_history_survives_a_restart_on_another_port_and_clearing_keeps_shoots_in_flight(
-    qtbot, make_app, sandbox_factory, arun, tmp_path, monkeypatch
+    qtbot, make_app, sandbox_factory, arun, tmp_path
 ):
     """The demo sandbox listens on a new port at every start. Known by its data folder, its
     account keeps its shoots: a second window on the same database lists them after a restart."""
     data_dir = tmp_path / "sandbox"
     database_path = tmp_path / "qamera.sqlite3"
-    # what ui/services.py is to call for the demo sandbox (its wiring is not in this change)
-    monkeypatch.setattr(services, "account_id", lambda url, key: sandbox_account_id(data_dir, key))
     first = sandbox_factory(data_dir=data_dir)
-    app = make_app(handle=first, database_path=database_path)
+    # the demo's account, as the app names it (ui/app_controller.py)
+    demo_account = sandbox_account_id(data_dir, first.demo_key)
+    app = make_app(handle=first, database_path=database_path, account=demo_account)
     window = app.window
     arun(window.submit_shoot(ShootRequest("prod_mug06", count=2), "Stoneware Mug"))
     older = app.service.shoots()[0]
@@ -466,7 +465,7 @@ def test_history_survives_a_restart_on_another_port_and_clearing_keeps_shoots_in
     assert second.base_url != first.base_url
     key = second.demo_key
     assert account_id(first.base_url, key) != account_id(second.base_url, key)  # the old cause
-    restarted = make_app(handle=second, database_path=database_path)
+    restarted = make_app(handle=second, database_path=database_path, account=demo_account)
     window, panel = restarted.window, restarted.window.shoots_panel
     window.grid.setFocus()
     press(qtbot, Qt.Key.Key_S, CTRL | SHIFT)  # the history is not in the way until asked for
@@ -515,7 +514,7 @@ def test_history_survives_a_restart_on_another_port_and_clearing_keeps_shoots_in
     assert rows_in(restarted.database) == 1
 
     # a third window on the same file: only the shoot in flight, still followed
-    third = make_app(handle=second, database_path=database_path)
+    third = make_app(handle=second, database_path=database_path, account=demo_account)
     assert third.window.shoots_panel.shoot_ids() == [in_flight.local_id]
     assert third.service.get(in_flight.local_id).state is ShootState.TRACKING
 

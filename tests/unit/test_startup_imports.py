@@ -1,7 +1,9 @@
 """What the window's process imports until its window is built and shown: the heavy parts
 that only some actions need (Pillow and the thumbnail pipeline, which run in the thumbnail worker;
-the export engine and the PDF writer, loaded by an export) stay out, so that a change that pulls
-one of them back into the start is seen here rather than in a slower cold start."""
+the export engine and the PDF writer, loaded by an export; the HTTP client and httpx, loaded once
+the window is up; the demo sandbox's server, of which the start reads only the demo key) stay out,
+so that a change that pulls one of them back into the start is seen here rather than in a slower
+cold start."""
 
 from __future__ import annotations
 
@@ -15,13 +17,17 @@ KEPT_OUT = (
     "qamera_desktop.core.export.exporter",
     "qamera_desktop.ui.contact_sheet",
     "qamera_desktop.ui.originals_cache",
-    "qamera_desktop.sandbox",
+    "httpx",
+    "qamera_desktop.api.client",
+    "qamera_desktop.sandbox.server",
+    "uvicorn",
 )
 
 PROBE = f"""
 import os, sys, tempfile
 from pathlib import Path
 import qamera_desktop.app, qamera_desktop.ui.app_controller
+from qamera_desktop.sandbox import DEMO_API_KEY  # what app.py reads of the sandbox at start
 from PySide6.QtWidgets import QApplication
 from qamera_desktop.ui.services import build_services
 app = QApplication([])

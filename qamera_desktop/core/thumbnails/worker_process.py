@@ -7,9 +7,15 @@ on a thread (median ~60 ms, over the 34 ms of two frames) and ~20 ms with the wo
 
 The worker is the app itself started with `WORKER_FLAG` (frozen or not, on every OS). It runs a
 ThumbnailThread; plain framing over its stdin and stdout: each message is a 4-byte little-endian
-length and a pickle (the app and its own worker, never anything else). In: each wanted list; the
-end of its input tells it to stop. Out: one batch of results per message, as ThumbnailThread
-delivers them. The app reads them on a thread of its own and hands each batch to `deliver` there.
+length and a pickle (the app and its own worker, never anything else). In: its configuration,
+then each wanted list; the end of its input tells it to stop. Out: one batch of results per
+message, as ThumbnailThread delivers them. The app reads them on a thread of its own and hands
+each batch to `deliver` there.
+
+A worker takes ~0.2 s to start (an interpreter, Pillow, httpx), which would come after the app's
+own start. So the app starts one at once (`start_spare_worker()`, before its own imports), and
+the first ThumbnailProcess takes it: the worker is ready, configured by its first message, when
+the first thumbnails are wanted. The worker imports what it needs before it reads that message.
 
 If the worker cannot start or dies, its wanted keys load in this process instead (ThumbnailThread):
 thumbnails keep coming, only the GUI stalls come back. That is logged once.
@@ -25,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import os
 import pickle
@@ -73,6 +78,32 @@ def read_message(stream: IO[bytes]) -> Any:
     return pickle.loads(data)  # noqa: S301 - our own worker, over its own pipe
 
 
+_spare: list[subprocess.Popen[bytes]] = []
+"""The worker started ahead by `start_spare_worker()`, until a ThumbnailProcess takes it."""
+
+
+def start_spare_worker() -> None:
+    """Start a worker now, for the first ThumbnailProcess to take (see the module's docstring).
+    A spare no process takes ends with the app: its input closes before any configuration."""
+    if _spare:
+        return
+    try:
+        _spare.append(_spawn())
+    except OSError as exc:  # the ThumbnailProcess will try again, and say so if it fails
+        log.debug("No spare thumbnail worker: %s", exc)
+
+
+def _spawn() -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if k != API_KEY_ENV}
+    return subprocess.Popen(  # noqa: S603
+        worker_command(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL if sys.stderr is None else None,
+        env=env,
+    )
+
+
 def worker_command() -> list[str]:
     """How this app starts itself as a thumbnail worker."""
     if getattr(sys, "frozen", False):  # a PyInstaller build: the executable is the app
@@ -82,7 +113,7 @@ def worker_command() -> list[str]:
 
 class ThumbnailProcess:
     """ThumbnailThread's interface, with the thread in a worker process. `deliver` is called on
-    this process's reader thread. Keyword arguments go to ThumbnailPipeline (JSON values)."""
+    this process's reader thread. Keyword arguments go to ThumbnailPipeline (plain values)."""
 
     def __init__(self, cache_dir: Path, *, deliver: Deliver, **pipeline_options: Any) -> None:
         self._deliver = deliver
@@ -94,23 +125,15 @@ class ThumbnailProcess:
         self._fallback: ThumbnailThread | None = None
         self._closing = False
         self._process: subprocess.Popen[bytes] | None = None
-        env = {k: v for k, v in os.environ.items() if k != API_KEY_ENV}
         logs = active_log_folder()
-        config = json.dumps(
-            {
-                "cache_dir": str(cache_dir),
-                "log_folder": str(logs) if logs is not None else None,
-                "options": pipeline_options,
-            }
-        )
+        config = {
+            "cache_dir": str(cache_dir),
+            "log_folder": str(logs) if logs is not None else None,
+            "options": pipeline_options,
+        }
         try:
-            self._process = subprocess.Popen(  # noqa: S603
-                [*worker_command(), config],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL if sys.stderr is None else None,
-                env=env,
-            )
+            self._process = _spare.pop() if _spare else _spawn()
+            write_message(self._pipes()[0], config)
         except OSError as exc:
             log.warning("The thumbnail worker could not start (%s); loading in the app", exc)
             self._fallback = self._in_app()
@@ -194,14 +217,19 @@ class ThumbnailProcess:
             self._fallback.want(self._wanted)
 
 
-def worker_main(argv: Sequence[str]) -> int:
-    """The worker process: `qamera-desktop --thumbnail-worker CONFIG_JSON`."""
-    config = json.loads(argv[0])
-    _log_to(config.get("log_folder"))
+def worker_main() -> int:
+    """The worker process: `qamera-desktop --thumbnail-worker`, configured by its first message."""
     if hasattr(os, "nice"):
         os.nice(5)  # below the GUI: the app's window comes first on a busy machine
     results = sys.stdout.buffer
     sys.stdout = sys.stderr  # a stray print must not corrupt the frames
+    # what the thumbnails need, imported before waiting: a spare worker is ready when taken
+    from . import decode, pipeline  # noqa: F401
+
+    config = read_message(sys.stdin.buffer)
+    if config is None:  # a spare that the app never needed
+        return 0
+    _log_to(config.get("log_folder"))
     # One writer: results are delivered on the thumbnail thread only.
     deliver = functools.partial(write_message, results)
     thread = ThumbnailThread(Path(config["cache_dir"]), deliver=deliver, **config["options"])

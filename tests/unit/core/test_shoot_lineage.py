@@ -145,6 +145,13 @@ def test_regenerate_without_reasons_or_rejects() -> None:
     assert capped.count == MAX_COUNT
 
 
+class _Account:
+    """An account's server, as the library sees it (never asked here)."""
+
+    async def list_images(self, *, status_filter: str, product_id: str | None) -> list[Image]:
+        raise AssertionError("not asked in this test")
+
+
 def img(i: int) -> Image:
     return Image(
         id=f"img_{i:02d}",
@@ -176,6 +183,7 @@ def test_the_library_shows_only_a_shoots_images_beside_search_and_review_filter(
     library.set_review_filter(ReviewFilter())
     library.set_id_filter(None)
     assert [i.id for i in library.images] == every
+    library.set_source(_Account())
     library.set_id_filter(IdFilter(frozenset({"img_01"}), "Mug"))
-    library.set_source(None)  # another account: not its shoot
+    library.set_source(_Account())  # another account: not its shoot
     assert library.id_filter is None
