@@ -1,17 +1,21 @@
 """ThumbnailProcess: the pipeline in a real worker process, against a real HTTP server on loopback;
 the framing; what happens when the worker cannot start, dies, or talks nonsense; what it is given
-(no key, the app's log folder, a stderr even where the app has none) and where it logs."""
+(no key, the app's log folder, a stderr even where the app has none) and where it logs; the spare
+worker started ahead (taken by the first process, or ending cleanly when never taken) and the
+worker's configuration, its first message."""
 
 from __future__ import annotations
 
 import io
 import logging
 import os
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -21,11 +25,17 @@ from qamera_desktop.core.thumbnails.records import DecodedThumbnail, ThumbnailKe
 from qamera_desktop.core.thumbnails.worker_process import (
     ThumbnailProcess,
     read_message,
+    start_spare_worker,
+    worker_command,
     write_message,
 )
+from qamera_desktop.sandbox import SandboxHandle
+from tests.sandbox_fixtures import api_client, list_images, make_sandbox_fixtures
 
 from .conftest import Batches, ImageServer, until
 from .images import jpeg
+
+sandbox_factory, sandbox = make_sandbox_fixtures()
 
 
 @pytest.fixture
@@ -132,7 +142,8 @@ def test_the_worker_never_gets_the_api_key(
     monkeypatch.setenv("QAMERA_API_KEY", "mk_live_demo.sandbox")
     _, batches = make_process()
     until(lambda: bool(batches.batches))
-    assert batches.batches[0] == [("key", None)]
+    told: object = batches.batches[0]  # what the stand-in worker wrote, not thumbnails
+    assert told == [("key", None)]
 
 
 def test_the_worker_logs_into_a_file_of_its_own_beside_the_apps_redacted(
@@ -189,4 +200,127 @@ def test_the_worker_gets_a_stderr_even_where_the_app_has_none(
     until(lambda: bool(batches.batches))
     monkeypatch.undo()
     assert process.pid is not None
-    assert batches.batches[0] == [("stderr is null", app_stderr == "none")]
+    told: object = batches.batches[0]  # what the stand-in worker wrote, not thumbnails
+    assert told == [("stderr is null", app_stderr == "none")]
+
+
+# -- the spare worker, and the configuration as the first message -----------------------------
+@pytest.fixture
+def spare() -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+    """`start_spare_worker()`, and the spare it started (still the module's until taken). A spare
+    no test took is ended after the test, as the app's is: its input closes."""
+
+    def start() -> subprocess.Popen[bytes]:
+        start_spare_worker()
+        (started,) = worker_process._spare  # the one spare the next ThumbnailProcess takes
+        return started
+
+    yield start
+    while worker_process._spare:
+        left = worker_process._spare.pop()
+        assert left.stdin is not None
+        assert left.stdout is not None
+        left.stdin.close()
+        left.wait(10)
+        left.stdout.close()
+
+
+def test_a_spare_worker_is_taken_by_the_next_process_and_loads_the_sandboxs_thumbnails(
+    spare: Callable[[], subprocess.Popen[bytes]],
+    make_process: Callable[..., tuple[ThumbnailProcess, Batches]],
+    sandbox: SandboxHandle,
+    tmp_path: Path,
+) -> None:
+    started = spare()
+    start_spare_worker()  # one spare at a time
+    assert worker_process._spare == [started]
+    with api_client(sandbox.base_url, sandbox.demo_key) as client:
+        urls = [image["thumbnail"] for image in list_images(client)[:6]]
+    keys = [ThumbnailKey(url, 64) for url in urls]
+    assert len(keys) == 6
+
+    process, batches = make_process()
+    assert process.pid == started.pid  # the spare, not a worker started now
+    assert worker_process._spare == []
+    process.want(keys)
+    got = batches.wait_for(*keys)
+    assert all(isinstance(got[k], DecodedThumbnail) for k in keys), got
+    assert all(
+        max(t.width, t.height) == 64 for t in got.values() if isinstance(t, DecodedThumbnail)
+    )
+    assert len([f for f in (tmp_path / "cache").rglob("*") if f.is_file()]) >= len(keys)
+
+    second, _ = make_process()  # the spare is gone: the next process starts its own worker
+    assert second.pid not in (None, started.pid, os.getpid())
+    process.close()
+    assert started.poll() == 0
+
+
+def test_a_spare_never_taken_ends_cleanly_when_its_input_closes(
+    spare: Callable[[], subprocess.Popen[bytes]],
+) -> None:
+    """The app ends without having needed the spare: the worker's input ends before any
+    configuration, and it exits 0 without a word on its output."""
+    started = spare()
+    worker_process._spare.clear()  # the app's end, in place of a ThumbnailProcess taking it
+    assert started.stdin is not None
+    assert started.stdout is not None
+    started.stdin.close()
+    assert started.wait(15) == 0
+    assert started.stdout.read() == b""
+    started.stdout.close()
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc (Linux)")
+def test_a_spare_has_pillow_loaded_before_it_is_configured(
+    spare: Callable[[], subprocess.Popen[bytes]],
+) -> None:
+    """What the thumbnails need is imported while the spare waits for its configuration, so
+    that it is ready when taken: Pillow's C library is mapped into it, with nothing sent."""
+    started = spare()
+    maps = Path(f"/proc/{started.pid}/maps")
+    until(lambda: "PIL/_imaging" in maps.read_text())
+    assert started.poll() is None  # still waiting for its first message
+
+
+def _read_into(batches: Batches, stream: IO[bytes]) -> threading.Thread:
+    def read() -> None:
+        while (batch := read_message(stream)) is not None:
+            batches(batch)
+
+    reader = threading.Thread(target=read, name="test-worker-output", daemon=True)
+    reader.start()
+    return reader
+
+
+def test_the_worker_is_configured_by_its_first_message(server: ImageServer, tmp_path: Path) -> None:
+    """`qamera-desktop --thumbnail-worker` with nothing on its command line: its cache folder,
+    log folder and pipeline options come in its first message; then the wanted lists."""
+    small = ThumbnailKey(server.add("/small.jpg", jpeg(16, 16)), 64)
+    big = ThumbnailKey(server.add("/big.jpg", jpeg(300, 300)), 64)
+    big_size = len(server.routes["/big.jpg"].body)
+    cache, logs = tmp_path / "worker-cache", tmp_path / "worker-logs"
+    worker = subprocess.Popen(worker_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert worker.stdin is not None
+    assert worker.stdout is not None
+    batches = Batches()
+    reader = _read_into(batches, worker.stdout)
+    try:
+        config = {
+            "cache_dir": str(cache),
+            "log_folder": str(logs),
+            "options": {"max_download_bytes": 1000},
+        }
+        write_message(worker.stdin, config)
+        write_message(worker.stdin, [small, big])
+        got = batches.wait_for(small, big)
+        assert isinstance(got[small], DecodedThumbnail)
+        assert got[big] == f"download too large ({big_size} bytes)"  # the option applies
+    finally:
+        worker.stdin.close()  # the end of its input: it stops
+        code = worker.wait(15)
+        reader.join(15)
+        worker.stdout.close()
+    assert code == 0
+    assert [f.name for f in cache.rglob("*") if f.is_file()] != []  # its cache folder
+    assert (logs / WORKER_LOG_FILE_NAME).is_file()  # its log folder
