@@ -44,6 +44,8 @@ def _start_demo(data_dir: Path, fast: bool) -> DemoServerHandle:
         last_port = int(port_file.read_text(encoding="ascii"))
     except (OSError, ValueError):
         last_port = 0
+    if not 0 < last_port < 2**16:  # not a port: any port
+        last_port = 0
     try:
         sandbox = start_sandbox(data_dir, config, port=last_port)
     except OSError:  # another program has the port now

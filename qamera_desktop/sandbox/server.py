@@ -78,6 +78,8 @@ class SandboxHandle:
     ) -> None:
         self.data_dir = data_dir
         self.base_url = _base_url(sock)
+        self.port: int = sock.getsockname()[1]
+        """The port it listens on (the system's choice when it was started with port 0)."""
         self.demo_key = DEMO_API_KEY
         self._runtime = runtime
         self._server = server
@@ -125,11 +127,6 @@ class SandboxHandle:
             if thread.is_alive():  # pragma: no cover - a handler that never returns
                 self._server.force_exit = True
                 thread.join(SHUTDOWN_TIMEOUT)
-
-    @property
-    def port(self) -> int:
-        """The port it listens on (chosen by the system when it was started with port 0)."""
-        return int(self._sock.getsockname()[1])
 
     @property
     def running(self) -> bool:

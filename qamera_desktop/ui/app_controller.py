@@ -241,7 +241,8 @@ class AppController:
             )
             await _show_kept(window)
             if self.demo is None:
-                window.grid.show_message("Starting the demo sandbox…")  # when nothing is kept
+                if not window.model.rowCount():  # not over the kept images
+                    window.grid.show_message("Starting the demo sandbox…")
                 fast = self.options.sandbox_fast or self.options.self_test
                 self.demo = await asyncio.to_thread(self._start_demo, paths.sandbox_dir, fast)
             api_url, key = self.demo.base_url, self.demo.demo_key
@@ -389,6 +390,7 @@ async def _show_kept(window: MainWindow) -> None:
     would wait behind. The designer's own images come first; the server's answer, a moment
     later, is usually the same listing."""
     await window.library.show_kept()
+    await window.library.settled()  # a large listing is arranged on a thread
     if window.model.rowCount():
         await _screen_painted(window, KEPT_FIRST_SCREEN_S, poll_s=0.005)
 

@@ -233,11 +233,6 @@ def test_the_kept_images_show_from_the_cache_before_the_sandbox_then_stay(
     assert 0 not in rows.seen, rows.seen  # the grid never emptied on the way
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app_controller._connect shows 'Starting the demo sandbox…' whether or not the kept "
-    "listing is shown: the message is drawn over the kept thumbnails while the sandbox starts",
-)
 def test_the_kept_images_are_not_covered_by_the_sandbox_start_message(
     qtbot: Any, launch: Launch, demo_starts: DemoStarts
 ) -> None:

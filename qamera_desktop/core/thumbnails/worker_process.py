@@ -56,22 +56,28 @@ from .thumbnail_thread import CLOSE_SECONDS, Deliver, ThumbnailThread
 
 log = logging.getLogger(__name__)
 
-_HEADER: Final = struct.Struct("<I")
+_HEADER: Final = struct.Struct("<4sI")
+_MAGIC: Final = b"QDTW"
+"""Starts every frame: bytes that are not a frame (a stray write to the pipe) are an error to
+the reader (which then loads in the app), never a length to wait for."""
 
 
 def write_message(stream: IO[bytes], message: object) -> None:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)))
+    stream.write(_HEADER.pack(_MAGIC, len(data)))
     stream.write(data)
     stream.flush()
 
 
 def read_message(stream: IO[bytes]) -> Any:
-    """The next message, or None at the end of the stream (or a cut-off message)."""
+    """The next message, or None at the end of the stream (or a cut-off message); ValueError
+    for bytes that are not a frame."""
     header = stream.read(_HEADER.size)
     if len(header) < _HEADER.size:
         return None
-    (size,) = _HEADER.unpack(header)
+    magic, size = _HEADER.unpack(header)
+    if magic != _MAGIC:
+        raise ValueError(f"not a frame of the thumbnail worker: {header!r}")
     data = stream.read(size)
     if len(data) < size:
         return None
@@ -132,7 +138,8 @@ class ThumbnailProcess:
             "options": pipeline_options,
         }
         try:
-            self._process = _spare.pop() if _spare else _spawn()
+            spare = _spare.pop() if _spare else None
+            self._process = spare if spare is not None and spare.poll() is None else _spawn()
             write_message(self._pipes()[0], config)
         except OSError as exc:
             log.warning("The thumbnail worker could not start (%s); loading in the app", exc)
@@ -221,8 +228,11 @@ def worker_main() -> int:
     """The worker process: `qamera-desktop --thumbnail-worker`, configured by its first message."""
     if hasattr(os, "nice"):
         os.nice(5)  # below the GUI: the app's window comes first on a busy machine
-    results = sys.stdout.buffer
-    sys.stdout = sys.stderr  # a stray print must not corrupt the frames
+    # the frames go to the pipe the app reads; anything else written to stdout, by Python or
+    # by a library's C code, goes to stderr instead of between the frames
+    results = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
     # what the thumbnails need, imported before waiting: a spare worker is ready when taken
     from . import decode, pipeline  # noqa: F401
 

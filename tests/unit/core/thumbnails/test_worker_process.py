@@ -53,6 +53,12 @@ def make_process(tmp_path: Path) -> Iterator[Callable[..., tuple[ThumbnailProces
         process.close()
 
 
+def test_bytes_that_are_not_a_frame_are_an_error_not_a_length_to_wait_for() -> None:
+    stream = io.BytesIO(b"a stray print\n")
+    with pytest.raises(ValueError, match="not a frame"):
+        read_message(stream)
+
+
 def test_messages_round_trip_and_a_cut_off_one_is_the_end() -> None:
     stream = io.BytesIO()
     key = ThumbnailKey("https://cdn.example/a.jpg", 64)
