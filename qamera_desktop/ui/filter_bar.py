@@ -32,6 +32,8 @@ from qamera_desktop.ui.flow_layout import FlowLayout
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
 ICON_SIZE = 48
+LOADING_PRODUCTS = "Loading products…"
+"""The product filter's text for the remembered product until the products arrive."""
 SEARCH_PAUSE_MS = 150
 BAR_STYLE = "#filters { border-bottom: 1px solid palette(mid); }"
 REVIEW_ROW_STYLE = "#reviewRow { border-bottom: 1px solid palette(mid); }"
@@ -242,15 +244,21 @@ class FilterBar(QFrame):
 
     # -- set from outside: no signal, the caller knows ---------------------------------------
     def apply(self, settings: Settings) -> None:
-        """Show the remembered status filter, sort order and size, quietly (the window reads
-        them); the product filter waits for the products (`set_products`). The remembered
-        review filter is chosen as if by the user: reviewFilterChanged when it is not the one
-        shown, so that the library filters by it as it does after any choice."""
+        """Show the remembered product and status filters, sort order and size, quietly (the
+        window reads them). Until the products arrive (`set_products`), the remembered product
+        is an item "Loading products…": its kept images are shown meanwhile, not "All products".
+        The remembered review filter is chosen as if by the user: reviewFilterChanged when it
+        is not the one shown, so that the library filters by it as it does after any choice."""
         with (
+            QSignalBlocker(self.product_combo),
             QSignalBlocker(self.status_combo),
             QSignalBlocker(self.sort_combo),
             QSignalBlocker(self.size_slider),
         ):
+            combo = self.product_combo
+            if settings.product_id is not None and combo.findData(settings.product_id) < 0:
+                combo.addItem(LOADING_PRODUCTS, settings.product_id)
+            _choose(combo, settings.product_id)
             _choose(self.status_combo, settings.status_filter)
             _choose(self.sort_combo, settings.sort)
             self.size_slider.setValue(settings.thumb_size)

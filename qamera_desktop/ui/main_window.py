@@ -251,9 +251,7 @@ class MainWindow(QMainWindow):
         library.set_sort(self.filters.sort_order())
         # the remembered product at once, before the product list has arrived: its kept listing
         # is the one shown while the account's server is reached
-        library.set_filter(
-            ServerFilter(self.settings.product_id, self.filters.server_filter().status)
-        )
+        library.set_filter(self.filters.server_filter())
         self._on_count(self.model.rowCount())
 
     def attach_reviews(self, store: ReviewStore) -> None:

@@ -16,7 +16,7 @@ from qamera_desktop.api.records import Product
 from qamera_desktop.core.image_query import ServerFilter, SortOrder, StatusFilter
 from qamera_desktop.core.review import Flag, FlagFilter, Label, Review, ReviewFilter
 from qamera_desktop.core.settings import THUMB_SIZE_MAX, THUMB_SIZE_MIN, Settings, SettingsStore
-from qamera_desktop.ui.filter_bar import FilterBar
+from qamera_desktop.ui.filter_bar import LOADING_PRODUCTS, FilterBar
 from tests.ui.helpers import choose
 
 T0 = datetime(2026, 3, 20, tzinfo=UTC)
@@ -141,8 +141,18 @@ def test_remembered_settings_are_shown_without_a_word(qtbot, bar):
     assert bar.status_combo.currentText() == "Approved on Qamera"
     assert bar.sort_combo.currentText() == "Name"
     assert bar.thumb_size() == 288
-    assert bar.product_id() is None  # the product waits for the product list
-    assert bar.server_filter() == ServerFilter(None, StatusFilter.APPROVED)
+    # the remembered product is the filter at once, said to be loading until the list arrives
+    assert bar.product_id() == "prod_mug"
+    assert bar.product_combo.currentText() == LOADING_PRODUCTS
+    assert bar.server_filter() == ServerFilter("prod_mug", StatusFilter.APPROVED)
+    mug = Product("prod_mug", "Stoneware Mug", None, "active", None)
+    with qtbot.assertNotEmitted(bar.filterChanged):
+        bar.set_products([mug], "prod_mug")
+    assert bar.product_combo.currentText() == "Stoneware Mug"
+    assert [bar.product_combo.itemText(i) for i in range(bar.product_combo.count())] == [
+        "All products",
+        "Stoneware Mug",
+    ]
 
     # values a hand-edited file may hold fall back to the first choice
     bar.apply(Settings(status_filter="nonsense", sort="nonsense"))

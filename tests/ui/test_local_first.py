@@ -24,6 +24,7 @@ from qamera_desktop.core.image_library import LibraryState, LoadState
 from qamera_desktop.launch_options import DEFAULT_API_URL, LaunchOptions
 from qamera_desktop.sandbox import DEMO_API_KEY, SandboxHandle
 from qamera_desktop.ui.app_controller import AppController
+from qamera_desktop.ui.filter_bar import LOADING_PRODUCTS
 from qamera_desktop.ui.main_window import MainWindow
 from tests.ui.helpers import choose
 
@@ -209,6 +210,8 @@ def test_the_kept_images_show_from_the_cache_before_the_sandbox_then_stay(
     window = window_of(controller)
     assert len(demo_starts.started) == 1  # no sandbox of this run yet: the last one is stopped
     assert window.library.server_filter.product_id == last.product_id  # remembered
+    assert window.filters.product_id() == last.product_id  # and said so, not "All products"
+    assert window.product_combo.currentText() == LOADING_PRODUCTS
     assert shown_ids(window) == last.listed  # the kept listing, in its order
     assert first_screen(window) == last.screen
     assert thumbnail_states(window) == {"ready"}  # from the disk cache: no server to ask
