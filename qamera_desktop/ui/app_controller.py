@@ -113,6 +113,7 @@ class AppController:
         self.profile: Profile = DEMO_PROFILE
         self.profiles: ProfileStore | None = None
         self.keys: KeyStore | None = None
+        self._keys_opening: asyncio.Future[KeyStore] | None = None
         self._requests: asyncio.Queue[_Open | _Remove | None] = asyncio.Queue()
 
     @property
@@ -149,9 +150,6 @@ class AppController:
                 tracing = asyncio.create_task(
                     self._trace_first_thumbnails(window, exit_after=trace == "exit")
                 )
-            from qamera_desktop.core.key_store import KeyStore  # the keyring: after the paint
-
-            self.keys = await asyncio.to_thread(KeyStore, self.paths.data_dir)
             await self._connect(services, _Open(chosen or DEMO_PROFILE))
             if chosen is None:  # --api-url of no account yet: offer to connect it
                 window.accounts.open_connect_dialog()
@@ -218,11 +216,10 @@ class AppController:
         """Open the demo (this closes the account's database), then forget the account."""
         if self.profile.id == request.profile_id:
             await self._switch(_Open(DEMO_PROFILE))
-        assert self.keys is not None
         await asyncio.to_thread(
             self._profiles().remove,
             request.profile_id,
-            keys=self.keys,
+            keys=await self._key_store(),
             delete_data=request.delete_data,
         )
         self._set_context()
@@ -277,14 +274,26 @@ class AppController:
             window.connection_label.setText("Not connected")
             return
         self.profile = profile
+        await self._key_store()  # the Accounts menu lists what it keeps
         self._set_context(api_url)
         await asyncio.to_thread(self._profiles().set_last_used, profile.id)
         if request.connect_after is not None:
             window.accounts.open_connect_dialog(request.connect_after)
 
+    async def _key_store(self) -> KeyStore:
+        """The keys kept on this computer, opened on a thread when first needed: the keyring's
+        import and backend lookup (~50 ms) come after the demo's kept images, not before."""
+        if self.keys is None:
+            if self._keys_opening is None:
+                self._keys_opening = asyncio.ensure_future(
+                    asyncio.to_thread(_open_key_store, self.paths.data_dir)
+                )
+            self.keys = await self._keys_opening
+        return self.keys
+
     async def _load_key(self, profile: Profile) -> ApiKey | None:
-        assert self.keys is not None
-        loaded = await asyncio.to_thread(self.keys.load, profile.id)
+        keys = await self._key_store()
+        loaded = await asyncio.to_thread(keys.load, profile.id)
         return loaded.key if loaded is not None else None
 
     def _set_context(self, base_url: str | None = None) -> None:
@@ -377,6 +386,12 @@ class AppController:
             await self.services.aclose()
         if self.demo is not None:
             await asyncio.to_thread(self.demo.stop)
+
+
+def _open_key_store(data_dir: Path) -> KeyStore:
+    from qamera_desktop.core.key_store import KeyStore
+
+    return KeyStore(data_dir)
 
 
 KEPT_FIRST_SCREEN_S = 1.0
