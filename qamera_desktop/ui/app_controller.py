@@ -232,6 +232,7 @@ class AppController:
         paths = profile_paths(self.paths, profile.id)
         price: float | None = None
         if profile.is_demo:
+            window.show_demo_banner(True)
             # the sandbox's port changes from run to run: its history is kept under its folder
             services.open_local(
                 paths.database_file, sandbox_account_id(paths.sandbox_dir, self._demo_key)

@@ -136,7 +136,7 @@ class MainWindow(QMainWindow):
         self.filters.review_row_layout.addWidget(self.shoots.shoot_chip)
         self.browser.details.shoot_text_of = self.shoots.shoot_text_of
         self.count_label = self.browser.count_label
-        self.connection_label = QLabel("Not connected")
+        self.connection_label = QLabel("Connecting…")  # until an account is attached
         self.statusBar().addPermanentWidget(self.count_label)
         self.statusBar().addPermanentWidget(self.connection_label)
         self.connection = ConnectionStatus(
@@ -337,10 +337,15 @@ class MainWindow(QMainWindow):
         self.connection.set_server(description)
         self.library.set_source(MeasuredSource(client, self._listing_measured))
         self.shoots.set_client(client)
-        self.banner.setText(DEMO_BANNER)
-        self.banner.setVisible(demo)
+        self.show_demo_banner(demo)
         self._start_loading_products()
         self.refresh()
+
+    def show_demo_banner(self, demo: bool) -> None:
+        """Say that this is the demo sandbox (shown from the start of a demo window, so that
+        the grid does not move down once the sandbox answers)."""
+        self.banner.setText(DEMO_BANNER)
+        self.banner.setVisible(demo)
 
     def _listing_measured(self, error: ApiError | None) -> None:
         """A listing went through (None) or failed: the connection as it is now."""

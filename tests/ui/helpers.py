@@ -117,7 +117,7 @@ def wait_listed(qtbot: Any, app: App, timeout: int = 15_000, products: bool = Tr
     """Wait until products are in the filter and the listing of the current filter arrived."""
     window = app.window
     if products:
-        qtbot.waitUntil(lambda: window.product_combo.count() > 1, timeout=timeout)
+        qtbot.waitUntil(lambda: bool(window.filters.products), timeout=timeout)
     qtbot.waitUntil(lambda: settled(app), timeout=timeout)
 
 

@@ -106,7 +106,7 @@ def test_products_that_could_not_load_at_start_load_once_the_server_answers(
     assert not message_has_a_timeout(window)
 
     sandbox.reconfigure(error_rate=0.0)
-    qtbot.waitUntil(lambda: window.product_combo.count() > 1, timeout=10_000)
+    qtbot.waitUntil(lambda: bool(window.filters.products), timeout=10_000)
     qtbot.waitUntil(lambda: settled(app) and window.model.rowCount() == 40, timeout=10_000)
     assert label(window) == "Connected · Demo sandbox"
     assert window.statusBar().currentMessage() == ""

@@ -167,7 +167,7 @@ def run_and_quit(qtbot: Any, launch: Launch, demo_starts: DemoStarts) -> LastRun
     """A first run: the designer chooses a product, its images and thumbnails come, Ctrl+Q."""
     controller, task = launch()
     window = window_of(controller)
-    qtbot.waitUntil(lambda: window.product_combo.count() > 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: bool(window.filters.products), timeout=WAIT_MS)
     choose(qtbot, window.product_combo, window.product_combo.itemText(1))
     product_id = window.filters.product_id()
     assert product_id is not None
@@ -212,6 +212,9 @@ def test_the_kept_images_show_from_the_cache_before_the_sandbox_then_stay(
     assert window.library.server_filter.product_id == last.product_id  # remembered
     assert window.filters.product_id() == last.product_id  # and said so, not "All products"
     assert window.product_combo.currentText() == LOADING_PRODUCTS
+    assert window.connection_label.text() == "Connecting…"
+    banner_at = window.banner.geometry()  # the demo's banner from the start: no jump later
+    assert window.banner.isVisible()
     assert shown_ids(window) == last.listed  # the kept listing, in its order
     assert first_screen(window) == last.screen
     assert thumbnail_states(window) == {"ready"}  # from the disk cache: no server to ask
@@ -234,6 +237,8 @@ def test_the_kept_images_show_from_the_cache_before_the_sandbox_then_stay(
     assert first_screen(window) == last.screen
     assert thumbnail_states(window) == {"ready"}  # the same pictures, nothing loaded again
     assert 0 not in rows.seen, rows.seen  # the grid never emptied on the way
+    assert window.banner.geometry() == banner_at
+    assert window.connection_label.text().startswith("Connected")
 
 
 def test_the_kept_images_are_not_covered_by_the_sandbox_start_message(

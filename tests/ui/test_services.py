@@ -80,7 +80,7 @@ def test_connect_wires_the_window_first_then_the_extra_listeners(
         assert client is services.client
         assert database_file.exists()
         assert window.connection_label.text() == "Demo sandbox"
-        qtbot.waitUntil(lambda: window.product_combo.count() > 1)  # attached: products listed
+        qtbot.waitUntil(lambda: bool(window.filters.products))  # attached: products listed
         assert window.new_shoot_action.isEnabled()
 
         arun(window.submit_shoot(ShootRequest("prod_mug06", count=2), "Stoneware Mug"))
