@@ -233,7 +233,8 @@ class Reconnect:
     after a failure): the New shoot pickers that failed load again. Answered again (a request of
     the catalogue went through after a failure: `answered_again`): the listing is refreshed at
     once, even if one is on its way (it may be waiting out the client's retries for seconds; the
-    older answer never wins over the newer one: core/image_library.py)."""
+    older answer never wins over the newer one: core/image_library.py). Back, the thumbnails that
+    failed meanwhile are tried again too (`retry_thumbnails`)."""
 
     def __init__(
         self,
@@ -241,11 +242,13 @@ class Reconnect:
         library: ImageLibrary,
         refresh: Callable[[], None],
         pickers: Callable[[], Iterable[CataloguePicker]],
+        retry_thumbnails: Callable[[], None],
     ) -> None:
         self._status = status
         self._library = library
         self._refresh = refresh
         self._pickers = pickers
+        self._retry_thumbnails = retry_thumbnails
         status.on_link_changed(self._changed)
 
     def answered_again(self) -> None:
@@ -255,6 +258,7 @@ class Reconnect:
         if before is Link.FAILED and now is Link.CONNECTED:
             for picker in self._pickers():
                 picker.retry_now()
+            self._retry_thumbnails()
         error = self._status.error
         lost = now is Link.FAILED and error is not None and retried(error)
         if lost and not self._listing_on_its_way():

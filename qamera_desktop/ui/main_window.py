@@ -336,6 +336,9 @@ class MainWindow(QMainWindow):
         self._client = client
         self.connection.set_server(description)
         self.library.set_source(MeasuredSource(client, self._listing_measured))
+        # thumbnails that failed before the server was reached (the demo's sandbox starts after
+        # its kept images are shown) are asked for again
+        self.loader.retry_failed()
         self.shoots.set_client(client)
         self.show_demo_banner(demo)
         self._start_loading_products()

@@ -155,7 +155,13 @@ class AppServices:
         window.attach_shoots(self.shoots, sandbox_price_per_image=sandbox_price_per_image)
         # every request the window makes tells the status bar how the connection is, and the
         # window acts on it (a picker that cannot reach the server starts the listing's retries)
-        reconnect = Reconnect(window.connection, self.library, window.refresh, self._pickers)
+        reconnect = Reconnect(
+            window.connection,
+            self.library,
+            window.refresh,
+            self._pickers,
+            self.loader.retry_failed,
+        )
         catalogue = MeasuredCatalogue(client, window.connection, reconnect.answered_again)
         window.attach(catalogue, description, demo=demo)
         if self.originals_dir is not None:

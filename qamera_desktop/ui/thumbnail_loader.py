@@ -45,6 +45,7 @@ class ThumbnailLoader(QObject):
     """Emits `ready(urls)` once per batch of arrivals, never once per thumbnail."""
 
     ready = QtSignal(list)  # list[str] of URLs whose thumbnails arrived or failed
+    retried = QtSignal()  # failures were forgotten: consumers say again what they show
     # from the thumbnail thread: list[tuple[ThumbnailKey, QImage | str]] (queued to this thread)
     _arrived = QtSignal(list)
 
@@ -127,8 +128,11 @@ class ThumbnailLoader(QObject):
             self._want_timer.start()
 
     def retry_failed(self) -> None:
-        """Forget failures so that broken thumbnails are tried again (on an explicit refresh)."""
-        self._failed.clear()
+        """Forget failures so that broken thumbnails are tried again (an explicit refresh, an
+        account's server reached, a connection back): `retried` asks the consumers again."""
+        if self._failed:
+            self._failed.clear()
+            self.retried.emit()
 
     @property
     def worker_pid(self) -> int | None:

@@ -262,3 +262,35 @@ def test_a_first_start_with_nothing_kept_says_the_sandbox_is_starting(
     demo_starts.release()
     qtbot.waitUntil(lambda: window.model.rowCount() > 0, timeout=WAIT_MS)
     assert window.grid.message_text() is None
+
+
+def test_a_thumbnail_not_in_the_cache_fails_until_the_sandbox_is_up_then_loads(
+    qtbot: Any, launch: Launch, demo_starts: DemoStarts, tmp_path: Path
+) -> None:
+    """A kept image whose thumbnail left the disk cache cannot load while the sandbox (its CDN)
+    is still starting: it is broken for that moment, and loads once the app is connected,
+    without a refresh from the designer."""
+    last = run_and_quit(qtbot, launch, demo_starts)
+    gone = last.screen[0]
+    removed = [p for p in (tmp_path / "data").rglob("*.jpg") if _is_thumbnail_of(p, gone)]
+    assert removed
+    for path in removed:
+        path.unlink()
+
+    controller = held_run(qtbot, launch, demo_starts)
+    window = window_of(controller)
+    size = window.grid.request_size()
+    assert window.loader.state(gone, size) == "failed"  # the port of last time is closed
+    assert thumbnail_states(window) == {"ready", "failed"}
+
+    demo_starts.release()
+    qtbot.waitUntil(lambda: window.loader.state(gone, size) == "ready", timeout=WAIT_MS)
+    assert thumbnail_states(window) == {"ready"}
+
+
+def _is_thumbnail_of(path: Path, url: str) -> bool:
+    """Whether `path` is the disk cache's file of `url` at any size the grid asks for."""
+    from qamera_desktop.core.thumbnails.disk_cache import cache_name
+    from qamera_desktop.core.thumbnails.records import ThumbnailKey
+
+    return any(path.name == cache_name(ThumbnailKey(url, size)) for size in range(64, 1025, 64))

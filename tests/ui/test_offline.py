@@ -219,3 +219,30 @@ def test_a_window_opened_offline_shows_the_kept_listing_then_recovers_by_itself(
     assert window.model.rowCount() == 40 + len(new)
     assert window.browser.current_id() == current
     assert app.library.review(chosen).flag.value == "reject"
+
+
+def test_thumbnails_that_failed_offline_load_when_the_server_is_back(
+    qtbot: Any, make_app: Any, sandbox_factory: Any, restart: Restart
+) -> None:
+    server = sandbox_factory()
+    app = make_app(handle=server)
+    window = app.window
+    window.backoff = RefreshBackoff(first=0.05, maximum=0.2)
+    server.stop()
+    window.refresh()
+    qtbot.waitUntil(lambda: app.library.state.error is not None, timeout=15_000)
+
+    def states() -> set[str]:
+        size = window.grid.request_size()
+        images = (window.model.image_at(row) for row in window.grid.visible_rows())
+        urls = [i.thumbnail for i in images if i is not None and i.is_done and i.thumbnail]
+        return {window.loader.state(url, size) for url in urls}
+
+    # a larger size while offline: the thumbnails at that size cannot be downloaded
+    window.size_slider.setValue(window.size_slider.value() + 64)
+    qtbot.waitUntil(lambda: states() == {"failed"}, timeout=15_000)
+
+    restart(server)
+    # no key pressed: once the server answers again, the broken thumbnails load
+    qtbot.waitUntil(lambda: states() == {"ready"}, timeout=30_000)
+    qtbot.waitUntil(lambda: settled(app))

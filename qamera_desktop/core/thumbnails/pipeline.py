@@ -107,9 +107,8 @@ class ThumbnailPipeline:
         self._max_download_bytes = max_download_bytes
         self._max_pixels = max_pixels
         self._timeout = timeout
-        self._client = make_client(
-            max_connections=max_connections, timeout=timeout, transport=transport
-        )
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None  # made by the first download (_http)
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=decode_workers, thread_name_prefix="thumbnail-decode"
         )
@@ -163,7 +162,17 @@ class ThumbnailPipeline:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+
+    def _http(self) -> httpx.AsyncClient:
+        """The CDN client, made when the first download needs it: its TLS context takes ~40 ms
+        to load the certificates, which a start served from the disk cache does not wait for."""
+        if self._client is None:
+            self._client = make_client(
+                max_connections=self._max_fetches, timeout=self._timeout, transport=self._transport
+            )
+        return self._client
 
     # ================================================================================ scheduling
     def _pump(self) -> None:
@@ -221,7 +230,7 @@ class ThumbnailPipeline:
     async def _fetch(self, job: _Job) -> None:
         try:
             data = await fetch_bytes(
-                self._client,
+                self._http(),
                 job.key.url,
                 max_bytes=self._max_download_bytes,
                 time_limit=self._timeout,

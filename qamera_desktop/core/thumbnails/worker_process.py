@@ -233,8 +233,11 @@ def worker_main() -> int:
     results = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.stdout = sys.stderr
-    # what the thumbnails need, imported before waiting: a spare worker is ready when taken
+    # what the thumbnails need, imported and warmed up before waiting: a spare worker is ready
+    # when taken
     from . import decode, pipeline  # noqa: F401
+
+    decode.warm_up()
 
     config = read_message(sys.stdin.buffer)
     if config is None:  # a spare that the app never needed
