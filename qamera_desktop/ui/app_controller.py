@@ -305,8 +305,9 @@ class AppController:
         accounts.set_context(AccountContext(self._profiles(), self.keys, self.profile, url))
 
     async def _trace_first_thumbnails(self, window: MainWindow, *, exit_after: bool) -> None:
-        """For `make bench`: print when the first screen of thumbnails is painted."""
-        while window.model.rowCount() == 0 or not window.grid.first_screen_ready():  # noqa: ASYNC110
+        """For `make bench`: print when the first screen of thumbnails is painted, every cell
+        with its picture (a broken mark is not a thumbnail shown)."""
+        while window.model.rowCount() == 0 or window.grid.first_screen_states() != {"ready"}:  # noqa: ASYNC110
             await asyncio.sleep(0.005)
         window.grid.viewport().repaint()
         print(f"trace thumbnails-painted {time.time():.4f}", flush=True)

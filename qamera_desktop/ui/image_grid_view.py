@@ -71,7 +71,7 @@ from qamera_desktop.ui.grid_geometry import (
 )
 from qamera_desktop.ui.image_delegate import ImageDelegate
 from qamera_desktop.ui.image_grid_model import ImageGridModel
-from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
+from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader, ThumbState
 
 ZOOM_STEP = 32
 DRAG_PIXMAP_SIDE = 96
@@ -417,17 +417,17 @@ class ImageGridView(QListView):
 
     def first_screen_ready(self) -> bool:
         """Every visible cell shows its thumbnail or its broken mark (nothing still loading)."""
+        return self.first_screen_states() <= {"ready", "failed"}
+
+    def first_screen_states(self) -> set[ThumbState]:
+        """The thumbnails' states of the visible cells that have one (done images)."""
         size = self.request_size()
-        for row in self.visible_rows():
-            image = self._grid_model.image_at(row)
-            if image is None or not image.is_done:
-                continue
-            if self._loader.state(image.thumbnail, size) not in (
-                "ready",
-                "failed",
-            ):
-                return False
-        return True
+        images = (self._grid_model.image_at(row) for row in self.visible_rows())
+        return {
+            self._loader.state(image.thumbnail, size)
+            for image in images
+            if image is not None and image.is_done
+        }
 
     # -- scroll position across updates -----------------------------------------------------
     # Rows inserted or removed above the screen would move what is on it: the first visible
