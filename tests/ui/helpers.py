@@ -7,6 +7,7 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QPoint, QRect, Qt
@@ -20,7 +21,9 @@ from qamera_desktop.core.image_library import ImageLibrary, LoadState
 from qamera_desktop.core.settings import SettingsStore
 from qamera_desktop.core.shoot_service import ShootService
 from qamera_desktop.core.shoots import Shoot, ShootState
-from qamera_desktop.sandbox import SandboxHandle
+from qamera_desktop.launch_options import DEFAULT_API_URL, LaunchOptions
+from qamera_desktop.sandbox import DEMO_API_KEY, SandboxHandle
+from qamera_desktop.ui.app_controller import AppController, DemoStarter
 from qamera_desktop.ui.grid_geometry import CELL_MARGIN
 from qamera_desktop.ui.main_window import MainWindow
 from qamera_desktop.ui.services import AppServices
@@ -239,3 +242,23 @@ def open_by_key_in_grid(
     assert dialog is not None
     qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog)
     return dialog
+
+
+def app_controller(data: Path, start_demo: DemoStarter) -> AppController:
+    """The app's controller on the folder `data`, as `qamera-desktop` runs it with no option
+    (the demo sandbox unless an account is kept), with the test's way to start the sandbox."""
+    options = LaunchOptions(
+        demo=False,
+        api_url=None,
+        data_dir=data,
+        self_test=False,
+        screenshot=None,
+        sandbox_fast=True,
+    )
+    return AppController(
+        options,
+        data_dir=data,
+        default_api_url=DEFAULT_API_URL,
+        start_demo=start_demo,
+        demo_key=DEMO_API_KEY,
+    )

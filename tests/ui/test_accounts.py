@@ -21,11 +21,11 @@ from qamera_desktop.core.app_paths import AppPaths
 from qamera_desktop.core.key_store import SERVICE, KeyStore
 from qamera_desktop.core.profiles import DEMO_PROFILE, DEMO_PROFILE_ID, ProfileStore, profile_paths
 from qamera_desktop.core.review import Flag, with_flag
-from qamera_desktop.launch_options import DEFAULT_API_URL, LaunchOptions
-from qamera_desktop.sandbox import DEMO_API_KEY, SandboxHandle, start_sandbox
+from qamera_desktop.sandbox import SandboxHandle, start_sandbox
 from qamera_desktop.ui.app_controller import AppController
 from qamera_desktop.ui.main_window import DEMO_BANNER
 from tests.sandbox_fixtures import TEST_CONFIG
+from tests.ui.helpers import app_controller
 
 WAIT = 30_000
 
@@ -41,22 +41,7 @@ def launch(qtbot: Any, qt_loop: asyncio.AbstractEventLoop, tmp_path: Path) -> It
         return demos[-1]
 
     def run() -> tuple[AppController, asyncio.Task[int]]:
-        data = tmp_path / "data"
-        options = LaunchOptions(
-            demo=False,
-            api_url=None,
-            data_dir=data,
-            self_test=False,
-            screenshot=None,
-            sandbox_fast=True,
-        )
-        controller = AppController(
-            options,
-            data_dir=data,
-            default_api_url=DEFAULT_API_URL,
-            start_demo=start_demo,
-            demo_key=DEMO_API_KEY,
-        )
+        controller = app_controller(tmp_path / "data", start_demo)
         task = qt_loop.create_task(controller.run())
         running.append((controller, task))
         qtbot.waitUntil(lambda: controller.client is not None or task.done(), timeout=WAIT)

@@ -21,12 +21,11 @@ import pytest
 
 from qamera_desktop.app import _start_demo
 from qamera_desktop.core.image_library import LibraryState, LoadState
-from qamera_desktop.launch_options import DEFAULT_API_URL, LaunchOptions
-from qamera_desktop.sandbox import DEMO_API_KEY, SandboxHandle
+from qamera_desktop.sandbox import SandboxHandle
 from qamera_desktop.ui.app_controller import AppController
 from qamera_desktop.ui.filter_bar import LOADING_PRODUCTS
 from qamera_desktop.ui.main_window import MainWindow
-from tests.ui.helpers import choose
+from tests.ui.helpers import app_controller, choose
 
 WAIT_MS = 30_000
 HOLD_LIMIT_S = 120.0  # a held start gives up after this long, so no thread outlives a test run
@@ -75,22 +74,7 @@ def launch(
     running: list[tuple[AppController, asyncio.Task[int]]] = []
 
     def run() -> tuple[AppController, asyncio.Task[int]]:
-        data = tmp_path / "data"
-        options = LaunchOptions(
-            demo=False,
-            api_url=None,
-            data_dir=data,
-            self_test=False,
-            screenshot=None,
-            sandbox_fast=True,
-        )
-        controller = AppController(
-            options,
-            data_dir=data,
-            default_api_url=DEFAULT_API_URL,
-            start_demo=demo_starts,
-            demo_key=DEMO_API_KEY,
-        )
+        controller = app_controller(tmp_path / "data", demo_starts)
         task = qt_loop.create_task(controller.run())
         running.append((controller, task))
         qtbot.waitUntil(lambda: controller.services is not None or task.done(), timeout=WAIT_MS)
