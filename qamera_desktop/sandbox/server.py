@@ -46,7 +46,11 @@ def _bind(host: str, port: int) -> socket.socket:
     # proto must be IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted sockets only then; without it
     # every response waits ~40 ms for a delayed ACK (Nagle), even on loopback.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    if sys.platform != "win32":  # on Windows it would let two servers share the port
+    # Only on Linux, where it means "the port of a server that just stopped may be taken again":
+    # on Windows it lets two servers share a port, and on macOS it lets this loopback address be
+    # bound while another program listens on the port's wildcard address (the demo asks for the
+    # port of its last run)
+    if sys.platform.startswith("linux"):
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

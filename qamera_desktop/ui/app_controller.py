@@ -258,7 +258,7 @@ class AppController:
                 return
             api_url, key = profile.base_url, loaded.reveal()
             services.open_local(paths.database_file, account_id(api_url, key))
-            await _show_kept(window)
+            await window.library.show_kept()  # its thumbnails come from the CDN meanwhile
             description = f"{profile.name} · {api_url}"
         # the client's module and httpx (~0.1 s of imports) load on a thread, not the window's
         await asyncio.to_thread(importlib.import_module, "qamera_desktop.api.client")
@@ -271,8 +271,14 @@ class AppController:
                 sandbox_price_per_image=price,
             )
         except ValueError as exc:
-            window.grid.show_message(f"Cannot connect: {exc}")
+            if window.model.rowCount():  # not over the kept images
+                window.statusBar().showMessage(f"Cannot connect: {exc}")
+            else:
+                window.grid.show_message(f"Cannot connect: {exc}")
             window.connection_label.setText("Not connected")
+            self.profile = profile  # this window's: the Accounts menu can switch or remove it
+            await self._key_store()
+            self._set_context(api_url)
             return
         self.profile = profile
         await self._key_store()  # the Accounts menu lists what it keeps
@@ -283,13 +289,14 @@ class AppController:
 
     async def _key_store(self) -> KeyStore:
         """The keys kept on this computer, opened on a thread when first needed: the keyring's
-        import and backend lookup (~50 ms) come after the demo's kept images, not before."""
+        import and backend lookup (~50 ms and ~70 ms) come after the demo's kept images, not
+        before, and never on the GUI thread. One opening, whichever caller is cancelled."""
         if self.keys is None:
             if self._keys_opening is None:
                 self._keys_opening = asyncio.ensure_future(
                     asyncio.to_thread(_open_key_store, self.paths.data_dir)
                 )
-            self.keys = await self._keys_opening
+            self.keys = await asyncio.shield(self._keys_opening)
         return self.keys
 
     async def _load_key(self, profile: Profile) -> ApiKey | None:
@@ -393,7 +400,9 @@ class AppController:
 def _open_key_store(data_dir: Path) -> KeyStore:
     from qamera_desktop.core.key_store import KeyStore
 
-    return KeyStore(data_dir)
+    keys = KeyStore(data_dir)
+    keys.keyring_state()  # finds the keyring's backend here, not when a dialog first asks
+    return keys
 
 
 KEPT_FIRST_SCREEN_S = 1.0
@@ -401,11 +410,12 @@ KEPT_FIRST_SCREEN_S = 1.0
 
 
 async def _show_kept(window: MainWindow) -> None:
-    """Show the listing kept from last time, and give its first screen of thumbnails (from the
-    disk cache) the machine before the server is reached: starting the demo sandbox and
-    importing the HTTP client hold the interpreter for ~0.3 s, which the thumbnails' delivery
-    would wait behind. The designer's own images come first; the server's answer, a moment
-    later, is usually the same listing."""
+    """Show the demo's listing kept from last time, and give its first screen of thumbnails
+    (from the disk cache) the machine before the sandbox starts: starting it and importing the
+    HTTP client hold the interpreter for ~0.3 s, which the thumbnails' delivery would wait
+    behind. The designer's own images come first; the server's answer, a moment later, is
+    usually the same listing. (An account's thumbnails come from its CDN, which does not wait
+    for its API: its kept listing is shown without waiting.)"""
     await window.library.show_kept()
     await window.library.settled()  # a large listing is arranged on a thread
     if window.model.rowCount():

@@ -125,7 +125,6 @@ class ImageGridView(QListView):
         model.patchStarted.connect(self._remember_anchor)
         model.patchFinished.connect(self._restore_anchor)
         loader.ready.connect(self._on_thumbnails_ready)
-        loader.retried.connect(self._schedule_wanted)
 
         self._message = QLabel(self.viewport())
         self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)

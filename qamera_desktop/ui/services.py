@@ -76,7 +76,8 @@ class Tuning:
 
 @dataclass
 class AppServices:
-    """Everything `build_services` made; `connect` adds the client, database and shoot service."""
+    """Everything `build_services` made; `open_local` adds the database, reviews and kept
+    listings, `connect` the client and the shoot service."""
 
     settings_store: SettingsStore
     library: ImageLibrary

@@ -45,7 +45,6 @@ class ThumbnailLoader(QObject):
     """Emits `ready(urls)` once per batch of arrivals, never once per thumbnail."""
 
     ready = QtSignal(list)  # list[str] of URLs whose thumbnails arrived or failed
-    retried = QtSignal()  # failures were forgotten: consumers say again what they show
     # from the thumbnail thread: list[tuple[ThumbnailKey, QImage | str]] (queued to this thread)
     _arrived = QtSignal(list)
 
@@ -115,24 +114,20 @@ class ThumbnailLoader(QObject):
 
     # -- asking ------------------------------------------------------------------------------
     def set_wanted(self, channel: Channel, urls: Sequence[str | None], size: int) -> None:
-        """Replace what `channel` wants (most urgent first); cached and failed URLs are skipped."""
-        keys: dict[ThumbnailKey, None] = {}
-        for url in urls:
-            if not url:
-                continue
-            key = ThumbnailKey(url, size)
-            if key not in self._pixmaps and key not in self._failed:
-                keys[key] = None
+        """Replace what `channel` shows (most urgent first). It stays wanted until the channel
+        says otherwise: what is in memory or failed is not asked of the pipeline meanwhile, and
+        is asked again once it is not (evicted from memory, or its failure forgotten)."""
+        keys = {ThumbnailKey(url, size): None for url in urls if url}
         if list(keys) != list(self._wanted[channel]):
             self._wanted[channel] = keys
             self._want_timer.start()
 
     def retry_failed(self) -> None:
-        """Forget failures so that broken thumbnails are tried again (an explicit refresh, an
-        account's server reached, a connection back): `retried` asks the consumers again."""
+        """Forget failures, so that the broken thumbnails every channel shows are tried again
+        (an explicit refresh, an account's server reached, a connection back)."""
         if self._failed:
             self._failed.clear()
-            self.retried.emit()
+            self._want_timer.start()
 
     @property
     def worker_pid(self) -> int | None:
@@ -150,7 +145,9 @@ class ThumbnailLoader(QObject):
         merged: dict[ThumbnailKey, None] = {}
         for channel in CHANNEL_ORDER:
             merged.update(self._wanted[channel])
-        self._pipeline.want(list(merged))
+        self._pipeline.want(
+            [key for key in merged if key not in self._pixmaps and key not in self._failed]
+        )
 
     def _deliver(self, batch: list[Result]) -> None:
         """On the thumbnail thread: pixels in the format a pixmap is made from, then one signal."""
@@ -176,7 +173,5 @@ class ThumbnailLoader(QObject):
                 self._pixmaps.put(key, QPixmap.fromImage(result))
             else:
                 self._failed[key] = result
-            for channel in CHANNEL_ORDER:
-                self._wanted[channel].pop(key, None)
             urls.add(key.url)
         self.ready.emit(list(urls))

@@ -272,6 +272,28 @@ def test_a_thumbnail_not_in_the_cache_fails_until_the_sandbox_is_up_then_loads(
     assert thumbnail_states(window) == {"ready"}
 
 
+def test_the_details_picture_not_in_the_cache_loads_once_connected(
+    qtbot: Any, launch: Launch, demo_starts: DemoStarts, tmp_path: Path
+) -> None:
+    """Every view showing a thumbnail that failed before the server was reached gets it once
+    connected, not only the grid: here the details panel of the remembered image."""
+    last = run_and_quit(qtbot, launch, demo_starts)
+    chosen = last.listed[0]
+    for path in (tmp_path / "data").rglob("*.jpg"):
+        path.unlink()  # no picture of last time left: the details' one cannot load while held
+
+    controller = held_run(qtbot, launch, demo_starts)
+    window = window_of(controller)
+    details = window.browser.details
+    qtbot.waitUntil(lambda: details.image is not None and details.image.id == chosen)
+    qtbot.waitUntil(lambda: details.preview.text() == "Image unavailable", timeout=WAIT_MS)
+
+    demo_starts.release()
+    qtbot.waitUntil(lambda: not details.preview.pixmap().isNull(), timeout=WAIT_MS)
+    assert details.image is not None
+    assert details.image.id == chosen
+
+
 def _is_thumbnail_of(path: Path, url: str) -> bool:
     """Whether `path` is the disk cache's file of `url` at any size the grid asks for."""
     from qamera_desktop.core.thumbnails.disk_cache import cache_name

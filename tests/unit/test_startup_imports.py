@@ -18,6 +18,8 @@ KEPT_OUT = (
     "qamera_desktop.ui.contact_sheet",
     "qamera_desktop.ui.originals_cache",
     "httpx",
+    "msgspec",
+    "keyring",
     "qamera_desktop.api.client",
     "qamera_desktop.sandbox.server",
     "uvicorn",

@@ -27,9 +27,9 @@ _DEEP_MODES: Final = frozenset({"I", "F", "I;16", "I;16L", "I;16B", "I;16N"})
 
 
 def warm_up() -> None:
-    """Load Pillow's format plugins and the JPEG codec now: the first decode of a process takes
-    ~35 ms more than the next ones (0.4 ms at 192 px). The spare thumbnail worker calls this
-    before it is taken, so the first screen of thumbnails does not wait for it."""
+    """Load Pillow's common format plugins and the JPEG codec now: the first decode of a
+    process takes ~35 ms more than the next ones (0.4 ms at 192 px). The spare thumbnail worker
+    calls this before it is taken, so the first screen of thumbnails does not wait for it."""
     buffer = io.BytesIO()
     Image.new("RGB", (8, 8), _WHITE).save(buffer, "JPEG")
     decode_thumbnail(buffer.getvalue(), 8)

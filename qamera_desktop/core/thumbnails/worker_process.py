@@ -6,11 +6,11 @@ grid filled 1,000 thumbnails (`make bench`, 2 cores): the GUI thread's longest s
 on a thread (median ~60 ms, over the 34 ms of two frames) and ~20 ms with the work in a process.
 
 The worker is the app itself started with `WORKER_FLAG` (frozen or not, on every OS). It runs a
-ThumbnailThread; plain framing over its stdin and stdout: each message is a 4-byte little-endian
-length and a pickle (the app and its own worker, never anything else). In: its configuration,
-then each wanted list; the end of its input tells it to stop. Out: one batch of results per
-message, as ThumbnailThread delivers them. The app reads them on a thread of its own and hands
-each batch to `deliver` there.
+ThumbnailThread; plain framing over its stdin and stdout: each message is a 4-byte marker, a
+4-byte little-endian length and a pickle (the app and its own worker, never anything else). In:
+its configuration, then each wanted list; the end of its input tells it to stop. Out: one batch
+of results per message, as ThumbnailThread delivers them. The app reads them on a thread of its
+own and hands each batch to `deliver` there.
 
 A worker takes ~0.2 s to start (an interpreter, Pillow, httpx), which would come after the app's
 own start. So the app starts one at once (`start_spare_worker()`, before its own imports), and
@@ -110,6 +110,49 @@ def _spawn() -> subprocess.Popen[bytes]:
     )
 
 
+def _configured(
+    spare: subprocess.Popen[bytes] | None, config: dict[str, Any]
+) -> subprocess.Popen[bytes] | None:
+    """A worker that has its configuration: the spare, else (it ended) a new one; None when
+    none can start (the caller loads in the app)."""
+    if spare is not None:
+        if _send_config(spare, config):
+            return spare
+        log.info("The spare thumbnail worker had ended; starting another")
+    try:
+        process = _spawn()
+    except OSError as exc:
+        log.warning("The thumbnail worker could not start (%s); loading in the app", exc)
+        return None
+    if _send_config(process, config):
+        return process
+    log.warning("The thumbnail worker ended as it started; loading in the app")
+    return None
+
+
+def _send_config(process: subprocess.Popen[bytes], config: dict[str, Any]) -> bool:
+    """Give `process` its configuration; False, the process ended and its pipes closed, when it
+    cannot take it."""
+    try:
+        assert process.stdin is not None
+        write_message(process.stdin, config)
+    except OSError:
+        _discard(process)
+        return False
+    return True
+
+
+def _discard(process: subprocess.Popen[bytes]) -> None:
+    """End a worker that is of no use, and close its pipes."""
+    with contextlib.suppress(OSError):
+        process.kill()
+    process.wait()
+    for pipe in (process.stdin, process.stdout):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
+
+
 def worker_command() -> list[str]:
     """How this app starts itself as a thumbnail worker."""
     if getattr(sys, "frozen", False):  # a PyInstaller build: the executable is the app
@@ -137,12 +180,8 @@ class ThumbnailProcess:
             "log_folder": str(logs) if logs is not None else None,
             "options": pipeline_options,
         }
-        try:
-            spare = _spare.pop() if _spare else None
-            self._process = spare if spare is not None and spare.poll() is None else _spawn()
-            write_message(self._pipes()[0], config)
-        except OSError as exc:
-            log.warning("The thumbnail worker could not start (%s); loading in the app", exc)
+        self._process = _configured(_spare.pop() if _spare else None, config)
+        if self._process is None:
             self._fallback = self._in_app()
             return
         self._reader = threading.Thread(target=self._read, name="thumbnail-results", daemon=True)

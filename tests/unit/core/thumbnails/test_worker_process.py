@@ -262,6 +262,26 @@ def test_a_spare_worker_is_taken_by_the_next_process_and_loads_the_sandboxs_thum
     assert started.poll() == 0
 
 
+def test_a_spare_that_ended_is_replaced_by_a_new_worker_not_by_loading_in_the_app(
+    spare: Callable[[], subprocess.Popen[bytes]],
+    make_process: Callable[..., tuple[ThumbnailProcess, Batches]],
+    sandbox: SandboxHandle,
+) -> None:
+    started = spare()
+    started.kill()
+    started.wait(10)
+    process, batches = make_process()
+    assert process.pid not in (None, started.pid)  # a worker of its own, in another process
+    assert started.stdin is not None
+    assert started.stdin.closed
+    assert started.stdout is not None
+    assert started.stdout.closed
+    with api_client(sandbox.base_url, sandbox.demo_key) as client:
+        key = ThumbnailKey(list_images(client)[0]["thumbnail"], 64)
+    process.want([key])
+    assert isinstance(batches.wait_for(key)[key], DecodedThumbnail)
+
+
 def test_a_spare_never_taken_ends_cleanly_when_its_input_closes(
     spare: Callable[[], subprocess.Popen[bytes]],
 ) -> None:
