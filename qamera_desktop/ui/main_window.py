@@ -253,6 +253,9 @@ class MainWindow(QMainWindow):
         # is the one shown while the account's server is reached
         library.set_filter(self.filters.server_filter())
         self._on_count(self.model.rowCount())
+        # the keys review from the start: arrows move in the grid, P picks (not the first
+        # control of the filter bar, which Qt would choose)
+        self.grid.setFocus()
 
     def attach_reviews(self, store: ReviewStore) -> None:
         """Use this account's reviews: the grid shows them, the keys decide."""

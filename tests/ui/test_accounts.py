@@ -25,7 +25,7 @@ from qamera_desktop.sandbox import SandboxHandle, start_sandbox
 from qamera_desktop.ui.app_controller import AppController
 from qamera_desktop.ui.main_window import DEMO_BANNER
 from tests.sandbox_fixtures import TEST_CONFIG
-from tests.ui.helpers import app_controller
+from tests.ui.helpers import active_window, app_controller
 
 WAIT = 30_000
 
@@ -71,6 +71,10 @@ def connect_by_dialog(qtbot: Any, controller: AppController, server: SandboxHand
     dialog = window.accounts.dialog
     assert dialog is not None
     qtbot.waitExposed(dialog)
+    # as a window manager would: the dialog takes the keys (offscreen, the window behind it
+    # stays active, and its grid's Return would open the loupe)
+    dialog.activateWindow()
+    qtbot.waitUntil(lambda: active_window() is dialog)
     for edit, text in (
         (dialog.url_edit, server.base_url),
         (dialog.key_edit, server.demo_key),

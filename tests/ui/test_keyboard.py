@@ -25,8 +25,8 @@ def test_arrows_home_end_and_page_down_move_the_current_image(qtbot, make_app):
     app = make_app()
     window = app.window
     grid = window.grid
-    grid.setFocus()
-    assert focus_widget() is grid
+    reactivate(qtbot, window)
+    assert focus_widget() is grid  # from the start: no click or Tab needed to review
     assert current_row(window) == 0  # a current item from the start, so the arrows work at once
 
     def cell(row: int):
