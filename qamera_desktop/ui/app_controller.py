@@ -270,19 +270,21 @@ class AppController:
                 demo=profile.is_demo,
                 sandbox_price_per_image=price,
             )
+            connected = True
         except ValueError as exc:
+            connected = False
             if window.model.rowCount():  # not over the kept images
                 window.statusBar().showMessage(f"Cannot connect: {exc}")
             else:
                 window.grid.show_message(f"Cannot connect: {exc}")
             window.connection_label.setText("Not connected")
-            self.profile = profile  # this window's: the Accounts menu can switch or remove it
-            await self._key_store()
-            self._set_context(api_url)
-            return
+        # this window's profile, connected or not: the Accounts menu lists the keys kept, and
+        # can switch to another profile or remove this one
         self.profile = profile
-        await self._key_store()  # the Accounts menu lists what it keeps
+        await self._key_store()
         self._set_context(api_url)
+        if not connected:
+            return
         await asyncio.to_thread(self._profiles().set_last_used, profile.id)
         if request.connect_after is not None:
             window.accounts.open_connect_dialog(request.connect_after)

@@ -9,7 +9,9 @@ the GUI thread only makes the QPixmap.
 Consumers ask for URLs on named channels (preview, details, grid, icons, pickers: that priority);
 the union, in that priority order, becomes the pipeline's wanted set, so rows scrolled away are
 cancelled. Only what is not in memory is wanted, and not what failed: the loader is the one place
-that remembers failures, until `retry_failed()`.
+that remembers failures, until `retry_failed()`. What a channel still shows is asked again when
+its failure is forgotten, and when the channel says it shows it again after its pixmap was pushed
+out of memory.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class ThumbnailLoader(QObject):
         self._failed: dict[ThumbnailKey, str] = {}
         # per channel, in priority order (dicts keep insertion order and remove in O(1))
         self._wanted: dict[Channel, dict[ThumbnailKey, None]] = {c: {} for c in CHANNEL_ORDER}
+        self._asked: set[ThumbnailKey] = set()  # sent to the pipeline and not arrived yet
         self._arrived.connect(self._on_arrived)  # emitted on another thread: a queued connection
         # In a worker process (see worker_process.py); on a thread here only for a transport of
         # the caller's, which cannot cross to another process (tests of network faults).
@@ -118,9 +121,13 @@ class ThumbnailLoader(QObject):
         says otherwise: what is in memory or failed is not asked of the pipeline meanwhile, and
         is asked again once it is not (evicted from memory, or its failure forgotten)."""
         keys = {ThumbnailKey(url, size): None for url in urls if url}
-        if list(keys) != list(self._wanted[channel]):
+        if list(keys) != list(self._wanted[channel]) or any(map(self._missing, keys)):
             self._wanted[channel] = keys
             self._want_timer.start()
+
+    def _missing(self, key: ThumbnailKey) -> bool:
+        """Neither in memory, nor failed, nor asked of the pipeline (pushed out of memory)."""
+        return key not in self._pixmaps and key not in self._failed and key not in self._asked
 
     def retry_failed(self) -> None:
         """Forget failures, so that the broken thumbnails every channel shows are tried again
@@ -145,9 +152,9 @@ class ThumbnailLoader(QObject):
         merged: dict[ThumbnailKey, None] = {}
         for channel in CHANNEL_ORDER:
             merged.update(self._wanted[channel])
-        self._pipeline.want(
-            [key for key in merged if key not in self._pixmaps and key not in self._failed]
-        )
+        asked = [key for key in merged if key not in self._pixmaps and key not in self._failed]
+        self._asked = set(asked)
+        self._pipeline.want(asked)
 
     def _deliver(self, batch: list[Result]) -> None:
         """On the thumbnail thread: pixels in the format a pixmap is made from, then one signal."""
@@ -173,5 +180,6 @@ class ThumbnailLoader(QObject):
                 self._pixmaps.put(key, QPixmap.fromImage(result))
             else:
                 self._failed[key] = result
+            self._asked.discard(key)
             urls.add(key.url)
         self.ready.emit(list(urls))

@@ -145,10 +145,29 @@ def test_a_failure_is_reported_and_retried_on_request(
         assert loader.failure(url, 64) == "HTTP 404"
 
         server.add("/not-yet.jpg", jpeg(64, 64))
-        loader.retry_failed()
-        loader.set_wanted("grid", [], 64)
-        loader.set_wanted("grid", [url], 64)
+        loader.retry_failed()  # the channel, still showing it, need not ask again
         qtbot.waitUntil(lambda: loader.state(url, 64) == "ready", timeout=WAIT_MS)
         assert loader.failure(url, 64) is None
+    finally:
+        arun(loader.aclose())
+
+
+def test_a_thumbnail_pushed_out_of_memory_is_asked_again_when_shown_again(
+    qtbot: Any, arun: Any, tmp_path: Path, server: ImageServer
+) -> None:
+    shown = server.add("/shown.jpg", jpeg(64, 64))
+    others = [server.add(f"/other-{n}.jpg", jpeg(64, 64)) for n in range(4)]
+    loader = ThumbnailLoader(tmp_path / "cache", memory_bytes=2 * 64 * 64 * 4)  # two pixmaps
+    try:
+        loader.set_wanted("details", [shown], 64)
+        qtbot.waitUntil(lambda: loader.state(shown, 64) == "ready", timeout=WAIT_MS)
+        arrived: set[str] = set()
+        loader.ready.connect(arrived.update)
+        loader.set_wanted("grid", others, 64)  # their pixmaps push the details' one out
+        qtbot.waitUntil(lambda: arrived >= set(others), timeout=WAIT_MS)
+        assert loader.pixmap(shown, 64) is None  # pushed out of memory
+        # the details panel paints it again (the same list, unchanged): it is asked for again
+        loader.set_wanted("details", [shown], 64)
+        qtbot.waitUntil(lambda: loader.pixmap(shown, 64) is not None, timeout=WAIT_MS)
     finally:
         arun(loader.aclose())
