@@ -56,6 +56,19 @@ def label(app: App) -> str:
     return app.window.connection_label.text()
 
 
+def quick_to_retry(app: App) -> App:
+    """The window's retries of the listing at the app's pace of 3 s to 30 s, made shorter."""
+    app.window.backoff = RefreshBackoff(first=0.05, maximum=0.2)
+    return app
+
+
+def go_offline(qtbot: Any, app: App, server: SandboxHandle) -> None:
+    """Stop the server under the window; its next listing fails."""
+    server.stop()
+    app.window.refresh()
+    qtbot.waitUntil(lambda: app.library.state.error is not None, timeout=15_000)
+
+
 def add_image(handle: SandboxHandle) -> set[str]:
     """A new shoot of one image on the server, made by someone else: the ids it created."""
     product = products_of(handle)[0]["id"]
@@ -93,9 +106,8 @@ def test_a_picker_that_cannot_reach_the_server_says_so_and_the_return_is_found_b
     qtbot: Any, make_app: Any, sandbox_factory: Any, restart: Restart
 ) -> None:
     server = sandbox_factory()
-    app = make_app(handle=server)
+    app = quick_to_retry(make_app(handle=server))
     window = app.window
-    window.backoff = RefreshBackoff(first=0.05, maximum=0.2)  # the app's 3 s to 30 s, shorter
     assert not app.library.has_unfinished  # nothing would refresh the listing by itself
     assert label(app) == "Connected · Demo sandbox"
     chosen = choose_row(app, 3)
@@ -130,13 +142,10 @@ def test_the_review_keys_work_while_offline(
     qtbot: Any, make_app: Any, sandbox_factory: Any
 ) -> None:
     server = sandbox_factory()
-    app = make_app(handle=server)
+    app = quick_to_retry(make_app(handle=server))
     window = app.window
-    window.backoff = RefreshBackoff(first=0.05, maximum=0.2)
     chosen = choose_row(app, 0)
-    server.stop()
-    window.refresh()
-    qtbot.waitUntil(lambda: app.library.state.error is not None, timeout=15_000)
+    go_offline(qtbot, app, server)
 
     qtbot.keyClick(window.grid, Qt.Key.Key_P)  # pick
     qtbot.waitUntil(lambda: app.library.review(chosen).flag.value == "pick", timeout=5_000)
@@ -196,9 +205,10 @@ def test_a_window_opened_offline_shows_the_kept_listing_then_recovers_by_itself(
     server.stop()
 
     # the next start, the server still away: the kept listing at once, offline said
-    app = make_app(handle=server, database_path=database, settings_path=settings, wait_loaded=False)
+    app = quick_to_retry(
+        make_app(handle=server, database_path=database, settings_path=settings, wait_loaded=False)
+    )
     window = app.window
-    window.backoff = RefreshBackoff(first=0.05, maximum=0.2)
     qtbot.waitUntil(lambda: window.model.rowCount() == 40, timeout=15_000)
     qtbot.waitUntil(
         lambda: label(app).startswith("Offline · showing the listing of "), timeout=15_000
@@ -225,12 +235,9 @@ def test_thumbnails_that_failed_offline_load_when_the_server_is_back(
     qtbot: Any, make_app: Any, sandbox_factory: Any, restart: Restart
 ) -> None:
     server = sandbox_factory()
-    app = make_app(handle=server)
+    app = quick_to_retry(make_app(handle=server))
     window = app.window
-    window.backoff = RefreshBackoff(first=0.05, maximum=0.2)
-    server.stop()
-    window.refresh()
-    qtbot.waitUntil(lambda: app.library.state.error is not None, timeout=15_000)
+    go_offline(qtbot, app, server)
 
     def states() -> set[str]:
         size = window.grid.request_size()
