@@ -63,7 +63,13 @@ def test_the_drag_carries_the_complete_files_of_the_selected_images(
     assert {path.parent for path in files} == {originals}
     assert sorted(p.name for p in originals.iterdir()) == sorted(p.name for p in files)
 
-    # a second drag takes the files from the cache: nothing is downloaded again
+    # a second drag takes the files from the cache: nothing is downloaded again (the grid's
+    # and the details' thumbnails, from the same URLs, have all arrived before counting)
+    window = app.window
+    qtbot.waitUntil(
+        lambda: window.grid.first_screen_ready() and not window.details.preview.pixmap().isNull(),
+        timeout=15_000,
+    )
     sandbox.reset_stats()
     assert dropped_files(app) == files
     stats = sandbox.stats()

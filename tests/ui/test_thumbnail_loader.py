@@ -156,8 +156,9 @@ def test_a_thumbnail_pushed_out_of_memory_is_asked_again_when_shown_again(
     qtbot: Any, arun: Any, tmp_path: Path, server: ImageServer
 ) -> None:
     shown = server.add("/shown.jpg", jpeg(64, 64))
-    others = [server.add(f"/other-{n}.jpg", jpeg(64, 64)) for n in range(4)]
-    loader = ThumbnailLoader(tmp_path / "cache", memory_bytes=2 * 64 * 64 * 4)  # two pixmaps
+    # room for two pixmaps: the two others push the oldest, the details' one, out
+    others = [server.add(f"/other-{n}.jpg", jpeg(64, 64)) for n in range(2)]
+    loader = ThumbnailLoader(tmp_path / "cache", memory_bytes=2 * 64 * 64 * 4)
     try:
         loader.set_wanted("details", [shown], 64)
         qtbot.waitUntil(lambda: loader.state(shown, 64) == "ready", timeout=WAIT_MS)
