@@ -75,6 +75,8 @@ class Image:
 
 @dataclass(frozen=True, slots=True)
 class Product:
+    """A product of the account's catalogue, as the API lists it."""
+
     id: str
     name: str
     thumbnail: str | None
@@ -96,6 +98,8 @@ class AiModel:
 
 @dataclass(frozen=True, slots=True)
 class Scenery:
+    """A scenery of the account's catalogue, as the API lists it."""
+
     id: str
     name: str
     thumbnail: str | None
@@ -106,6 +110,8 @@ class Scenery:
 
 @dataclass(frozen=True, slots=True)
 class Preset:
+    """A preset of the account's catalogue: the guidelines a shoot can start from."""
+
     id: str
     name: str
     guidelines: str | None = None

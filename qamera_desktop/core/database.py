@@ -29,6 +29,8 @@ type Params = Sequence[SqlValue] | Mapping[str, SqlValue]
 
 @dataclass(frozen=True, slots=True)
 class Migration:
+    """One step of the database's schema, run once, in order, in its own transaction."""
+
     description: str
     script: str
     """SQL statements separated by semicolons; run inside the migration's transaction."""

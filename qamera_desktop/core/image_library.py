@@ -57,6 +57,8 @@ class LoadState(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LibraryState:
+    """Where the listing is: loading, loaded or failed (and why), and whether a refresh runs."""
+
     load: LoadState
     error: str | None = None
     refreshing: bool = False
@@ -87,6 +89,8 @@ OFF_THREAD_FROM = 2_000
 
 @dataclass(frozen=True, slots=True)
 class Arranged:
+    """The listing as the grid shows it, and the change from what it showed before."""
+
     view: list[Image]
     patch: ListPatch[Image] | None  # None: a reset
     unfinished: int

@@ -42,6 +42,8 @@ SLICE = 5_000
 
 @dataclass(frozen=True, slots=True)
 class _Codecs:
+    """The msgpack encoder and decoders of kept listings (made once, on their thread)."""
+
     slices_encoder: msgspec.msgpack.Encoder
     images_decoder: msgspec.msgpack.Decoder[list[Image]]
     slices_decoder: msgspec.msgpack.Decoder[list[bytes]]
@@ -62,6 +64,8 @@ def _codecs() -> _Codecs:
 
 @dataclass(frozen=True, slots=True)
 class StoredListing:
+    """A listing kept on this computer, shown at the next start before the server answers."""
+
     images: list[Image]
     listed_at: datetime
     """When the server sent it (UTC)."""

@@ -79,6 +79,8 @@ def log_folder(data_dir: Path | None = None) -> Path:
 # -- the recent errors ---------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class RecentError:
+    """An error logged lately, as Help → Copy diagnostics reports it."""
+
     when: datetime
     what: str  # the logger, or what the caller was doing
     message: str  # redacted

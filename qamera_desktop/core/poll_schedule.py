@@ -22,6 +22,8 @@ GROWTH_WHEN_FAILING = 2.0
 
 @dataclass(slots=True)
 class _Timer:
+    """One poll's interval and when it is due next."""
+
     interval: float
     next_due: float
 

@@ -48,16 +48,18 @@ _ID = re.compile(r"[a-z0-9_]{1,40}")  # a folder name and a keyring user name on
 
 
 class ProfileKind(StrEnum):
-    SANDBOX = "sandbox"  # the app's own demo server, on a free loopback port each run
+    SANDBOX = "sandbox"  # the app's own demo server, on a loopback port (the last run's when free)
     ACCOUNT = "account"  # a Qamera server (app.qamera.ai, self-hosted, a standalone sandbox)
 
 
 @dataclass(frozen=True, slots=True)
 class Profile:
+    """An account the app knows: the demo sandbox or a connected Qamera account."""
+
     id: str
     name: str
     kind: ProfileKind
-    base_url: str | None  # None for the demo sandbox, whose address changes every run
+    base_url: str | None  # None for the demo sandbox, whose port can change from run to run
 
     @property
     def is_demo(self) -> bool:

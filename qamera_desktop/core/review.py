@@ -58,6 +58,8 @@ MAX_RATING: Final = 5
 
 @dataclass(frozen=True, slots=True)
 class Review:
+    """The designer's decision on one image: pick or reject (with reasons), rating, label."""
+
     flag: Flag = Flag.NONE
     rating: int = 0
     label: Label = Label.NONE
@@ -133,6 +135,8 @@ class ReviewFilter:
 
 @dataclass(frozen=True, slots=True)
 class ReviewCounts:
+    """How many images are listed, picked and rejected."""
+
     images: int = 0
     picks: int = 0
     rejects: int = 0

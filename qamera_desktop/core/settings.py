@@ -42,6 +42,8 @@ class Theme(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """Everything the app remembers between runs (settings.json), with its defaults."""
+
     api_url: str | None = None  # None: the default Qamera URL
     product_id: str | None = None  # product filter; None is "All products"
     status_filter: str = "all"

@@ -108,6 +108,8 @@ class Context(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ActionSpec:
+    """One row of the action table: what the action does, its default keys and where it works."""
+
     id: ActionId
     text: str
     keys: tuple[str, ...]

@@ -39,6 +39,8 @@ GROUPS_START: frozenset[ActionId] = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Menus:
+    """The menus of the menu bar, for the rooms that add their own items."""
+
     file: QMenu
     edit: QMenu
     review: QMenu
