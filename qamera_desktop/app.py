@@ -7,6 +7,7 @@ slow (sandbox start, keyring, first listing) happens after the first paint, on t
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -58,6 +59,33 @@ def _start_demo(data_dir: Path, fast: bool) -> DemoServerHandle:
     return sandbox
 
 
+def _import_before_qt() -> None:
+    """The Qt-free modules that the window and the controller use, imported before PySide6.
+
+    From its import on, PySide6 runs a hook on every module imported after it: its `__feature__`
+    support reads the module's source, looking for "PySide6" (PYSIDE-2029). Over the ~40 Qt-free
+    modules of the start that was ~15 ms. The ui/ modules import PySide6 themselves and come after
+    it. tests/unit/test_startup_imports.py fails when the window needs a Qt-free module that is not
+    imported here first."""
+    import qamera_desktop.api.base_url
+    import qamera_desktop.api.retry
+    import qamera_desktop.core.account
+    import qamera_desktop.core.app_paths
+    import qamera_desktop.core.background_tasks
+    import qamera_desktop.core.byte_lru
+    import qamera_desktop.core.export.image_choice
+    import qamera_desktop.core.image_library
+    import qamera_desktop.core.log_setup
+    import qamera_desktop.core.profiles
+    import qamera_desktop.core.refresh_backoff
+    import qamera_desktop.core.review_store
+    import qamera_desktop.core.settings
+    import qamera_desktop.core.shoot_defaults
+    import qamera_desktop.core.shoot_service
+    import qamera_desktop.resources
+    import qamera_desktop.sandbox  # noqa: F401
+
+
 def run_app(options: LaunchOptions) -> int:
     from qamera_desktop.core.thumbnails.worker_process import start_spare_worker
     from qamera_desktop.memory import tune_allocator
@@ -66,6 +94,7 @@ def run_app(options: LaunchOptions) -> int:
     start_spare_worker()
     tune_allocator()  # before the big allocations start (see memory.py)
     _prepare_platform(options)
+    _import_before_qt()
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
@@ -116,6 +145,7 @@ def run_app(options: LaunchOptions) -> int:
         start_demo=_start_demo,
         demo_key=DEMO_API_KEY,
         logging_setup=logs,
+        painted=gc.enable,  # off since cli.main
     )
     try:
         code: int = loop.run_until_complete(controller.run())

@@ -9,8 +9,9 @@ that renders product shots with Pillow, thumbnails over HTTP, rate limit and fau
 `python -m qamera_desktop.sandbox --help` runs it on its own. Qt-free, and independent of the API
 client (`qamera_desktop.api`): it is the other side of the wire.
 
-The server and its store (uvicorn, Starlette, ~70 ms to import) load when first asked for: the
-app reads the demo key from here before it starts the sandbox.
+The server and its store (uvicorn, Starlette, ~70 ms to import) and its configuration load when
+first asked for: the app reads the demo key from here (sandbox/keys.py) before it starts the
+sandbox.
 """
 
 from __future__ import annotations
@@ -18,14 +19,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from qamera_desktop.sandbox.config import (
-    DEMO_API_KEY,
-    EXAMPLE_API_KEY,
-    READONLY_API_KEY,
-    SandboxConfig,
-)
+from qamera_desktop.sandbox.keys import DEMO_API_KEY, EXAMPLE_API_KEY, READONLY_API_KEY
 
 if TYPE_CHECKING:
+    from qamera_desktop.sandbox.config import SandboxConfig
     from qamera_desktop.sandbox.server import SandboxError, SandboxHandle, start_sandbox
     from qamera_desktop.sandbox.stats import SandboxStats
     from qamera_desktop.sandbox.store import LedgerReport, read_ledger
@@ -44,6 +41,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "SandboxConfig": "config",
     "SandboxError": "server",
     "SandboxHandle": "server",
     "start_sandbox": "server",

@@ -19,12 +19,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from qamera_desktop.sandbox.config import (
-    DEMO_API_KEY,
-    EXAMPLE_API_KEY,
-    READONLY_API_KEY,
-    SandboxConfig,
-)
+from qamera_desktop.sandbox.config import SandboxConfig
+from qamera_desktop.sandbox.keys import DEMO_API_KEY, EXAMPLE_API_KEY, READONLY_API_KEY
 from qamera_desktop.sandbox.server import start_sandbox
 
 DEFAULT_PORT = 8765

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from qamera_desktop.sandbox.config import DEMO_API_KEY, EXAMPLE_API_KEY, READONLY_API_KEY
+from qamera_desktop.sandbox.keys import DEMO_API_KEY, EXAMPLE_API_KEY, READONLY_API_KEY
 
 SCOPE_READ = "content.read"
 SCOPE_REGISTER = "content.register"

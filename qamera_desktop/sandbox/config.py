@@ -11,15 +11,6 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Any
 
-DEMO_API_KEY = "mk_live_demo.sandbox"
-"""The sandbox's own demo key (demo catalogue). Not a secret: it opens the sandbox only."""
-
-EXAMPLE_API_KEY = "mk_live_abc123.secret456"
-"""The example key of Qamera's API documentation; the sandbox accepts it (small catalogue)."""
-
-READONLY_API_KEY = "mk_live_readonly.sandbox"
-"""A demo-account key without the `content.register` scope: POST register-ideas answers 403."""
-
 FAST_PROCESSING_SECONDS = 0.05
 """Processing time per image in `fast` mode."""
 

@@ -25,7 +25,8 @@ import uvicorn
 
 from qamera_desktop.sandbox.app import Runtime, build_app
 from qamera_desktop.sandbox.cdn import ThumbnailCache
-from qamera_desktop.sandbox.config import DEMO_API_KEY, ConfigHolder, SandboxConfig
+from qamera_desktop.sandbox.config import ConfigHolder, SandboxConfig
+from qamera_desktop.sandbox.keys import DEMO_API_KEY
 from qamera_desktop.sandbox.ratelimit import SlidingWindowLimiter
 from qamera_desktop.sandbox.stats import SandboxStats, StatsRecorder
 from qamera_desktop.sandbox.store import LedgerReport, Store

@@ -101,13 +101,17 @@ class AppController:
         start_demo: DemoStarter,
         demo_key: str,
         logging_setup: LoggingSetup | None = None,
+        painted: Callable[[], None] | None = None,
     ) -> None:
+        """`painted`: called once the first window has painted (app.py turns the garbage
+        collector back on)."""
         self.options = options
         self.paths = AppPaths.resolve(data_dir)
         self.default_api_url = default_api_url
         self._start_demo = start_demo
         self._demo_key = demo_key  # the sandbox's, known before it starts: the demo's account
         self._logging = logging_setup
+        self._painted = painted
         self.services: AppServices | None = None
         self.demo: DemoServer | None = None
         self.profile: Profile = DEMO_PROFILE
@@ -141,6 +145,8 @@ class AppController:
         services = self._open_window(chosen or DEMO_PROFILE, None)
         window = services.window
         await asyncio.sleep(0)  # let the first paint happen before anything slow
+        if self._painted is not None:
+            self._painted()
         trace = os.environ.get("QAMERA_STARTUP_TRACE")
         tracing: asyncio.Task[None] | None = None
         if trace:

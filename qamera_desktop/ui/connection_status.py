@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtWidgets import QLabel, QStatusBar
 
@@ -35,9 +35,11 @@ from qamera_desktop.api.errors import (
 from qamera_desktop.api.records import AiModel, Image, Preset, Product, Scenery
 from qamera_desktop.api.retry import is_retryable
 from qamera_desktop.core.image_library import ImageLibrary, ImageSource, LoadState
-from qamera_desktop.ui.catalogue_picker import CataloguePicker
-from qamera_desktop.ui.new_shoot_dialog import Catalogue
+from qamera_desktop.core.shoot_defaults import Catalogue
 from qamera_desktop.ui.theme import error_colour
+
+if TYPE_CHECKING:  # the New shoot dialog's, imported when a designer first opens it
+    from qamera_desktop.ui.catalogue_picker import CataloguePicker
 
 CONNECTED_PREFIX = "Connected to "
 

@@ -16,8 +16,9 @@ from qamera_desktop.core.contact_sheet_layout import (
     MIN_COLUMNS,
     PAGE_SIZES,
 )
+from qamera_desktop.core.export.image_choice import ImageChoice
 from qamera_desktop.ui.contact_sheet import SheetProgress, SheetResult, plural
-from qamera_desktop.ui.export_dialog import ImageChoice, JobDialog
+from qamera_desktop.ui.export_dialog import JobDialog
 
 
 class ContactSheetDialog(JobDialog):

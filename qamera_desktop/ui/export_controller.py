@@ -33,25 +33,26 @@ from PySide6.QtWidgets import QProgressDialog, QStatusBar
 from qamera_desktop.api.errors import ApiError
 from qamera_desktop.api.records import Image, Product
 from qamera_desktop.core.background_tasks import BackgroundTasks
-from qamera_desktop.core.contact_sheet_layout import SheetLayout
+from qamera_desktop.core.export.image_choice import ImageChoice
 from qamera_desktop.core.image_library import ImageLibrary
 from qamera_desktop.core.image_query import arrange
 from qamera_desktop.core.review import Flag, Review
 from qamera_desktop.core.settings import Settings
 from qamera_desktop.core.shoots import Shoot
-from qamera_desktop.ui.export_dialog import ExportDialog, ImageChoice, JobDialog, summary
 from qamera_desktop.ui.filter_bar import FilterBar
 from qamera_desktop.ui.image_browser import ImageBrowser
 from qamera_desktop.ui.review_controller import ReviewController
 from qamera_desktop.ui.shoots_controller import ShootsController
 from qamera_desktop.ui.thread_job import JobContext, ThreadJob, Work
 
-if TYPE_CHECKING:  # imported where they are used: the engine, Pillow and the PDF writer load
-    # when an export, a sheet or a drag first needs them, not before the window's first paint
+if TYPE_CHECKING:  # imported where they are used: the dialogs, the engine, Pillow and the PDF
+    # writer load when an export, a sheet or a drag first needs them, not before the first paint
     from qamera_desktop.api.client import QameraClient
+    from qamera_desktop.core.contact_sheet_layout import SheetLayout
     from qamera_desktop.core.export.exporter import ExportItem, ExportResult
     from qamera_desktop.ui.contact_sheet import SheetHeader, SheetResult
     from qamera_desktop.ui.contact_sheet_dialog import ContactSheetDialog
+    from qamera_desktop.ui.export_dialog import ExportDialog, JobDialog
     from qamera_desktop.ui.originals_cache import Fetched
 
 log = logging.getLogger(__name__)
@@ -182,6 +183,8 @@ class ExportController(QObject):
     def export(self) -> None:
         """File → Export…: the dialog, filled with the counts of now (a running export's
         dialog is only brought back to the front)."""
+        from qamera_desktop.ui.export_dialog import ExportDialog
+
         dialog = self.export_dialog
         if dialog is None:
             dialog = self.export_dialog = ExportDialog(self._browser.window())
@@ -213,6 +216,7 @@ class ExportController(QObject):
 
     def _export_done(self, dialog: ExportDialog, result: object) -> None:
         from qamera_desktop.core.export.exporter import ExportResult
+        from qamera_desktop.ui.export_dialog import summary
 
         assert isinstance(result, ExportResult)
         dialog.show_result(result)
@@ -238,6 +242,7 @@ class ExportController(QObject):
         self._show(dialog)
 
     def _start_sheet(self) -> None:
+        from qamera_desktop.core.contact_sheet_layout import SheetLayout
         from qamera_desktop.ui.contact_sheet import SheetHeader, counts_text
 
         dialog = self.sheet_dialog

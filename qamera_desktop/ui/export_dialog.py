@@ -11,7 +11,6 @@ job runs. They only ask and show; the export room (ui/export_controller.py) runs
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,16 +33,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from qamera_desktop.core.export.image_choice import ImageChoice
+
 if TYPE_CHECKING:  # the export engine is imported when an export runs
     from qamera_desktop.core.export.exporter import ExportProgress, ExportResult
-
-
-class ImageChoice(StrEnum):
-    """Which images a job takes (kept as `Settings.export_scope`)."""
-
-    PICKS = "picks"
-    SELECTION = "selection"
-    FILTER = "filter"
 
 
 CHOICE_TEXT: dict[ImageChoice, str] = {

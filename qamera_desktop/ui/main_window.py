@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QEvent, QMargins, QSize, Qt, QTimer
 from PySide6.QtCore import Signal as QtSignal
@@ -27,6 +28,7 @@ from qamera_desktop.core.refresh_backoff import RefreshBackoff
 from qamera_desktop.core.review import ReviewFilter
 from qamera_desktop.core.review_store import ReviewStore
 from qamera_desktop.core.settings import Settings, SettingsStore
+from qamera_desktop.core.shoot_defaults import ShootDefaults
 from qamera_desktop.resources import resource_path
 from qamera_desktop.ui.account_actions import CONNECT_TEXT, AccountActions
 from qamera_desktop.ui.actions import ActionId, ActionSet, Context, custom_keys
@@ -42,14 +44,16 @@ from qamera_desktop.ui.filter_bar import FilterBar
 from qamera_desktop.ui.image_browser import ImageBrowser
 from qamera_desktop.ui.image_grid_view import ZOOM_STEP
 from qamera_desktop.ui.menus import build_menus
-from qamera_desktop.ui.new_shoot_dialog import NewShootDialog, ShootDefaults
-from qamera_desktop.ui.preferences_dialog import PreferencesDialog
 from qamera_desktop.ui.review_controller import ReviewController
 from qamera_desktop.ui.settings_writer import SettingsWriter
 from qamera_desktop.ui.shoots_controller import ShootsController
-from qamera_desktop.ui.shortcuts_dialog import ShortcutsDialog, shortcuts_html
 from qamera_desktop.ui.theme import banner_style
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+if TYPE_CHECKING:  # the dialogs are imported when a designer first opens them
+    from qamera_desktop.ui.new_shoot_dialog import NewShootDialog
+    from qamera_desktop.ui.preferences_dialog import PreferencesDialog
+    from qamera_desktop.ui.shortcuts_dialog import ShortcutsDialog
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +267,8 @@ class MainWindow(QMainWindow):
 
     def show_shortcuts(self) -> None:
         """The cheat sheet of every key (opened, never exec'd), with the keys bound now."""
+        from qamera_desktop.ui.shortcuts_dialog import ShortcutsDialog, shortcuts_html
+
         if self.shortcuts_dialog is None:
             self.shortcuts_dialog = ShortcutsDialog(self.keys, self)
         else:
@@ -272,6 +278,8 @@ class MainWindow(QMainWindow):
     # -- Preferences -------------------------------------------------------------------------
     def show_preferences(self) -> PreferencesDialog:
         """Preferences (opened, never exec'd); the one already open, raised."""
+        from qamera_desktop.ui.preferences_dialog import PreferencesDialog
+
         dialog = self.preferences_dialog
         if dialog is None:
             dialog = self.preferences_dialog = PreferencesDialog(

@@ -14,10 +14,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum, auto
-from typing import Protocol
 
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtCore import Signal as QtSignal
@@ -49,9 +47,10 @@ from qamera_desktop.api.errors import (
     ServerError,
     ValidationError,
 )
-from qamera_desktop.api.records import AiModel, Preset, Product, Scenery
-from qamera_desktop.api.shoot_request import DEFAULT_COUNT, MAX_COUNT, MIN_COUNT, ShootRequest
+from qamera_desktop.api.records import Product
+from qamera_desktop.api.shoot_request import MAX_COUNT, MIN_COUNT, ShootRequest
 from qamera_desktop.core.background_tasks import BackgroundTasks
+from qamera_desktop.core.shoot_defaults import INDUSTRIES, Catalogue, ShootDefaults
 from qamera_desktop.core.shoot_memory import (
     NOTHING_CHOSEN,
     KnownBalance,
@@ -75,36 +74,9 @@ log = logging.getLogger(__name__)
 
 ICON_SIZE = 48
 
-INDUSTRIES = (
-    "fashion",
-    "accessories",
-    "footwear",
-    "jewelry",
-    "beauty",
-    "home & living",
-    "electronics",
-    "food & beverage",
-    "sports",
-)
-
 NOT_VALID_YET = "(not valid yet)"
 COST_LINES = 2
 ERROR_LINES = 3
-
-
-@dataclass(frozen=True, slots=True)
-class ShootDefaults:
-    """What a new shoot starts with when nothing else says (Preferences, New shoots)."""
-
-    industry: str | None = None
-    count: int = DEFAULT_COUNT
-
-
-class Catalogue(Protocol):
-    async def list_products(self) -> list[Product]: ...
-    async def list_models(self, status_filter: str = "all") -> list[AiModel]: ...
-    async def list_sceneries(self, status_filter: str = "all") -> list[Scenery]: ...
-    async def list_presets(self, max_records: int | None = None) -> list[Preset]: ...
 
 
 Submitter = Callable[[ShootRequest, str | None], Awaitable[None]]

@@ -50,6 +50,7 @@ from PySide6.QtWidgets import (
 from qamera_desktop.api.shoot_request import MAX_COUNT, MIN_COUNT
 from qamera_desktop.core.background_tasks import BackgroundTasks
 from qamera_desktop.core.settings import CACHE_MB_MAX, CACHE_MB_MIN, Settings, Theme
+from qamera_desktop.core.shoot_defaults import INDUSTRIES
 from qamera_desktop.core.thumbnails.disk_cache import DiskCache
 from qamera_desktop.ui.actions import (
     ACTIONS,
@@ -60,7 +61,6 @@ from qamera_desktop.ui.actions import (
     keys_text,
     spec_of,
 )
-from qamera_desktop.ui.new_shoot_dialog import INDUSTRIES
 from qamera_desktop.ui.theme import apply_theme, error_colour
 
 THEMES: Final[tuple[tuple[Theme, str], ...]] = (

@@ -30,13 +30,13 @@ from qamera_desktop.core.review_store import ReviewStore
 from qamera_desktop.core.settings import SettingsStore
 from qamera_desktop.core.shoot_service import ShootService
 from qamera_desktop.core.shoots import Shoot
-from qamera_desktop.ui.catalogue_picker import CataloguePicker
 from qamera_desktop.ui.connection_status import MeasuredCatalogue, Reconnect
 from qamera_desktop.ui.main_window import MainWindow
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
 if TYPE_CHECKING:
     from qamera_desktop.api.client import QameraClient
+    from qamera_desktop.ui.catalogue_picker import CataloguePicker
 
 log = logging.getLogger(__name__)
 

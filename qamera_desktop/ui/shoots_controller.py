@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtCore import Signal as QtSignal
@@ -42,14 +42,16 @@ from qamera_desktop.api.records import Image, Product
 from qamera_desktop.api.shoot_request import ShootRequest
 from qamera_desktop.core.background_tasks import BackgroundTasks
 from qamera_desktop.core.image_library import IdFilter, ImageLibrary
+from qamera_desktop.core.shoot_defaults import Catalogue, ShootDefaults
 from qamera_desktop.core.shoot_lineage import catalogue_names, config_text, regenerate_request
-from qamera_desktop.core.shoot_memory import ShootMemory
 from qamera_desktop.core.shoot_service import ShootService
 from qamera_desktop.core.shoots import Shoot, ShootState
 from qamera_desktop.ui.actions import ActionId, default_key_text
-from qamera_desktop.ui.new_shoot_dialog import Catalogue, NewShootDialog, ShootDefaults
 from qamera_desktop.ui.shoots_panel import ShootsPanel
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+if TYPE_CHECKING:  # the dialog is imported when a designer first opens it
+    from qamera_desktop.ui.new_shoot_dialog import NewShootDialog
 
 log = logging.getLogger(__name__)
 
@@ -304,6 +306,9 @@ class ShootsController(QObject):
             self.dialog.raise_()
             self.dialog.activateWindow()
             return self.dialog
+        from qamera_desktop.core.shoot_memory import ShootMemory
+        from qamera_desktop.ui.new_shoot_dialog import NewShootDialog
+
         dialog = NewShootDialog(
             self._client,
             self.submit,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qamera_desktop.sandbox.catalogue import DEMO_ACCOUNT, EXAMPLE_ACCOUNT
-from qamera_desktop.sandbox.config import DEMO_API_KEY, EXAMPLE_API_KEY, READONLY_API_KEY
+from qamera_desktop.sandbox.keys import DEMO_API_KEY, EXAMPLE_API_KEY, READONLY_API_KEY
 from qamera_desktop.sandbox.store import InsufficientCredits, NotFound, Store, read_ledger
 from qamera_desktop.sandbox.validation import ShootRequest
 
