@@ -14,7 +14,6 @@ Elsewhere (macOS, Windows, musl) there is nothing to do.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 from typing import Final
 
@@ -32,8 +31,9 @@ def tune_allocator() -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        # the process's own symbols, libc's among them: ctypes.util.find_library("c") would run
+        # `ldconfig -p` (or a compiler) at every start, 2-16 ms here
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # not glibc
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
