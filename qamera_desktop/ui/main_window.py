@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QEvent, QMargins, QSize, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QSize, Qt, QTimer
 from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QMoveEvent, QResizeEvent
 from PySide6.QtWidgets import QDialog, QLabel, QMainWindow, QVBoxLayout, QWidget
@@ -45,6 +45,7 @@ from qamera_desktop.ui.image_browser import ImageBrowser
 from qamera_desktop.ui.image_grid_view import ZOOM_STEP
 from qamera_desktop.ui.menus import build_menus
 from qamera_desktop.ui.review_controller import ReviewController
+from qamera_desktop.ui.screen_fit import fit_to_screen
 from qamera_desktop.ui.settings_writer import SettingsWriter
 from qamera_desktop.ui.shoots_controller import ShootsController
 from qamera_desktop.ui.theme import banner_style
@@ -65,7 +66,6 @@ DEMO_BANNER = (
 
 DEFAULT_SIZE = QSize(1280, 820)
 SAVE_CHOSEN_MS = 500
-FRAME_ROOM = QMargins(0, 0, 8, 32)  # a window manager's borders and title bar, roughly
 
 
 class MainWindow(QMainWindow):
@@ -245,7 +245,7 @@ class MainWindow(QMainWindow):
         self.filters.apply(self.settings)
         self.grid.setThumbSize(self.filters.thumb_size())
         self._restore_window_state(self.settings)
-        self.fit_to_screen()
+        fit_to_screen(self)
         # the window's state is saved as it changes too, so that a kill keeps it
         self.browser.splitterMoved.connect(lambda _pos, _index: self._state_changed())
         dock = self.shoots.dock
@@ -326,20 +326,6 @@ class MainWindow(QMainWindow):
     @property
     def new_shoot_dialog(self) -> NewShootDialog | None:
         return self.shoots.dialog
-
-    def fit_to_screen(self) -> None:
-        """Never larger than the screen's available area, and inside it: a size saved on a larger
-        screen, or the default size at a scale factor of 2, would not fit."""
-        available = self.screen().availableGeometry()
-        # the window manager's frame is not known before the window is shown: leave it room
-        room = available.marginsRemoved(FRAME_ROOM)
-        if self.width() > room.width() or self.height() > room.height():
-            self.resize(self.size().boundedTo(room.size()))
-        geometry = self.geometry()
-        if not available.contains(geometry):
-            left = min(max(geometry.left(), available.left()), room.right() - geometry.width())
-            top = min(max(geometry.top(), available.top()), room.bottom() - geometry.height())
-            self.move(max(left, available.left()), max(top, available.top()))
 
     # -- connection --------------------------------------------------------------------------
     def attach(self, client: CatalogueSource, description: str, *, demo: bool) -> None:

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from html import escape
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from qamera_desktop.ui.actions import ACTIONS, ActionId, ActionSet, Context, keys_text
+from qamera_desktop.ui.screen_fit import fit_to_screen
+
+SIZE = QSize(560, 640)
 
 SECTIONS: tuple[tuple[Context, str], ...] = (
     (Context.GRID, "In the grid"),
@@ -68,7 +71,8 @@ class ShortcutsDialog(QDialog):
     def __init__(self, keys: ActionSet, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
-        self.resize(560, 640)
+        self.resize(SIZE)
+        fit_to_screen(self)  # on a small screen, its Close button stays in reach
         self.text = QLabel(shortcuts_html(keys))
         self.text.setTextFormat(Qt.TextFormat.RichText)
         self.text.setWordWrap(True)

@@ -5,9 +5,10 @@ window never opens larger than the screen's available area."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QRect
-from PySide6.QtWidgets import QToolButton, QWidget
+from PySide6.QtCore import QRect, QSize
+from PySide6.QtWidgets import QDialogButtonBox, QToolButton, QWidget
 
+from qamera_desktop.ui import shortcuts_dialog
 from qamera_desktop.ui.actions import ActionId
 
 SIZES = [(800, 600), (900, 640), (1024, 700), (1600, 1000)]
@@ -111,6 +112,24 @@ def test_the_window_never_opens_larger_than_the_screen(qtbot, make_app, tmp_path
     second = make_app(settings_path=tmp_path / "settings.json")
     assert available.contains(second.window.frameGeometry()), second.window.frameGeometry()
     assert second.window.width() >= 600
+
+
+def test_the_shortcuts_sheet_keeps_its_close_button_on_a_small_screen(qtbot, make_app, monkeypatch):
+    """The sheet's own size (560x640) is larger than an 800x600 screen: it is fitted to the
+    screen, or its bottom and its Close button are out of reach."""
+    window = make_app().window
+    available = window.screen().availableGeometry()
+    too_big = QSize(available.width() + 200, available.height() + 300)
+    monkeypatch.setattr(shortcuts_dialog, "SIZE", too_big)
+    window.show_shortcuts()
+    dialog = window.shortcuts_dialog
+    qtbot.waitUntil(dialog.isVisible)
+    close = dialog.findChild(QDialogButtonBox)
+    assert close is not None
+    assert close.isVisible()
+    bottom_right = close.mapToGlobal(close.rect().bottomRight())
+    assert available.contains(bottom_right), (bottom_right, available)
+    assert available.contains(dialog.frameGeometry()), (dialog.frameGeometry(), available)
 
 
 def test_the_name_follows_the_picture_in_a_tall_window(qtbot, make_app):
