@@ -10,7 +10,7 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from qamera_desktop.ui.actions import ACTIONS, ActionId, ActionSet, Context, keys_text
-from qamera_desktop.ui.screen_fit import fit_to_screen
+from qamera_desktop.ui.screen_fit import fit_size_to_screen
 
 SIZE = QSize(560, 640)
 
@@ -72,7 +72,7 @@ class ShortcutsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
         self.resize(SIZE)
-        fit_to_screen(self)  # on a small screen, its Close button stays in reach
+        fit_size_to_screen(self)  # on a small screen, its Close button stays in reach
         self.text = QLabel(shortcuts_html(keys))
         self.text.setTextFormat(Qt.TextFormat.RichText)
         self.text.setWordWrap(True)

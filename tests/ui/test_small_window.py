@@ -5,11 +5,12 @@ window never opens larger than the screen's available area."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QRect, QSize
-from PySide6.QtWidgets import QDialogButtonBox, QToolButton, QWidget
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QToolButton, QWidget
 
 from qamera_desktop.ui import shortcuts_dialog
 from qamera_desktop.ui.actions import ActionId
+from qamera_desktop.ui.screen_fit import fit_size_to_screen, fit_to_screen
 
 SIZES = [(800, 600), (900, 640), (1024, 700), (1600, 1000)]
 
@@ -130,6 +131,27 @@ def test_the_shortcuts_sheet_keeps_its_close_button_on_a_small_screen(qtbot, mak
     bottom_right = close.mapToGlobal(close.rect().bottomRight())
     assert available.contains(bottom_right), (bottom_right, available)
     assert available.contains(dialog.frameGeometry()), (dialog.frameGeometry(), available)
+    # Qt still places it (over the window, on its screen): a move of its own would stop that,
+    # which on a screen whose usable area starts past (0, 0) put it in that area's corner
+    assert not dialog.testAttribute(Qt.WidgetAttribute.WA_Moved)
+
+
+def test_a_dialog_is_only_sized_to_the_screen_never_moved(qtbot, make_app):
+    """Its place is Qt's (over its parent, on the screen): fitting a dialog keeps its position,
+    while the main window is moved inside the screen."""
+    window = make_app().window
+    available = window.screen().availableGeometry()
+    dialog = QDialog(window)
+    qtbot.addWidget(dialog)
+    dialog.resize(available.width() + 100, available.height() + 100)
+    dialog.move(available.right() - 50, available.bottom() - 50)
+    placed = dialog.pos()
+    fit_size_to_screen(dialog)
+    assert dialog.pos() == placed
+    assert dialog.width() < available.width()
+    assert dialog.height() < available.height()
+    fit_to_screen(dialog)
+    assert available.contains(dialog.geometry()), (dialog.geometry(), available)
 
 
 def test_the_name_follows_the_picture_in_a_tall_window(qtbot, make_app):
