@@ -13,11 +13,11 @@ from PySide6.QtCore import Qt
 
 from qamera_desktop.api.records import Image
 from qamera_desktop.core.contact_sheet_layout import PAGE_SIZES, SheetLayout
+from qamera_desktop.core.export.image_choice import ImageChoice
 from qamera_desktop.core.review import Flag, Label, with_flag, with_label_toggled, with_rating
 from qamera_desktop.sandbox import SandboxHandle
 from qamera_desktop.ui.actions import ActionId
 from qamera_desktop.ui.contact_sheet_dialog import ContactSheetDialog
-from qamera_desktop.ui.export_dialog import ImageChoice
 from tests.ui.desktop_urls import caught_urls
 from tests.ui.helpers import App, MakeApp, open_by_key_in_grid
 

@@ -17,10 +17,11 @@ from PySide6.QtWidgets import QWidget
 
 from qamera_desktop.api.records import Image
 from qamera_desktop.core.export.file_names import file_stem
+from qamera_desktop.core.export.image_choice import ImageChoice
 from qamera_desktop.core.review import Flag, with_flag
 from qamera_desktop.sandbox import SandboxHandle
 from qamera_desktop.ui.actions import ActionId
-from qamera_desktop.ui.export_dialog import ExportDialog, ImageChoice
+from qamera_desktop.ui.export_dialog import ExportDialog
 from tests.ui.desktop_urls import caught_urls
 from tests.ui.helpers import App, MakeApp, open_by_key_in_grid, press
 
