@@ -138,6 +138,10 @@ def run_app(options: LaunchOptions) -> int:
 
     # a rotating file (under --data-dir when given) and stderr, every record redacted
     logs = configure_logging(log_folder(data_dir))
+    # what the start has made so far (modules, classes, the application) lives as long as the
+    # process: the collector, off since cli.main, never scans it again once it is back on (the
+    # window and its services, made next, are not frozen: an account switch frees them)
+    gc.freeze()
     controller = AppController(
         options,
         data_dir=data_dir,
@@ -145,7 +149,7 @@ def run_app(options: LaunchOptions) -> int:
         start_demo=_start_demo,
         demo_key=DEMO_API_KEY,
         logging_setup=logs,
-        painted=gc.enable,  # off since cli.main
+        painted=gc.enable,
     )
     try:
         code: int = loop.run_until_complete(controller.run())

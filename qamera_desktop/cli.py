@@ -102,9 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return export_main(args[1:])
     options = parse_args(args)
-    # no garbage collection until the window has painted (run_app turns it back on): what the
-    # start allocates lives on (modules, classes, the window), and scanning it again and again
-    # cost ~10 ms of a ~0.3 s start
+    # no garbage collection until the window has painted (run_app freezes what the imports
+    # made, and turns the collector back on after the first paint): what the start allocates
+    # lives on, and scanning it again and again cost ~10 ms of a ~0.3 s start
     gc.disable()
     from qamera_desktop.app import run_app  # Qt is imported only past argument parsing
 

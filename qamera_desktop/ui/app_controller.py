@@ -4,6 +4,7 @@ closes, or runs the headless self-test. What is built and how it is wired: ui/se
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import logging
 import os
@@ -350,6 +351,8 @@ class AppController:
     async def _self_test_steps(self, window: MainWindow, started: float) -> str:
         if self.client is None:
             raise SelfTestFailed("could not connect to the sandbox")
+        if not gc.isenabled():  # off for the start only (cli.main): on for good after it
+            raise SelfTestFailed("the garbage collector is still off")
         while window.library.state.load is not LoadState.READY or window.model.rowCount() == 0:
             if window.library.state.load is LoadState.ERROR:
                 raise SelfTestFailed(f"listing failed: {window.library.state.error}")

@@ -1,5 +1,6 @@
 """The whole app under a real X server: `--self-test` lists, paints thumbnails, runs a 3-image
-shoot, writes a screenshot, and exits 0. The screenshot must be a non-blank window."""
+shoot, writes a screenshot, and exits 0 (it fails when the garbage collector, off for the start, is
+not back on). The screenshot must be a non-blank window."""
 
 from __future__ import annotations
 

@@ -244,9 +244,12 @@ def open_by_key_in_grid(
     return dialog
 
 
-def app_controller(data: Path, start_demo: DemoStarter) -> AppController:
+def app_controller(
+    data: Path, start_demo: DemoStarter, painted: Callable[[], None] | None = None
+) -> AppController:
     """The app's controller on the folder `data`, as `qamera-desktop` runs it with no option
-    (the demo sandbox unless an account is kept), with the test's way to start the sandbox."""
+    (the demo sandbox unless an account is kept), with the test's way to start the sandbox (and
+    what to call once its first window has painted)."""
     options = LaunchOptions(
         demo=False,
         api_url=None,
@@ -261,4 +264,5 @@ def app_controller(data: Path, start_demo: DemoStarter) -> AppController:
         default_api_url=DEFAULT_API_URL,
         start_demo=start_demo,
         demo_key=DEMO_API_KEY,
+        painted=painted,
     )

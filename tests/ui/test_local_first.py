@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PySide6.QtWidgets import QApplication
 
 from qamera_desktop.app import _start_demo
 from qamera_desktop.core.image_library import LibraryState, LoadState
@@ -55,7 +56,7 @@ class DemoStarts:
         return self.started[-1]
 
 
-Launch = Callable[[], tuple[AppController, "asyncio.Task[int]"]]
+Launch = Callable[..., tuple[AppController, "asyncio.Task[int]"]]
 
 
 @pytest.fixture
@@ -73,8 +74,8 @@ def launch(
     test's `demo_starts`; returns as soon as its window is there."""
     running: list[tuple[AppController, asyncio.Task[int]]] = []
 
-    def run() -> tuple[AppController, asyncio.Task[int]]:
-        controller = app_controller(tmp_path / "data", demo_starts)
+    def run(painted: Callable[[], None] | None = None) -> tuple[AppController, asyncio.Task[int]]:
+        controller = app_controller(tmp_path / "data", demo_starts, painted)
         task = qt_loop.create_task(controller.run())
         running.append((controller, task))
         qtbot.waitUntil(lambda: controller.services is not None or task.done(), timeout=WAIT_MS)
@@ -233,6 +234,27 @@ def test_the_kept_images_are_not_covered_by_the_sandbox_start_message(
     window = window_of(controller)
     assert window.model.rowCount() > 0
     assert window.grid.message_text() is None
+
+
+def test_the_painted_call_comes_once_the_window_is_shown_before_the_server(
+    qtbot: Any, launch: Launch, demo_starts: DemoStarts
+) -> None:
+    """app.py turns the garbage collector back on with it: it must come, once, and early."""
+    calls: list[tuple[bool, bool]] = []  # (a window shown, the sandbox asked for) at the call
+
+    def painted() -> None:
+        shown = any(
+            isinstance(w, MainWindow) and w.isVisible() for w in QApplication.topLevelWidgets()
+        )
+        calls.append((shown, demo_starts.asked.is_set()))
+
+    demo_starts.hold()
+    controller, _task = launch(painted)
+    qtbot.waitUntil(demo_starts.asked.is_set, timeout=WAIT_MS)
+    assert calls == [(True, False)]
+    demo_starts.release()
+    qtbot.waitUntil(lambda: window_of(controller).model.rowCount() > 0, timeout=WAIT_MS)
+    assert len(calls) == 1
 
 
 def test_a_first_start_with_nothing_kept_says_the_sandbox_is_starting(
