@@ -73,6 +73,7 @@ def _import_before_qt() -> None:
     import qamera_desktop.core.app_paths
     import qamera_desktop.core.background_tasks
     import qamera_desktop.core.byte_lru
+    import qamera_desktop.core.compare_panes
     import qamera_desktop.core.export.image_choice
     import qamera_desktop.core.image_library
     import qamera_desktop.core.log_setup

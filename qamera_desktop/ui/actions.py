@@ -599,8 +599,12 @@ def key_text(action: QAction) -> str:
 class ActionSet:
     """The QActions of one main window, one per row of the table, each hosted by the widget of its
     context and connected to its handler. Every row needs a handler, unless its QAction already
-    exists and is `adopted` (the Shoots dock's own show/hide action, for one). The rows of
-    `IN_REVIEW_WINDOWS` get a copy on each review window among `hosts` (see the module's doc)."""
+    exists and is `adopted` (the Shoots dock's own show/hide action, for one).
+
+    The review windows are built when first opened, not with the main window: the rows of a
+    context missing from `hosts` (WINDOW is required) wait, bound and connected, in the main
+    window, live nowhere, until `host()` is given that context's window. Each review window then
+    gets its own rows and a copy of the rows of `IN_REVIEW_WINDOWS` (see the module's doc)."""
 
     def __init__(
         self,
@@ -619,21 +623,26 @@ class ActionSet:
         self._listeners: list[Callable[[], None]] = []
         self._actions: dict[ActionId, QAction] = {}
         self._copies: dict[tuple[Context, ActionId], QAction] = {}
-        review_windows = [(c, hosts[c]) for c in REVIEW_WINDOWS if c in hosts]
+        owner = hosts[Context.WINDOW]
         for spec in table:
-            host = hosts[spec.context]
-            action = adopted.get(spec.id) or QAction(spec.text, host)
+            action = adopted.get(spec.id) or QAction(spec.text, owner)
             action.setText(spec.text)
             action.setShortcutContext(_SHORTCUT_CONTEXT[spec.context])
-            host.addAction(action)
             if spec.id in handlers:
                 _connect(action, handlers[spec.id])
             self._actions[spec.id] = action
-            if spec.id in IN_REVIEW_WINDOWS:
-                for context, window in review_windows:
-                    if context is not spec.context:
-                        self._copies[context, spec.id] = _copy_on(window, action)
             self.set_keys(spec.id, [QKeySequence(k) for k in spec.keys])
+        for context, widget in hosts.items():
+            self.host(context, widget)
+
+    def host(self, context: Context, widget: QWidget) -> None:
+        """Make the rows of `context` live in `widget` (a review window also gets its copies of
+        the review rows, with the keys bound now)."""
+        for spec in self._specs.values():
+            if spec.context is context:
+                widget.addAction(self._actions[spec.id])
+            elif context in REVIEW_WINDOWS and spec.id in IN_REVIEW_WINDOWS:
+                self._copies[context, spec.id] = _copy_on(widget, self._actions[spec.id])
 
     def __getitem__(self, action_id: ActionId) -> QAction:
         return self._actions[action_id]
@@ -673,10 +682,13 @@ class ActionSet:
 
 
 def _copy_on(window: QWidget, action: QAction) -> QAction:
-    """A copy of `action` live while `window` is active: the same handler, the same signal."""
+    """A copy of `action` live while `window` is active: the same keys, the same handler, the
+    same signal."""
     copy = QAction(action.text(), window)
     copy.setData(REVIEW_COPY_DATA)
     copy.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    copy.setShortcuts(action.shortcuts())
+    copy.setToolTip(action.toolTip())
     window.addAction(copy)
     copy.triggered.connect(action.trigger)
     return copy

@@ -19,7 +19,9 @@ compares variants of one shot in Photo Mechanic or Lightroom's Survey view.
 - Esc (or C again) goes back to the grid, where the marked pane's image becomes current and the
   selection stays as it was, ready for another compare.
 
-`PaneOrder` is the Qt-free rule of which image each pane shows.
+Which image each pane shows (`PaneOrder`) and how the panes are arranged (`arrange`) are
+Qt-free, in core/compare_panes.py. The window is built the first time compare is opened
+(`ImageBrowser.compare`), not with the main window.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from html import escape
-from typing import Final, NamedTuple
+from typing import Final
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtCore import Signal as QtSignal
@@ -43,6 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from qamera_desktop.api.records import Image
+from qamera_desktop.core.compare_panes import PANES, PaneOrder, arrange
 from qamera_desktop.core.review import Flag, Review
 from qamera_desktop.ui.actions import REVIEW_COPY_DATA
 from qamera_desktop.ui.cell_sprites import PICK_COLOUR, REJECT_COLOUR
@@ -50,87 +53,11 @@ from qamera_desktop.ui.details_panel import decision_text
 from qamera_desktop.ui.preview_dialog import LoupeView, ReviewWindow, loupe_size, show_from_loader
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
-PANES: Final = 4
 MARKED_COLOUR: Final = "#339af0"
 KEPT_COLOUR: Final = "#f59f00"
 PANE_BORDER: Final = 3
 GRID_SPACING: Final = 6
 CHROME: Final = 40  # the window's margins and the spacing between its rows, roughly
-
-
-class Arrangement(NamedTuple):
-    columns: int
-    image_width: float
-    image_height: float
-
-
-def arrange(
-    count: int, width: float, height: float, aspect: float, extra: tuple[float, float]
-) -> Arrangement:
-    """The number of columns in which `count` panes show images of `aspect` (width / height) the
-    largest in an area of `width` x `height`, and the size of each image then. Each pane takes
-    `extra` (width, height) beside its image: its frame and caption. Fewer columns on a tie."""
-    best = Arrangement(1, 0.0, 0.0)
-    for columns in range(1, count + 1):
-        room_w = width / columns - extra[0]
-        room_h = height / math.ceil(count / columns) - extra[1]
-        image_w = min(room_w, room_h * aspect)
-        if image_w > 0 and image_w * image_w / aspect > best.image_width * best.image_height:
-            best = Arrangement(columns, image_w, image_w / aspect)
-    return best
-
-
-class PaneOrder:
-    """Which of `count` selected images (by index, in the grid's order) each pane shows: at first
-    the first ones; a kept pane stays; `step` shows the next (or previous) images that no kept
-    pane shows in the other panes, the last page ending on the last image."""
-
-    def __init__(self, count: int, panes: int = PANES) -> None:
-        self.count = count
-        self.slots = list(range(min(count, panes)))
-        """The image index each pane shows."""
-        self.kept: set[int] = set()
-        """The panes kept in place."""
-
-    def toggle_keep(self, pane: int) -> bool:
-        """Keep `pane` (or let it go again); whether it is kept now."""
-        self.kept ^= {pane}
-        return pane in self.kept
-
-    def after_step(self, direction: int) -> list[int] | None:
-        """What the panes not kept would show after a step (None: nothing would change)."""
-        free = [pane for pane in range(len(self.slots)) if pane not in self.kept]
-        if not free:
-            return None
-        kept_images = {self.slots[pane] for pane in self.kept}
-        rest = [i for i in range(self.count) if i not in kept_images]
-        shown = sorted(rest.index(self.slots[pane]) for pane in free)
-        start = shown[0] + len(free) if direction > 0 else shown[0] - len(free)
-        start = max(0, min(start, len(rest) - len(free)))
-        after = rest[start : start + len(free)]
-        return None if after == [rest[i] for i in shown] else after
-
-    def step(self, direction: int) -> bool:
-        """Show the next (direction > 0) or previous images in the panes not kept; whether the
-        panes changed."""
-        after = self.after_step(direction)
-        if after is None:
-            return False
-        free = [pane for pane in range(len(self.slots)) if pane not in self.kept]
-        for pane, image in zip(free, after, strict=True):
-            self.slots[pane] = image
-        return True
-
-    def span_text(self) -> str:
-        """Which images are shown, for people: "1-4" or "1, 5-7"."""
-        shown = sorted(i + 1 for i in self.slots)
-        runs: list[list[int]] = []
-        for n in shown:
-            if runs and runs[-1][-1] == n - 1:
-                runs[-1].append(n)
-            else:
-                runs.append([n])
-        return ", ".join(f"{r[0]}" if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
 
 
 def pane_caption(image: Image, review: Review, *, kept: bool, marked: bool) -> str:

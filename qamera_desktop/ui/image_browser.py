@@ -1,7 +1,9 @@
 """The images: the thumbnail grid beside the details of its current image, the preview dialog
 (the loupe) that shows that image large and steps through the grid, and compare, which shows the
 selected images side by side. The grid itself says what the listing is doing while it has nothing
-to show (connecting, loading, nothing matches, failed).
+to show (connecting, loading, nothing matches, failed). The loupe and compare are built the first
+time they are needed (`reviewWindowMade` then tells the window's action table and the review
+room); until then, asking whether one is shown never builds it.
 
 It keeps the designer's place. The image the user made current ("chosen": a click, the keys, or
 the one remembered from the last session) stays current through a new sort order, and comes back
@@ -12,20 +14,24 @@ details say that nothing is selected. The details always show the grid's current
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
 from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtWidgets import QLabel, QSplitter, QWidget
 
 from qamera_desktop.api.records import Image
+from qamera_desktop.core.compare_panes import PANES
 from qamera_desktop.core.image_library import ImageLibrary, LibraryState, LoadState
 from qamera_desktop.ui.actions import ActionId, Context
-from qamera_desktop.ui.compare_dialog import PANES, CompareDialog
 from qamera_desktop.ui.details_panel import DetailsPanel
 from qamera_desktop.ui.image_grid_model import ImageGridModel, ImageRole, review_words
 from qamera_desktop.ui.image_grid_view import ImageGridView
-from qamera_desktop.ui.preview_dialog import PreviewDialog, ReviewWindow
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
+
+if TYPE_CHECKING:  # the review windows are imported when first opened
+    from qamera_desktop.ui.compare_dialog import CompareDialog
+    from qamera_desktop.ui.preview_dialog import PreviewDialog, ReviewWindow
 
 SelectionFlag = QItemSelectionModel.SelectionFlag
 COMPARE_NEEDS = (
@@ -36,19 +42,21 @@ COMPARE_NEEDS = (
 
 class ImageBrowser(QSplitter):
     chosenChanged = QtSignal(object)  # str | None: the id of the image the user made current
+    # (Context, ReviewWindow): the loupe or compare, built the first time it is needed
+    reviewWindowMade = QtSignal(object, object)
 
     def __init__(
         self, library: ImageLibrary, loader: ThumbnailLoader, parent: QWidget | None = None
     ) -> None:
         super().__init__(Qt.Orientation.Horizontal, parent)
         self._library = library
+        self._loader = loader
         self.model = ImageGridModel(library, self)
         self.grid = ImageGridView(self.model, loader)
         self.details = DetailsPanel(loader)
         self.details.review_of = library.review
-        self.preview = PreviewDialog(loader, self)
-        self.preview.review_text = lambda image_id: review_words(library.review(image_id))
-        self.compare = CompareDialog(loader, library.review, self)
+        self._preview: PreviewDialog | None = None  # the review windows: see preview, compare
+        self._compare: CompareDialog | None = None
         self.count_label = QLabel()  # "5 of 40 images": only while the search or review narrows
         self.addWidget(self.grid)
         self.addWidget(self.details)
@@ -66,39 +74,63 @@ class ImageBrowser(QSplitter):
         self.model.dataChanged.connect(self._on_data_changed)
         self.grid.selectionModel().currentChanged.connect(self._on_current)
         self.details.openRequested.connect(self.open_current)
-        self.compare.finished.connect(self._compare_closed)
+
+    # -- the review windows, built when first needed (not with the main window) ---------------
+    @property
+    def preview(self) -> PreviewDialog:
+        """The loupe."""
+        if self._preview is None:
+            from qamera_desktop.ui.preview_dialog import PreviewDialog
+
+            library = self._library
+            self._preview = PreviewDialog(self._loader, self)
+            self._preview.review_text = lambda image_id: review_words(library.review(image_id))
+            self.reviewWindowMade.emit(Context.PREVIEW, self._preview)
+        return self._preview
+
+    @property
+    def compare(self) -> CompareDialog:
+        """Compare: 2 to 4 images side by side."""
+        if self._compare is None:
+            from qamera_desktop.ui.compare_dialog import CompareDialog
+
+            self._compare = CompareDialog(self._loader, self._library.review, self)
+            self._compare.finished.connect(self._compare_closed)
+            self.reviewWindowMade.emit(Context.COMPARE, self._compare)
+        return self._compare
+
+    def _shown[W: ReviewWindow](self, window: W | None) -> W | None:
+        """`window` when it is built and shown."""
+        return window if window is not None and window.isVisible() else None
 
     def action_hosts(self) -> dict[Context, QWidget]:
-        """Where the table's actions of each of its contexts live (ui/actions.py)."""
-        return {
-            Context.GRID: self.grid,
-            Context.PREVIEW: self.preview,
-            Context.COMPARE: self.compare,
-        }
+        """Where the table's actions of each context live now (ui/actions.py); the review
+        windows' come with them (`reviewWindowMade`)."""
+        return {Context.GRID: self.grid}
 
     def key_handlers(self, say: Callable[[str], None]) -> dict[ActionId, Callable[[], object]]:
         """The handlers of the table's rows about looking at images: the loupe and compare.
         `say` puts a sentence in the window's status bar."""
-        compare = self.compare
 
         def compare_selected() -> None:
             if not self.open_compare():
                 say(COMPARE_NEEDS)
 
+        # the loupe's and compare's own rows live in them: they exist when these are triggered
         return {
             ActionId.OPEN_PREVIEW: self.open_current,
             ActionId.PREVIOUS_IMAGE: lambda: self.step(-1),
             ActionId.NEXT_IMAGE: lambda: self.step(+1),
-            ActionId.CLOSE_PREVIEW: self.preview.reject,
-            ActionId.LOUPE_ZOOM: self.preview.toggle_zoom,
+            ActionId.CLOSE_PREVIEW: lambda: self.preview.reject(),
+            ActionId.LOUPE_ZOOM: lambda: self.preview.toggle_zoom(),
             ActionId.COMPARE: compare_selected,
-            ActionId.COMPARE_PREVIOUS: lambda: compare.step(-1),
-            ActionId.COMPARE_NEXT: lambda: compare.step(+1),
-            ActionId.COMPARE_KEEP: compare.toggle_keep,
-            ActionId.COMPARE_ZOOM: compare.toggle_zoom,
-            ActionId.COMPARE_NEXT_PANE: lambda: compare.mark_next(+1),
-            ActionId.COMPARE_PREVIOUS_PANE: lambda: compare.mark_next(-1),
-            ActionId.COMPARE_CLOSE: compare.reject,
+            ActionId.COMPARE_PREVIOUS: lambda: self.compare.step(-1),
+            ActionId.COMPARE_NEXT: lambda: self.compare.step(+1),
+            ActionId.COMPARE_KEEP: lambda: self.compare.toggle_keep(),
+            ActionId.COMPARE_ZOOM: lambda: self.compare.toggle_zoom(),
+            ActionId.COMPARE_NEXT_PANE: lambda: self.compare.mark_next(+1),
+            ActionId.COMPARE_PREVIOUS_PANE: lambda: self.compare.mark_next(-1),
+            ActionId.COMPARE_CLOSE: lambda: self.compare.reject(),
         }
 
     # -- the designer's place ----------------------------------------------------------------
@@ -173,11 +205,11 @@ class ImageBrowser(QSplitter):
         """The images a decision applies to: the selected ones, in grid order, when several are
         selected; else the current image (none: an empty list). In the loupe: the image shown;
         in compare: the marked pane's (even when a decision took it out of the grid's filter)."""
-        if self.compare.isVisible():
-            marked = self.compare.marked_image()
+        if compare := self._shown(self._compare):
+            marked = compare.marked_image()
             return [marked.id] if marked is not None else []
-        if self.preview.isVisible():
-            shown = self.preview.image
+        if preview := self._shown(self._preview):
+            shown = preview.image
             return [shown.id] if shown is not None and self.model.row_of(shown.id) >= 0 else []
         selected = self.selected_images()
         if len(selected) > 1:
@@ -193,23 +225,20 @@ class ImageBrowser(QSplitter):
     def review_window(self) -> ReviewWindow | None:
         """The window of its own the review keys act in now (compare, the loupe), if one is
         shown."""
-        for window in (self.compare, self.preview):
-            if window.isVisible():
-                return window
-        return None
+        return self._shown(self._compare) or self._shown(self._preview)
 
     def show_review(self) -> None:
         """After a decision: the details, the loupe's caption and compare's captions say it."""
         self.details.show_review()
-        if self.preview.isVisible():
-            self.preview.show_caption()
-        if self.compare.isVisible():
-            self.compare.show_captions()
+        if preview := self._shown(self._preview):
+            preview.show_caption()
+        if compare := self._shown(self._compare):
+            compare.show_captions()
 
     def next_after(self, image_id: str) -> str | None:
         """The image to go on to after deciding `image_id`: the next one, or at the end the one
         before it, or itself when it is alone. None in compare: its panes never move on."""
-        if self.compare.isVisible():
+        if self._shown(self._compare):
             return None
         row = self.model.row_of(image_id)
         if row < 0:
@@ -230,9 +259,9 @@ class ImageBrowser(QSplitter):
     def show_decided(self, image_ids: list[str]) -> None:
         """After an undo or redo: the first of `image_ids` still shown becomes current and
         chosen, and those shown are selected. In compare: the pane of the first is marked."""
-        if self.compare.isVisible():  # the panes stay; the one of the image is marked
+        if compare := self._shown(self._compare):  # the panes stay; the image's is marked
             if image_ids:
-                self.compare.mark_image(image_ids[0])
+                compare.mark_image(image_ids[0])
             return
         rows = [row for i in image_ids if (row := self.model.row_of(i)) >= 0]
         if not rows:
@@ -348,14 +377,15 @@ class ImageBrowser(QSplitter):
                 self.details.show_image(image)
             else:
                 self.details.show_review()  # a decision on it
-            if self.preview.isVisible():
-                self.preview.show_caption()
+            if preview := self._shown(self._preview):
+                preview.show_caption()
 
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         image = self.model.image_at(current.row()) if current.isValid() else None
         self.details.show_image(image)
-        if image is not None and self.preview.isVisible():  # the loupe follows (auto-advance, undo)
-            self.preview.show_image(image, self._neighbours(current.row()))
+        preview = self._shown(self._preview)
+        if image is not None and preview:  # the loupe follows (auto-advance, undo)
+            preview.show_image(image, self._neighbours(current.row()))
         # the user's own move (not the browser's, nor Qt's while rows are being removed)
         user_moved = image is not None and not self._placing and not self.model.patching
         if user_moved and image is not None and image.id != self._chosen_id:

@@ -52,8 +52,10 @@ from qamera_desktop.ui.theme import banner_style
 from qamera_desktop.ui.thumbnail_loader import ThumbnailLoader
 
 if TYPE_CHECKING:  # the dialogs are imported when a designer first opens them
+    from qamera_desktop.ui.compare_dialog import CompareDialog
     from qamera_desktop.ui.new_shoot_dialog import NewShootDialog
     from qamera_desktop.ui.preferences_dialog import PreferencesDialog
+    from qamera_desktop.ui.preview_dialog import PreviewDialog
     from qamera_desktop.ui.shortcuts_dialog import ShortcutsDialog
 
 log = logging.getLogger(__name__)
@@ -153,8 +155,7 @@ class MainWindow(QMainWindow):
 
         # the rooms' parts under the names the app (app_controller.py, services.py) and tests use
         self.model, self.grid = self.browser.model, self.browser.grid
-        self.details, self.preview = self.browser.details, self.browser.preview
-        self.compare = self.browser.compare
+        self.details = self.browser.details
         self.attach_shoots = self.shoots.attach
         self.shoot_changed = self.shoots.shoot_changed
         self.shoot_images = self.shoots.shoot_images
@@ -201,6 +202,7 @@ class MainWindow(QMainWindow):
             },
             adopt={ActionId.TOGGLE_SHOOTS: self.shoots.dock.toggleViewAction()},
         )
+        self.browser.reviewWindowMade.connect(self.keys.host)
         self.refresh_action = self.keys[ActionId.REFRESH]
         self.new_shoot_action = self.keys[ActionId.NEW_SHOOT]
         toggle_shoots = self.keys[ActionId.TOGGLE_SHOOTS]
@@ -260,6 +262,16 @@ class MainWindow(QMainWindow):
         # the keys review from the start: arrows move in the grid, P picks (not the first
         # control of the filter bar, which Qt would choose)
         self.grid.setFocus()
+
+    @property
+    def preview(self) -> PreviewDialog:
+        """The loupe (built the first time it is needed)."""
+        return self.browser.preview
+
+    @property
+    def compare(self) -> CompareDialog:
+        """Compare (built the first time it is needed)."""
+        return self.browser.compare
 
     def attach_reviews(self, store: ReviewStore) -> None:
         """Use this account's reviews: the grid shows them, the keys decide."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
@@ -50,9 +51,12 @@ from qamera_desktop.core.review import (
     with_reason_toggled,
 )
 from qamera_desktop.core.review_store import ReviewChange, ReviewStore, Step
-from qamera_desktop.ui.actions import ActionId
+from qamera_desktop.ui.actions import ActionId, Context
 from qamera_desktop.ui.flow_layout import FlowLayout
 from qamera_desktop.ui.image_browser import ImageBrowser
+
+if TYPE_CHECKING:
+    from qamera_desktop.ui.preview_dialog import ReviewWindow
 
 log = logging.getLogger(__name__)
 
@@ -133,9 +137,7 @@ class ReviewController(QObject):
         self._advancing = False
         # moving on to another image or pane by hand skips the reasons (auto-advance does not)
         browser.chosenChanged.connect(self._chosen_by_hand)
-        browser.compare.moved.connect(self._chosen_by_hand)
-        browser.compare.finished.connect(self._hide_reasons)
-        browser.preview.finished.connect(self._hide_reasons)
+        browser.reviewWindowMade.connect(self._review_window_made)
         browser.model.patchFinished.connect(self.show_counts)
         browser.model.modelReset.connect(self.show_counts)
 
@@ -276,6 +278,16 @@ class ReviewController(QObject):
         window = self._browser.review_window()
         slot = window.reason_slot if window is not None else self._reason_home
         self.reason_bar.show_for(what, self._library.review(targets[0]), slot)
+
+    def _review_window_made(self, context: Context, window: ReviewWindow) -> None:
+        """The loupe or compare, built now: closing it hides the reasons; in compare, moving to
+        another pane by hand skips them."""
+        from qamera_desktop.ui.compare_dialog import CompareDialog  # loaded: it is built
+
+        window.finished.connect(self._hide_reasons)
+        if context is Context.COMPARE:
+            assert isinstance(window, CompareDialog)
+            window.moved.connect(self._chosen_by_hand)
 
     def _chosen_by_hand(self, _image_id: object = None) -> None:
         if not self._advancing and self._reason_targets:

@@ -206,6 +206,28 @@ def test_rebinding_a_key_moves_the_shortcut_and_the_tooltip(qtbot, make_app):
     assert window.keys.key_text(ActionId.FIND) == ""
 
 
+def test_keys_rebound_before_a_review_window_is_built_are_its_keys(qtbot, make_app):
+    """The loupe and compare are built when first opened: their own rows and their copies of the
+    review rows come with them, bound to the keys of now, not the table's defaults."""
+    window = make_app().window
+    window.keys.set_keys(ActionId.PICK, [QKeySequence("Ctrl+Shift+P")])
+    window.keys.set_keys(ActionId.LOUPE_ZOOM, [QKeySequence("Ctrl+Shift+Z")])
+    loupe = window.preview  # built here
+    pick = window.keys.copy_in(Context.PREVIEW, ActionId.PICK)
+    assert pick is not None
+    assert pick in loupe.actions()
+    assert [k.toString() for k in pick.shortcuts()] == ["Ctrl+Shift+P"]
+    assert pick.toolTip() == window.keys[ActionId.PICK].toolTip()
+    zoom = window.keys[ActionId.LOUPE_ZOOM]
+    assert zoom in loupe.actions()
+    assert [k.toString() for k in zoom.shortcuts()] == ["Ctrl+Shift+Z"]
+    assert window.keys.copy_in(Context.COMPARE, ActionId.PICK) is None  # compare: not built yet
+    window.compare  # noqa: B018  (built here)
+    copy = window.keys.copy_in(Context.COMPARE, ActionId.PICK)
+    assert copy is not None
+    assert [k.toString() for k in copy.shortcuts()] == ["Ctrl+Shift+P"]
+
+
 def test_the_review_keys_have_a_copy_on_each_review_window_that_triggers_the_same_action(
     qtbot, make_app
 ):

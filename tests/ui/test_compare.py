@@ -15,9 +15,9 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from qamera_desktop.core.compare_panes import PaneOrder, arrange
 from qamera_desktop.core.review import BLANK, Flag, Label, RejectReason
 from qamera_desktop.ui.actions import COMPARE_ACTIONS, ActionId
-from qamera_desktop.ui.compare_dialog import PaneOrder, arrange
 from qamera_desktop.ui.image_browser import COMPARE_NEEDS
 from qamera_desktop.ui.menus import REVIEW_MENU
 from tests.ui.helpers import active_window, choose, click, press

@@ -2,9 +2,9 @@
 
 - The heavy parts that only some actions need stay out: Pillow and the thumbnail pipeline, which
   run in the thumbnail worker; the export engine and the PDF writer, loaded by an export; the
-  dialogs that open on demand (New shoot, Preferences, the shortcuts, export, contact sheet); the
-  HTTP client and httpx, loaded once the window is up; the demo sandbox's server and its
-  configuration, of which the start reads only the demo key.
+  windows and dialogs that open on demand (the loupe, compare, New shoot, Preferences, the
+  shortcuts, export, contact sheet); the HTTP client and httpx, loaded once the window is up; the
+  demo sandbox's server and its configuration, of which the start reads only the demo key.
 - The Qt-free modules come before PySide6 (app.py, `_import_before_qt`): PySide6 reads the source
   of every module imported after it.
 
@@ -25,6 +25,8 @@ KEPT_OUT = (
     "qamera_desktop.core.export.exporter",
     "qamera_desktop.core.contact_sheet_layout",
     "qamera_desktop.core.shoot_memory",
+    "qamera_desktop.ui.compare_dialog",
+    "qamera_desktop.ui.preview_dialog",
     "qamera_desktop.ui.contact_sheet",
     "qamera_desktop.ui.contact_sheet_dialog",
     "qamera_desktop.ui.export_dialog",
