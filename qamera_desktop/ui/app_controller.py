@@ -146,12 +146,12 @@ class AppController:
         services = self._open_window(chosen or DEMO_PROFILE, None)
         window = services.window
         await asyncio.sleep(0)  # let the first paint happen before anything slow
-        if self._painted is not None:
-            self._painted()
         trace = os.environ.get("QAMERA_STARTUP_TRACE")
         tracing: asyncio.Task[None] | None = None
-        if trace:
+        if trace:  # the window has painted: the collection that `painted` may start comes after
             print(f"trace window-shown {time.time():.4f}", flush=True)
+        if self._painted is not None:
+            self._painted()
         try:
             if trace:  # beside the start: a Ctrl+Q before any thumbnail still quits
                 tracing = asyncio.create_task(
