@@ -601,10 +601,11 @@ class ActionSet:
     context and connected to its handler. Every row needs a handler, unless its QAction already
     exists and is `adopted` (the Shoots dock's own show/hide action, for one).
 
-    The review windows are built when first opened, not with the main window: the rows of a
-    context missing from `hosts` (WINDOW is required) wait, bound and connected, in the main
-    window, live nowhere, until `host()` is given that context's window. Each review window then
-    gets its own rows and a copy of the rows of `IN_REVIEW_WINDOWS` (see the module's doc)."""
+    The review windows are built when first opened, not with the main window. The rows of a
+    context missing from `hosts` (WINDOW is required) are made at once, bound and connected, and
+    owned by the main window, but they are live nowhere until `host()` is given that context's
+    window. Each review window then gets its own rows and a copy of the rows of
+    `IN_REVIEW_WINDOWS` (see the module's doc)."""
 
     def __init__(
         self,
