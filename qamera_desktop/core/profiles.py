@@ -233,9 +233,6 @@ class ProfileStore:
         self._write(replace(book, accounts=accounts))
         return new
 
-    def rename(self, profile_id: str, name: str) -> Profile:
-        return self.update(profile_id, name=name)
-
     def set_last_used(self, profile_id: str) -> None:
         book = self._read()
         if book.find(profile_id) is None:

@@ -41,12 +41,6 @@ def remember_key(key: ApiKey) -> None:
         _known[key.fingerprint] = key
 
 
-def forget_key(key: ApiKey) -> None:
-    """Stop looking for `key` (its profile is gone). Shapes and headers are still caught."""
-    with _lock:
-        _known.pop(key.fingerprint, None)
-
-
 def redact(text: str) -> str:
     """`text` without any known key, key-shaped secret or API key header value."""
     with _lock:

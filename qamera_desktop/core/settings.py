@@ -49,7 +49,6 @@ class Settings:
     status_filter: str = "all"
     sort: str = "newest"
     thumb_size: int = THUMB_SIZE_DEFAULT
-    show_details: bool = True
     selected_image_id: str | None = None  # the image last made current, made current again
     auto_advance: bool = True  # after a decision on one image, the next one becomes current
     review_flag: str = "all"  # the review filter (core/review.py: FlagFilter, min rating, label)

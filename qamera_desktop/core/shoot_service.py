@@ -258,17 +258,6 @@ class ShootService:
         log.info("Cleared %d ended shoots from the history", len(ids))
         return ids
 
-    def credits_per_image_estimate(self) -> float | None:
-        """Credits reserved per created image over this account's receipts; None without any."""
-        credits = 0.0
-        images = 0
-        for shoot in self._shoots.values():
-            receipt = shoot.receipt
-            if receipt and receipt.credits_reserved is not None and receipt.created_record_ids:
-                credits += receipt.credits_reserved
-                images += len(receipt.created_record_ids)
-        return credits / images if images else None
-
     # -- actions -----------------------------------------------------------------------------
     async def submit(self, request: ShootRequest, product_name: str | None = None) -> Shoot:
         """Register a shoot: stored before the POST, POSTed once.

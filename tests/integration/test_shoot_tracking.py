@@ -187,7 +187,7 @@ def test_a_shoot_is_tracked_to_finished_and_the_grid_gets_queued_then_done_recor
                 assert set(done) == ids
                 assert all(i.status == "DONE" and i.thumbnail for i in done.values())
                 assert ShootStore(db).load("acct-demo") == [final]
-                assert service.credits_per_image_estimate() == 3.0
+                assert ShootStore(db).credits_per_image("acct-demo") == 3.0
         assert sandbox.stats().count(*REGISTER) == 1
 
     run_scenario(arun, body)
@@ -587,7 +587,7 @@ def test_accounts_are_kept_apart_and_the_database_never_holds_a_key(
                     await example.aclose()
                 assert [s.local_id for s in demo.shoots()] == [mine.local_id]
                 assert [s.local_id for s in example.shoots()] == [theirs.local_id]
-                assert demo.credits_per_image_estimate() == 3.0
+                assert ShootStore(db).credits_per_image("acct-demo") == 3.0
             reloaded = service_for(RecordingClient(demo_client), db, Events(), "acct-demo")
             reloaded.start()
             try:

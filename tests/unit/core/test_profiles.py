@@ -84,7 +84,7 @@ def test_the_account_of_an_address(store):
 
 def test_rename_and_move_keep_the_id(store, app_paths):
     studio = store.add("Studio", "https://app.qamera.ai")
-    renamed = store.rename(studio.id, "Studio Berlin")
+    renamed = store.update(studio.id, name="Studio Berlin")
     moved = store.update(studio.id, base_url="http://127.0.0.1:8765")
     assert renamed.id == moved.id == studio.id
     assert ProfileStore(app_paths).get(studio.id) == moved
@@ -114,7 +114,7 @@ def test_refused_additions_say_why_and_change_nothing(store, name, url, message)
 
 def test_the_demo_is_built_in(store, app_paths, memory_keyring):
     with pytest.raises(ValueError, match="built in"):
-        store.rename(DEMO_PROFILE_ID, "Mine")
+        store.update(DEMO_PROFILE_ID, name="Mine")
     with pytest.raises(ValueError, match="built in"):
         store.remove(DEMO_PROFILE_ID, keys=KeyStore(app_paths.data_dir), delete_data=True)
     with pytest.raises(ValueError, match="no such profile"):

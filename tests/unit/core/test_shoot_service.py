@@ -808,36 +808,6 @@ def test_start_turns_submitting_into_uncertain_and_resumes_tracking(
     arun(run(), timeout=10)
 
 
-def test_credits_estimate_comes_from_this_accounts_receipts(arun: RunAsync, db: Database) -> None:
-    store = ShootStore(db)
-    now = datetime.now(UTC)
-
-    def finished(local_id: str, account: str, ids: int, credits: float | None) -> Shoot:
-        receipt = ShootReceipt(
-            tuple(f"{local_id}_{i}" for i in range(ids)), None, None, None, credits
-        )
-        statuses = dict.fromkeys(receipt.created_record_ids, "DONE")
-        return Shoot(local_id, account, REQUEST, None, ShootState.FINISHED, now, receipt, statuses)
-
-    store.save(finished("a", ACCOUNT, 10, 30))
-    store.save(finished("b", ACCOUNT, 5, 20))
-    store.save(finished("c", ACCOUNT, 4, None))  # unknown credits: left out
-    store.save(finished("d", "account-2", 10, 100))
-
-    async def run() -> None:
-        time, events = ManualTime(), Events()
-        empty = make_service(FakeServer(time), db, time, events, account="account-3")
-        assert empty.credits_per_image_estimate() is None
-        service = make_service(FakeServer(time), db, time, events)
-        service.start()
-        try:
-            assert service.credits_per_image_estimate() == pytest.approx(50 / 15)
-        finally:
-            await service.aclose()
-
-    arun(run(), timeout=10)
-
-
 def test_a_failing_database_write_does_not_stop_tracking(
     arun: RunAsync, db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
