@@ -203,6 +203,9 @@ class MainWindow(QMainWindow):
             adopt={ActionId.TOGGLE_SHOOTS: self.shoots.dock.toggleViewAction()},
         )
         self.browser.reviewWindowMade.connect(self.keys.host)
+        # Edit → Undo and Redo are greyed when there is nothing to undo or redo
+        self.reviews.historyChanged.connect(self._history_changed)
+        self._history_changed(False, False)
         self.refresh_action = self.keys[ActionId.REFRESH]
         self.new_shoot_action = self.keys[ActionId.NEW_SHOOT]
         toggle_shoots = self.keys[ActionId.TOGGLE_SHOOTS]
@@ -324,6 +327,10 @@ class MainWindow(QMainWindow):
         for action_id, keys in usable.items():
             self.keys.set_keys(action_id, [QKeySequence(k) for k in keys])
         self.shoots.show_keys(self.keys.key_text)
+
+    def _history_changed(self, can_undo: bool, can_redo: bool) -> None:
+        self.keys[ActionId.UNDO].setEnabled(can_undo)
+        self.keys[ActionId.REDO].setEnabled(can_redo)
 
     def _keys_changed(self) -> None:
         """Texts that name a key follow a rebinding."""

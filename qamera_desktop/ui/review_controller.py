@@ -28,6 +28,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import Signal as QtSignal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QBoxLayout,
@@ -106,6 +107,8 @@ class ReasonBar(QFrame):
 
 
 class ReviewController(QObject):
+    historyChanged = QtSignal(bool, bool)  # whether there is a decision to undo, and to redo
+
     def __init__(
         self,
         library: ImageLibrary,
@@ -265,6 +268,8 @@ class ReviewController(QObject):
     def _after_change(self) -> None:
         self._browser.show_review()
         self.show_counts()
+        if self.store is not None:
+            self.historyChanged.emit(self.store.can_undo, self.store.can_redo)
 
     # -- the reason chips --------------------------------------------------------------------
     def _show_reasons(self) -> None:

@@ -225,6 +225,19 @@ def test_a_decision_on_a_selection_is_one_step_undone_and_redone_at_once(qtbot, 
     assert current_id(window) == chosen[0]
 
 
+def test_undo_and_redo_are_greyed_when_there_is_nothing_to_undo_or_redo(qtbot, make_app):
+    window = make_app().window
+    undo, redo = window.keys[ActionId.UNDO], window.keys[ActionId.REDO]
+    assert (undo.isEnabled(), redo.isEnabled()) == (False, False)
+    go_to(qtbot, window, 0)
+    key(qtbot, window, Qt.Key.Key_P)
+    assert (undo.isEnabled(), redo.isEnabled()) == (True, False)
+    key(qtbot, window, Qt.Key.Key_Z, CTRL)
+    assert (undo.isEnabled(), redo.isEnabled()) == (False, True)
+    key(qtbot, window, Qt.Key.Key_Z, CTRL | SHIFT)
+    assert (undo.isEnabled(), redo.isEnabled()) == (True, False)
+
+
 def test_undo_brings_the_image_back_into_a_filtered_view_and_makes_it_current(qtbot, make_app):
     app = make_app()
     window = app.window
