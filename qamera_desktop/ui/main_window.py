@@ -203,7 +203,7 @@ class MainWindow(QMainWindow):
             adopt={ActionId.TOGGLE_SHOOTS: self.shoots.dock.toggleViewAction()},
         )
         self.browser.reviewWindowMade.connect(self.keys.host)
-        # Edit → Undo and Redo are greyed when there is nothing to undo or redo
+        # Review → Undo and Redo are greyed when there is nothing to undo or redo
         self.reviews.historyChanged.connect(self._history_changed)
         self._history_changed(False, False)
         self.refresh_action = self.keys[ActionId.REFRESH]
